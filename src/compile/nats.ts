@@ -1,0 +1,227 @@
+/**
+ * The NATS topology compiler: spec -> one nats-server config per server (hubs, stretched cluster,
+ * tie-breaker site) and per Wasm host leaf sidecar. Pure: where things live (addresses, files) comes
+ * from a `CompileEnv`, so the Kubernetes path and the local lattice share every rule here.
+ */
+import type { LatticeSpec, Ports, TlsBlock } from "../spec/schema";
+import type { ClusterNode, HostNode, ServerNode, Topology } from "../spec/topology";
+import { defaultAccount, type Credentials } from "./credentials";
+import { renderConf, sizeToBytes, type ConfValue, type NatsConf } from "./natsconf";
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TlsFiles {
+  readonly cert_file: string;
+  readonly key_file: string;
+  readonly ca_file: string;
+}
+
+/** Where servers live and where their files are: the deployment-specific half of compilation. */
+export interface CompileEnv {
+  /** Interface every listener binds to. */
+  readonly bindHost: string;
+  /** Listener ports of a server (distinct per server on one machine; the spec's ports in Kubernetes). */
+  ports(server: ServerNode): Ports;
+  /** How peers in the same cluster reach a server's route listener. */
+  routeAddress(server: ServerNode): Endpoint;
+  /** How other clusters or hosts reach a cluster's gateway, leafnode or client listeners. */
+  clusterEndpoints(cluster: ClusterNode, listener: "gateway" | "leafnode" | "client"): Endpoint[];
+  /** Client and monitoring ports of a host's leaf sidecar. */
+  leafPorts(host: HostNode): { client: number; monitor: number };
+  storeDir(server: ServerNode): string;
+  /** TLS files for a server or leaf (its own certificate, key and the lattice CA). */
+  tlsFiles(name: string): TlsFiles;
+  credsFile(userId: string): string;
+}
+
+export type CompiledKind = ServerNode["role"] | "leaf";
+
+export interface CompiledServer {
+  readonly name: string;
+  readonly kind: CompiledKind;
+  /** NATS cluster (hubs) or the host (leafs). */
+  readonly cluster?: string;
+  readonly host?: string;
+  readonly site: string;
+  readonly clientPort: number;
+  readonly monitorPort: number;
+  readonly conf: NatsConf;
+  readonly text: string;
+}
+
+function tlsConf(files: TlsFiles, block: TlsBlock | false): ConfValue | undefined {
+  if (block === false) return undefined;
+  return { ...files, verify: block.verify, timeout: 2 };
+}
+
+function url(scheme: string, e: Endpoint): string {
+  return `${scheme}://${e.host}:${e.port}`;
+}
+
+function authConf(creds: Credentials): NatsConf {
+  return {
+    operator: creds.operator.jwt,
+    system_account: creds.systemAccount,
+    resolver: "MEMORY",
+    resolver_preload: Object.fromEntries(Object.values(creds.accounts).map((a) => [a.publicKey, a.jwt])),
+  };
+}
+
+/** Hub URLs for a host: its home cloud first, or interleaved with the other clouds (round robin). */
+export function orderedClouds(spec: LatticeSpec, home: string): string[] {
+  return [home, ...spec.clouds.map((c) => c.name).filter((c) => c !== home)];
+}
+
+export function hubUrlsFor(
+  spec: LatticeSpec,
+  topo: Topology,
+  env: CompileEnv,
+  home: string,
+  order: "home-first" | "interleaved",
+  listener: "leafnode" | "client",
+  scheme: string,
+): string[] {
+  const lists = orderedClouds(spec, home).map((c) =>
+    env
+      .clusterEndpoints(
+        topo.clusters.find((k) => k.name === c)!,
+        listener,
+      )
+      .map((e) => url(scheme, e)),
+  );
+  if (order === "home-first") return lists.flat();
+  const out: string[] = [];
+  const longest = Math.max(...lists.map((l) => l.length));
+  for (let i = 0; i < longest; i++) for (const l of lists) if (l[i]) out.push(l[i]!);
+  return out;
+}
+
+function serverTags(s: { site: string; provider: string; region: string; zone: string }, cluster: string): string[] {
+  return [`cloud:${s.site}`, `provider:${s.provider}`, `region:${s.region}`, `az:${s.zone}`, `cluster:${cluster}`];
+}
+
+function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: Credentials, s: ServerNode): CompiledServer {
+  const tls = spec.security.tls;
+  const files = env.tlsFiles(s.name);
+  const ports = env.ports(s);
+  const cluster = topo.clusters.find((c) => c.name === s.cluster)!;
+  const hubCloud = spec.clouds.find((c) => c.name === s.site);
+  const js = s.role === "tiebreaker" ? { storage: "1Gi", memory: "256Mi" } : hubCloud!.hub.jetstream;
+  const otherClusters = topo.clusters.filter((c) => c.name !== s.cluster);
+  const conf: NatsConf = {
+    server_name: s.name,
+    server_tags: serverTags(s, s.cluster),
+    listen: `${env.bindHost}:${ports.client}`,
+    http: `${env.bindHost}:${ports.monitor}`,
+    // Equal ping settings on hubs and leafs: a leaf that detects a dead hub before the hubs drop the
+    // dead gateway's interest hits nats-server's loop-detection penalty (30 s).
+    ping_interval: spec.tuning.pingInterval,
+    ping_max: spec.tuning.pingMax,
+    tls: tlsConf(files, tls.client),
+    cluster: {
+      name: s.cluster,
+      listen: `${env.bindHost}:${ports.cluster}`,
+      routes: cluster.servers.filter((o) => o.name !== s.name).map((o) => url("nats-route", env.routeAddress(o))),
+      tls: tlsConf(files, tls.cluster),
+      connect_retries: 30,
+    },
+    gateway: {
+      name: s.cluster,
+      listen: `${env.bindHost}:${ports.gateway}`,
+      reject_unknown_cluster: true,
+      gateways: otherClusters.map((c) => ({
+        name: c.name,
+        urls: env.clusterEndpoints(c, "gateway").map((e) => url(tls.gateway === false ? "nats" : "tls", e)),
+      })),
+      tls: tlsConf(files, tls.gateway),
+      connect_retries: 30,
+    },
+    leafnodes:
+      s.role === "hub"
+        ? { listen: `${env.bindHost}:${ports.leafnode}`, tls: tlsConf(files, tls.leafnode), no_advertise: false }
+        : undefined,
+    jetstream: {
+      store_dir: env.storeDir(s),
+      domain: spec.jetstream.domain,
+      // Replicas of a stream go to servers with distinct zones (and so distinct sites in the stretched cluster).
+      unique_tag: "az",
+      max_file_store: sizeToBytes(js.storage),
+      max_memory_store: sizeToBytes(js.memory),
+    },
+    ...authConf(creds),
+  };
+  return {
+    name: s.name,
+    kind: s.role,
+    cluster: s.cluster,
+    site: s.site,
+    clientPort: ports.client,
+    monitorPort: ports.monitor,
+    conf,
+    text: renderConf(
+      conf,
+      `${s.name}: ${s.role} server of cluster ${s.cluster} (lattice ${spec.name}). Generated by latticeform; do not edit.`,
+    ),
+  };
+}
+
+/** The leaf-node sidecar of a Wasm host (the wasmCloud pattern): one remote per account, hub URLs of every cloud. */
+function compileLeaf(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: Credentials, h: HostNode): CompiledServer {
+  const tls = spec.security.tls;
+  const files = env.tlsFiles(`${h.name}-leaf`);
+  const ports = env.leafPorts(h);
+  const cloud = spec.clouds.find((c) => c.name === h.cloud)!;
+  const app = defaultAccount(spec);
+  const remoteTls = tls.leafnode === false ? undefined : { ...files, timeout: 2 };
+  const conf: NatsConf = {
+    server_name: `${h.name}-leaf`,
+    server_tags: serverTags({ site: h.cloud, provider: cloud.provider, region: cloud.region, zone: h.zone }, `${h.name}-leaf`),
+    listen: `${env.bindHost}:${ports.client}`,
+    http: `${env.bindHost}:${ports.monitor}`,
+    ping_interval: spec.tuning.pingInterval,
+    ping_max: spec.tuning.pingMax,
+    tls: tlsConf(files, tls.client),
+    leafnodes: {
+      reconnect: spec.tuning.leafReconnectSeconds,
+      // One remote for the account: two remotes to the same account trigger loop detection.
+      remotes: [
+        {
+          urls: hubUrlsFor(spec, topo, env, h.cloud, h.remoteOrder, "leafnode", tls.leafnode === false ? "nats-leaf" : "tls"),
+          account: creds.accounts[app]!.publicKey,
+          credentials: env.credsFile(`leaf:${h.name}`),
+          tls: remoteTls,
+          dont_randomize: true,
+        },
+      ],
+    },
+    ...authConf(creds),
+  };
+  return {
+    name: `${h.name}-leaf`,
+    kind: "leaf",
+    host: h.name,
+    site: h.cloud,
+    clientPort: ports.client,
+    monitorPort: ports.monitor,
+    conf,
+    text: renderConf(
+      conf,
+      `${h.name}-leaf: leaf-node sidecar of Wasm host ${h.name} (cloud ${h.cloud}, lattice ${spec.name}). Generated by latticeform; do not edit.`,
+    ),
+  };
+}
+
+export interface CompiledNats {
+  readonly servers: readonly CompiledServer[];
+  readonly leafs: readonly CompiledServer[];
+}
+
+export function compileNats(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: Credentials): CompiledNats {
+  return {
+    servers: topo.servers.map((s) => compileServer(spec, topo, env, creds, s)),
+    leafs: topo.hosts.filter((h) => h.connection === "leaf").map((h) => compileLeaf(spec, topo, env, creds, h)),
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * The lattice spec: the one source of truth. Everything else (NATS configs, Kubernetes objects,
+ * Helm values, boot scripts, the local lattice, drills, policies) is compiled from a validated
+ * `LatticeSpec`. Shapes are checked here (zod); cross-field rules live in `validate.ts`.
+ */
+import { z } from "zod";
+
+const NAME_RE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/;
+const STREAM_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const ACCOUNT_RE = /^[A-Z][A-Z0-9_]{0,31}$/;
+
+const name = z.string().regex(NAME_RE, {
+  message: "invalid name|lower-case letters, digits and '-', starting with a letter, at most 32 characters",
+});
+const size = z.string().regex(/^[1-9][0-9]*(Mi|Gi|Ti)$/, { message: "invalid size|a size such as 512Mi, 10Gi or 1Ti" });
+const duration = z.string().regex(/^[1-9][0-9]*(ms|s|m)$/, { message: "invalid duration|a duration such as 250ms, 1s or 2m" });
+const port = z.number().int().min(1).max(65535);
+
+export const PortsSchema = z.strictObject({
+  /** Client port. */
+  client: port.default(4222),
+  /** Cluster route port. */
+  cluster: port.default(6222),
+  /** Gateway port (joins the clouds into one supercluster). */
+  gateway: port.default(7222),
+  /** Leaf-node listener port (Wasm hosts connect here). */
+  leafnode: port.default(7422),
+  /** HTTP monitoring port (/healthz, /varz). */
+  monitor: port.default(8222),
+});
+
+export const HostPoolSchema = z.strictObject({
+  name,
+  /** Number of Wasm host processes (pods). */
+  hosts: z.number().int().min(1).max(100).default(2),
+  /** How hosts reach the lattice: through their own leaf-node sidecar (the wasmCloud pattern) or as a direct client of every hub. */
+  connection: z.enum(["leaf", "direct"]).default("leaf"),
+  /** Order of hub URLs in the host's remote: home cloud first, or interleaved with the other clouds for faster cloud failover. */
+  remoteOrder: z.enum(["home-first", "interleaved"]).default("home-first"),
+  /** Extra host labels (cloud, region and zone are always set). */
+  labels: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*$/), z.string()).default({}),
+  /** Runtime the pool provides. */
+  runtime: z.enum(["wasmcloud"]).default("wasmcloud"),
+});
+
+export const NodePoolSchema = z.strictObject({
+  name,
+  /** `krustlet` (unmaintained upstream) or a containerd Wasm shim selected by a RuntimeClass. */
+  kind: z.enum(["krustlet", "runtime-class"]),
+  /** Wasm runtime of a runtime-class pool. */
+  runtime: z.enum(["wasmtime", "wasmedge"]).optional(),
+  /** Number of nodes. */
+  nodes: z.number().int().min(1).max(100).default(2),
+  /** Machine type; defaults per provider (t3.medium / e2-standard-2). */
+  machineType: z.string().min(1).optional(),
+});
+
+export const HubSchema = z.strictObject({
+  /** Servers in the cloud's NATS hub cluster: 3 or 5. */
+  servers: z.number().int().default(3),
+  /** Ports of every hub server. */
+  ports: PortsSchema.default(PortsSchema.parse({})),
+  /** JetStream settings of the hub. */
+  jetstream: z
+    .strictObject({
+      /** File-store size per server. */
+      storage: size.default("10Gi"),
+      /** Memory-store size per server. */
+      memory: size.default("1Gi"),
+      /** JetStream domain; every JetStream server of the supercluster shares the lattice's domain. */
+      domain: z.string().optional(),
+    })
+    .default({ storage: "10Gi", memory: "1Gi" }),
+});
+
+export const CloudSchema = z.strictObject({
+  /** Cloud name, used in server names, labels and placement. */
+  name,
+  provider: z.enum(["aws", "gcp"]),
+  region: z.string(),
+  /** Availability zones; hub servers are spread over them (server_tags az, unique_tag az). */
+  zones: z.array(z.string()).min(1),
+  hub: HubSchema.default(HubSchema.parse({})),
+  hostPools: z.array(HostPoolSchema).default([]),
+  nodePools: z.array(NodePoolSchema).default([]),
+  /** Use an existing Kubernetes cluster (path to a kubeconfig, read by the Pulumi program) instead of creating one. */
+  existingKubeconfig: z.string().optional(),
+});
+
+export const TieBreakerSchema = z.strictObject({
+  /** Site name. */
+  name,
+  provider: z.enum(["aws", "gcp"]),
+  region: z.string(),
+  zones: z.array(z.string()).min(1),
+  /** JetStream servers at the site. */
+  servers: z.number().int().min(1).max(5).default(1),
+  ports: PortsSchema.default(PortsSchema.parse({})),
+});
+
+export const StretchedSchema = z.strictObject({
+  /** Cluster name of the stretched JetStream cluster. */
+  name: name.default("stretch"),
+  /** Servers of the stretched cluster in each cloud (the tie-breaker site's servers join it too). */
+  serversPerCloud: z.number().int().min(1).max(2).default(1),
+});
+
+const subjectString = z.string();
+
+export const PermissionsSchema = z.strictObject({
+  publish: z.array(subjectString).default([]),
+  subscribe: z.array(subjectString).default([]),
+});
+
+export const UserSchema = z.strictObject({
+  name,
+  permissions: PermissionsSchema.optional(),
+});
+
+export const AccountSchema = z.strictObject({
+  name: z.string().regex(ACCOUNT_RE, { message: "invalid account name|upper-case letters, digits and '_', starting with a letter" }),
+  users: z.array(UserSchema).default([]),
+  /** Subjects this account exports (streams or services) to other accounts. */
+  exports: z.array(z.strictObject({ subject: subjectString, type: z.enum(["stream", "service"]) })).default([]),
+  /** Subjects imported from other accounts. */
+  imports: z.array(z.strictObject({ account: z.string(), subject: subjectString, type: z.enum(["stream", "service"]) })).default([]),
+});
+
+const tlsBlock = z.strictObject({
+  /** Require a client certificate signed by the lattice CA. */
+  verify: z.boolean(),
+});
+
+export const TlsSchema = z.strictObject({
+  client: z.union([tlsBlock, z.literal(false)]).default({ verify: false }),
+  cluster: z.union([tlsBlock, z.literal(false)]).default({ verify: true }),
+  gateway: z.union([tlsBlock, z.literal(false)]).default({ verify: true }),
+  leafnode: z.union([tlsBlock, z.literal(false)]).default({ verify: true }),
+});
+
+export const SecuritySchema = z.strictObject({
+  /** TLS on every NATS port; turning a port's block off is then an error. */
+  requireTls: z.boolean().default(true),
+  tls: TlsSchema.default(TlsSchema.parse({})),
+  /** `operator`: decentralized JWT auth (operator, accounts, users signed with nkeys); `nkey`: nkey users listed in the config. */
+  auth: z.enum(["operator", "nkey"]).default("operator"),
+  systemAccount: z.string().regex(ACCOUNT_RE).default("SYS"),
+  accounts: z.array(AccountSchema).default([{ name: "APP", users: [], exports: [], imports: [] }]),
+});
+
+const placement = z.strictObject({
+  /** Cloud (or the stretched cluster's name, or the tie-breaker site) holding the replicas. */
+  cluster: z.string(),
+  /** Extra server tags the replicas must carry. */
+  tags: z.array(z.string()).default([]),
+});
+
+export const StreamSchema = z.strictObject({
+  name: z.string().regex(STREAM_RE, { message: "invalid stream name|letters, digits, '_' and '-', at most 64" }),
+  subjects: z.array(subjectString).min(1),
+  replicas: z.number().int().min(1).default(3),
+  placement,
+  /** Clouds that keep an asynchronous mirror (loss on a cloud outage is up to the mirror's lag). */
+  mirrors: z.array(z.string()).default([]),
+  account: z.string().optional(),
+  storage: z.enum(["file", "memory"]).default("file"),
+  maxAge: duration.optional(),
+  /** De-duplication window for `Nats-Msg-Id`. */
+  duplicateWindow: duration.default("2m"),
+});
+
+export const KvSchema = z.strictObject({
+  bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "invalid bucket name|letters, digits, '_' and '-'" }),
+  replicas: z.number().int().min(1).default(3),
+  placement,
+  mirrors: z.array(z.string()).default([]),
+  account: z.string().optional(),
+  history: z.number().int().min(1).max(64).default(1),
+});
+
+export const WorkloadSchema = z.strictObject({
+  name,
+  /** The Wasm artifact: a local `.wasm` file (relative to the repo) or an OCI reference. */
+  artifact: z.union([
+    z.strictObject({ path: z.string().regex(/\.wasm$/, { message: "invalid artifact path|a path ending in .wasm" }) }),
+    z.strictObject({ oci: z.string().min(3) }),
+  ]),
+  runtime: z.enum(["wasmcloud", "wasmedge", "krustlet"]).default("wasmcloud"),
+  /** NATS subject the workload serves (request/reply, queue group). */
+  subject: subjectString,
+  account: z.string().optional(),
+  /** Instances per cloud. */
+  instances: z.record(z.string(), z.number().int().min(0).max(1000)).optional(),
+  /** Or a total spread over clouds by weight. */
+  spread: z.strictObject({ total: z.number().int().min(1).max(10000), weights: z.record(z.string(), z.number().int().min(0)) }).optional(),
+  failover: z
+    .discriminatedUnion("mode", [
+      z.strictObject({ mode: z.literal("active-active") }),
+      z.strictObject({
+        mode: z.literal("active-passive"),
+        primary: z.string(),
+        /** Instances kept running in each standby cloud. */
+        warmStandby: z.number().int().min(0).default(1),
+      }),
+    ])
+    .default({ mode: "active-active" }),
+  objectives: z
+    .strictObject({
+      /** Recovery time objective, seconds. */
+      rtoSeconds: z.number().positive().default(5),
+      /** Acknowledged messages that may be lost (RPO). */
+      rpoMessages: z.number().int().min(0).default(0),
+    })
+    .default({ rtoSeconds: 5, rpoMessages: 0 }),
+  /** KV bucket the workload may use through the host's key-value capability. */
+  kv: z.string().optional(),
+  /** Sandbox limits per request. */
+  limits: z
+    .strictObject({
+      memoryMiB: z.number().int().min(1).max(4096).default(16),
+      timeoutMs: z.number().int().min(1).max(60000).default(1000),
+    })
+    .default({ memoryMiB: 16, timeoutMs: 1000 }),
+});
+
+export const TuningSchema = z.strictObject({
+  /** Ping interval on hubs and leafs (kept equal to avoid the loop-detection penalty). */
+  pingInterval: duration.default("1s"),
+  pingMax: z.number().int().min(1).max(10).default(2),
+  /** Seconds a leaf waits before reconnecting (whole seconds on nats-server 2.9). */
+  leafReconnectSeconds: z.number().int().min(1).max(60).default(1),
+});
+
+export const LocalSchema = z.strictObject({
+  /** First loopback port of the local lattice; each server takes a block of 5 ports from here. */
+  basePort: z.number().int().min(1024).max(60000).optional(),
+});
+
+export const LatticeSchema = z.strictObject({
+  /** Lattice name (wasmCloud lattice id). */
+  name,
+  clouds: z.array(CloudSchema).min(1),
+  tieBreaker: TieBreakerSchema.optional(),
+  stretched: StretchedSchema.optional(),
+  jetstream: z
+    .strictObject({
+      domain: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/)
+        .default("hub"),
+    })
+    .default({ domain: "hub" }),
+  security: SecuritySchema.default(SecuritySchema.parse({})),
+  streams: z.array(StreamSchema).default([]),
+  kv: z.array(KvSchema).default([]),
+  workloads: z.array(WorkloadSchema).default([]),
+  tuning: TuningSchema.default(TuningSchema.parse({})),
+  local: LocalSchema.default({}),
+  /** Tags every cloud resource carries (the policy pack requires owner and data-classification). */
+  tags: z.record(z.string(), z.string()).default({}),
+});
+
+export type LatticeSpec = z.infer<typeof LatticeSchema>;
+export type LatticeInput = z.input<typeof LatticeSchema>;
+export type Cloud = z.infer<typeof CloudSchema>;
+export type HostPool = z.infer<typeof HostPoolSchema>;
+export type NodePool = z.infer<typeof NodePoolSchema>;
+export type Stream = z.infer<typeof StreamSchema>;
+export type KvBucket = z.infer<typeof KvSchema>;
+export type Workload = z.infer<typeof WorkloadSchema>;
+export type Account = z.infer<typeof AccountSchema>;
+export type Ports = z.infer<typeof PortsSchema>;
+export type TlsBlock = z.infer<typeof tlsBlock>;
