@@ -124,7 +124,10 @@ function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds
     cluster: {
       name: s.cluster,
       listen: `${env.bindHost}:${ports.cluster}`,
-      routes: cluster.servers.filter((o) => o.name !== s.name).map((o) => url("nats-route", env.routeAddress(o))),
+      // A one-server cluster routes to itself: JetStream clustering refuses to start with no routes at all.
+      routes: (cluster.servers.length === 1 ? cluster.servers : cluster.servers.filter((o) => o.name !== s.name)).map((o) =>
+        url("nats-route", env.routeAddress(o)),
+      ),
       tls: tlsConf(files, tls.cluster),
       connect_retries: 30,
     },

@@ -121,18 +121,24 @@ function unionHint(path: readonly PropertyKey[]): string {
   return "one of the documented forms";
 }
 
-/** Remove the values zod rejected (so defaults apply), to check cross-field rules even on a broken spec. */
+/** Replace the values zod rejected (drop unknown keys, first allowed value, defaults) to check cross-field rules on a broken spec. */
 function repair(input: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
   const clone = structuredClone(input) as Record<PropertyKey, unknown>;
+  const placeholder: Record<string, unknown> = { string: "x", number: 1, boolean: false, array: [], object: {} };
   for (const issue of issues) {
     const path = issue.path as PropertyKey[];
     if (issue.code === "unrecognized_keys") {
       const parent = getAt(clone, path) as Record<string, unknown> | undefined;
       if (parent) for (const k of issue.keys) delete parent[k];
-    } else if (path.length > 0) {
-      const parent = getAt(clone, path.slice(0, -1)) as Record<PropertyKey, unknown> | undefined;
-      if (parent && typeof parent === "object") delete parent[path[path.length - 1]!];
+      continue;
     }
+    if (path.length === 0) continue;
+    const parent = getAt(clone, path.slice(0, -1)) as Record<PropertyKey, unknown> | undefined;
+    if (!parent || typeof parent !== "object") continue;
+    const key = path[path.length - 1]!;
+    if (issue.code === "invalid_value" && issue.values.length) parent[key] = issue.values[0];
+    else if (issue.code === "invalid_type" && parent[key] === undefined) parent[key] = placeholder[issue.expected] ?? {};
+    else delete parent[key];
   }
   return clone;
 }
@@ -489,8 +495,10 @@ export function validateLattice(input: unknown): ValidationResult {
     repaired = repair(repaired, issues);
     const again = LatticeSchema.safeParse(repaired);
     if (again.success) {
-      const known = new Set(problems.map((p) => p.path));
-      for (const p of semanticProblems(again.data)) if (!known.has(p.path)) problems.push(p);
+      // Skip rules about values that were replaced while repairing: their problem is already reported.
+      const known = problems.map((p) => p.path);
+      const covered = (path: string) => known.some((k) => path === k || path.startsWith(k + ".") || path.startsWith(k + "["));
+      for (const p of semanticProblems(again.data)) if (!covered(p.path)) problems.push(p);
       break;
     }
     issues = again.error.issues;
