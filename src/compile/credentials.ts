@@ -86,7 +86,7 @@ export function hostPermissions(spec: LatticeSpec, host: HostNode): { pub: strin
   const buckets = [...new Set(ws.map((w) => w.kv).filter((b): b is string => !!b))];
   return {
     pub: [`${evt}.>`, ...(buckets.length ? [`$JS.${domain}.API.>`, `$JS.API.>`, ...buckets.map((b) => `$KV.${b}.>`)] : [])],
-    sub: [...ws.map((w) => w.subject), `${ctl}.>`, "_INBOX.>"],
+    sub: [...ws.map((w) => w.subject), `${ctl}.>`, `${evt}.>`, "_INBOX.>"],
   };
 }
 

@@ -1,7 +1,15 @@
-/** Booting the declared topology's NATS servers on one machine. */
-import type { Supervisor } from "./supervisor";
-import { busyPorts } from "./supervisor";
+/** The local lattice: the declared topology booted on one machine (servers, JetStream assets, Wasm hosts). */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { latticeSubjects } from "../compile/credentials";
+import { planJetStream } from "../compile/jetstream";
+import { REPO_ROOT } from "../spec/load";
+import { connectLocal } from "./client";
+import type { Heartbeat } from "./host/host";
 import type { LocalRender } from "./state";
+import { busyPorts, waitFor, type Supervisor } from "./supervisor";
 
 export class PortInUseError extends Error {
   constructor(readonly ports: readonly number[]) {
@@ -19,15 +27,104 @@ export async function startServers(r: LocalRender, sup: Supervisor, opts: { time
   const busy = await busyPorts(r.layout.allPorts);
   if (busy.length) throw new PortInUseError(busy);
   for (const s of r.nats.servers) sup.startServer(s.name, r.confFiles[s.name]!, s.monitorPort);
-  await sup.waitReady(
-    r.nats.servers.map((s) => s.name),
-    opts.timeoutMs ?? 30000,
-  );
-  if (opts.leafs !== false) {
-    for (const l of r.nats.leafs) sup.startServer(l.name, r.confFiles[l.name]!, l.monitorPort);
-    await sup.waitReady(
-      r.nats.leafs.map((l) => l.name),
-      opts.timeoutMs ?? 30000,
-    );
+  if (opts.leafs !== false) for (const l of r.nats.leafs) sup.startServer(l.name, r.confFiles[l.name]!, l.monitorPort);
+  await sup.waitReady([...r.nats.servers, ...(opts.leafs !== false ? r.nats.leafs : [])].map((s) => s.name), opts.timeoutMs ?? 60000);
+}
+
+/** Create (or update) the spec's streams, KV buckets and mirrors through the JetStream API. */
+export async function ensureJetStream(r: LocalRender, nc: NatsConnection): Promise<string[]> {
+  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 5000 });
+  const names: string[] = [];
+  for (const plan of planJetStream(r.spec)) {
+    const cfg = plan.config as unknown as Partial<StreamConfig> & { name: string };
+    // Bounded retries: right after boot the meta leader may still be settling placements.
+    let lastErr: unknown;
+    for (let i = 0; i < 20; i++) {
+      try {
+        try {
+          await jsm.streams.info(cfg.name);
+          await jsm.streams.update(cfg.name, cfg);
+        } catch (e) {
+          if (!/not found/i.test(String(e))) throw e;
+          await jsm.streams.add(cfg);
+        }
+        lastErr = undefined;
+        break;
+      } catch (e) {
+        lastErr = e;
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    }
+    if (lastErr) throw new Error(`could not create stream ${cfg.name}: ${String(lastErr)}`);
+    names.push(cfg.name);
   }
+  return names;
+}
+
+export const HOST_MAIN = path.join(REPO_ROOT, "src", "local", "host", "main.ts");
+
+/** Start the Wasm host processes, resolving when each has logged "ready" (bounded). */
+export async function startHosts(r: LocalRender, sup: Supervisor, names = r.topo.hosts.map((h) => h.name), timeoutMs = 30000): Promise<void> {
+  for (const h of names) {
+    sup.spawnProcess(`host-${h}`, process.execPath, ["--import", "tsx", HOST_MAIN, r.layout.stateDir, h], { pipeStdin: true });
+  }
+  const failures: string[] = [];
+  await Promise.all(
+    names.map(async (h) => {
+      const p = sup.processes.get(`host-${h}`)!;
+      let exited = false;
+      void p.exited.then(() => (exited = true));
+      const ok = await waitFor(() => {
+        if (exited) return true;
+        return / ready$/m.test(readFileSync(p.logFile, "utf8"));
+      }, timeoutMs, 50);
+      if (!ok || exited) failures.push(`${h}: ${exited ? "exited" : "not ready"}: ${readFileSync(p.logFile, "utf8").trim().split("\n").slice(-3).join(" | ")}`);
+    }),
+  );
+  if (failures.length) throw new Error(`hosts failed to start:\n  ${failures.join("\n  ")}`);
+}
+
+/** Collect host heartbeats for `ms` (the status query of the lattice). */
+export async function collectHeartbeats(r: LocalRender, nc: NatsConnection, ms: number): Promise<Map<string, Heartbeat>> {
+  const { evt } = latticeSubjects(r.spec.name);
+  const out = new Map<string, Heartbeat>();
+  const sub = nc.subscribe(`${evt}.host_heartbeat`, {
+    callback: (_e, m) => {
+      try {
+        const hb = JSON.parse(m.string()) as Heartbeat;
+        out.set(hb.host, hb);
+      } catch {
+        // ignore
+      }
+    },
+  });
+  await new Promise((res) => setTimeout(res, ms));
+  sub.unsubscribe();
+  return out;
+}
+
+export interface UpResult {
+  readonly readyMs: number;
+  readonly serversMs: number;
+  readonly streams: string[];
+}
+
+/** Boot everything: servers, JetStream assets, hosts. */
+export async function upLocal(r: LocalRender, sup: Supervisor, log: (s: string) => void = () => {}): Promise<UpResult> {
+  const t0 = performance.now();
+  await startServers(r, sup);
+  const serversMs = performance.now() - t0;
+  log(`${r.nats.servers.length} servers and ${r.nats.leafs.length} leaf sidecars ready in ${serversMs.toFixed(0)} ms`);
+  const nc = await connectLocal(r, { name: "latticeform up" });
+  let streams: string[];
+  try {
+    streams = await ensureJetStream(r, nc);
+  } finally {
+    await nc.close();
+  }
+  log(`JetStream: ${streams.join(", ") || "no streams"}`);
+  await startHosts(r, sup);
+  const readyMs = performance.now() - t0;
+  log(`${r.topo.hosts.length} Wasm hosts ready; lattice up in ${readyMs.toFixed(0)} ms`);
+  return { readyMs, serversMs, streams };
 }

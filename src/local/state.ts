@@ -51,15 +51,13 @@ export interface LocalRender {
   readonly confFiles: Readonly<Record<string, string>>;
 }
 
-/** Render the whole local lattice into its state dir (idempotent). */
+/** Render the whole local lattice into its state dir (idempotent; keys and certificates are reused). */
 export async function renderLocal(spec: LatticeSpec, stack: string, stateDir = defaultStateDir(stack)): Promise<LocalRender> {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const topo = topologyOf(spec);
   const layout = localLayout(spec, topo, stack, stateDir);
   const master = readOrCreate(path.join(stateDir, "master.key"), () => randomBytes(32));
-  const issuedAt = Number(
-    readOrCreate(path.join(stateDir, "issued-at"), () => Buffer.from(String(Math.floor(Date.now() / 1000)))).toString(),
-  );
+  const issuedAt = Number(readOrCreate(path.join(stateDir, "issued-at"), () => Buffer.from(String(Math.floor(Date.now() / 1000)))).toString());
   const creds = await buildCredentials(spec, topo, master, issuedAt);
   const tlsDir = path.join(stateDir, "tls");
   const ca = await pemFor(tlsDir, "ca", () => makeCa(spec.name));
@@ -68,11 +66,28 @@ export async function renderLocal(spec: LatticeSpec, stack: string, stateDir = d
   for (const u of Object.values(creds.users)) writeSecret(layout.env.credsFile(u.id), u.creds);
   const nats = compileNats(spec, topo, layout.env, creds);
   const confFiles: Record<string, string> = {};
+  mkdirSync(path.join(stateDir, "jetstream"), { recursive: true, mode: 0o700 });
   for (const s of [...nats.servers, ...nats.leafs]) {
     const file = path.join(stateDir, "nats", `${s.name}.conf`);
     writeSecret(file, s.text);
     confFiles[s.name] = file;
-    mkdirSync(path.join(stateDir, "jetstream"), { recursive: true, mode: 0o700 });
   }
+  // Host processes re-open the lattice from here without re-rendering.
+  writeSecret(path.join(stateDir, "spec.json"), JSON.stringify({ stack, spec }));
+  return { spec, stack, topo, layout, creds, nats, confFiles };
+}
+
+/** Open an already rendered lattice read-only (what a host process or `call`/`status` does). */
+export async function openLocal(stateDir: string): Promise<LocalRender> {
+  const file = path.join(stateDir, "spec.json");
+  if (!existsSync(file)) throw new Error(`no local lattice rendered in ${stateDir}: run latticeform up --local first`);
+  const { stack, spec } = JSON.parse(readFileSync(file, "utf8")) as { stack: string; spec: LatticeSpec };
+  const topo = topologyOf(spec);
+  const layout = localLayout(spec, topo, stack, stateDir);
+  const master = readFileSync(path.join(stateDir, "master.key"));
+  const issuedAt = Number(readFileSync(path.join(stateDir, "issued-at"), "utf8"));
+  const creds = await buildCredentials(spec, topo, master, issuedAt);
+  const nats = compileNats(spec, topo, layout.env, creds);
+  const confFiles = Object.fromEntries([...nats.servers, ...nats.leafs].map((s) => [s.name, path.join(stateDir, "nats", `${s.name}.conf`)]));
   return { spec, stack, topo, layout, creds, nats, confFiles };
 }

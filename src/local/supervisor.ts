@@ -133,11 +133,12 @@ export class Supervisor {
   }
 
   /** Spawn any program under supervision (used for Wasm host processes too). */
-  spawnProcess(name: string, command: string, args: readonly string[], opts: { monitorPort?: number; env?: NodeJS.ProcessEnv } = {}): ManagedProcess {
+  spawnProcess(name: string, command: string, args: readonly string[], opts: { monitorPort?: number; env?: NodeJS.ProcessEnv; pipeStdin?: boolean } = {}): ManagedProcess {
     if (this.procs.has(name)) throw new Error(`process ${name} is already running (pid ${this.procs.get(name)!.pid})`);
     const logFile = path.join(this.stateDir, "logs", `${name}.log`);
     const fd = openSync(logFile, "a", 0o600);
-    const child = spawn(command, args as string[], { stdio: ["ignore", fd, fd], env: opts.env ?? process.env });
+    // A piped stdin closes when we die, however we die: children that watch it never outlive us.
+    const child = spawn(command, args as string[], { stdio: [opts.pipeStdin ? "pipe" : "ignore", fd, fd], env: opts.env ?? process.env });
     closeSync(fd);
     if (child.pid === undefined) throw new Error(`could not start ${command} for ${name}`);
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -147,7 +147,7 @@ describe("NATS compiler", () => {
     const { creds } = await compileAll(spec, (s) => kubernetesEnv(s));
     const jwt = creds.users["host:aws-hosts-1"]!.jwt;
     const claims = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as { nats: { sub: { allow: string[] }; pub: { allow: string[] } } };
-    assert.deepEqual(claims.nats.sub.allow, ["payments.validate", "ledger.apply", "wasmbus.ctl.small.>", "_INBOX.>"]);
+    assert.deepEqual(claims.nats.sub.allow, ["payments.validate", "ledger.apply", "wasmbus.ctl.small.>", "wasmbus.evt.small.>", "_INBOX.>"]);
     assert.ok(claims.nats.pub.allow.includes("$KV.balances.>"));
     assert.ok(!claims.nats.pub.allow.includes(">"));
   });

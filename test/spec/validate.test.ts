@@ -91,19 +91,19 @@ describe("lattice spec validation", () => {
   });
 
   it("rejects more replicas than the cluster has servers, or more than 5", () => {
-    expectProblem((s) => (s.kv[0].replicas = 4), 'kv[0].replicas: more replicas than cluster "aws" has servers (got 4; allowed 1..3)');
+    expectProblem((s) => (s.kv[0].replicas = 4), 'kv[0].replicas: more replicas than cluster "stretch" has servers (got 4; allowed 1..3)');
     expectProblem((s) => (s.streams[0].replicas = 6), "streams[0].replicas: JetStream keeps at most 5 replicas (got 6; allowed 1..5)");
   });
 
   it("rejects placement or mirrors in undeclared clouds, and a mirror into its own cloud", () => {
     expectProblem(
       (s) => (s.streams[0].placement.cluster = "azure"),
-      'streams[0].placement.cluster: not a declared cloud, stretched cluster or tie-breaker site (got "azure"; allowed aws, gcp, tb)',
+      'streams[0].placement.cluster: not a declared cloud, stretched cluster or tie-breaker site (got "azure"; allowed aws, gcp, stretch)',
     );
     expectProblem((s) => (s.kv[0].mirrors = ["ibm"]), 'kv[0].mirrors[0]: mirror into an undeclared cloud (got "ibm"; allowed aws, gcp)');
     expectProblem(
-      (s) => (s.kv[0].mirrors = ["aws"]),
-      'kv[0].mirrors[0]: a mirror into the stream\'s own cloud survives nothing (got "aws"; allowed gcp)',
+      (s) => (s.streams[0].mirrors = ["aws"]),
+      'streams[0].mirrors[0]: a mirror into the stream\'s own cloud survives nothing (got "aws"; allowed gcp)',
     );
   });
 
@@ -134,8 +134,9 @@ describe("lattice spec validation", () => {
     const one = small();
     one.clouds = [one.clouds[0]];
     delete one.tieBreaker;
-    one.kv[0].mirrors = [];
-    one.streams[0].placement.cluster = "aws";
+    delete one.stretched;
+    one.kv[0].placement.cluster = "aws";
+    one.streams[0].mirrors = [];
     assert.ok(
       problems(one).includes(
         'workloads[1].failover: active-passive needs a standby in a second cloud (got {"mode":"active-passive","primary":"aws","warmStandby":1}; allowed active-active on a one-cloud lattice)',
@@ -163,7 +164,8 @@ describe("lattice spec validation", () => {
   it("rejects a topology whose JetStream meta group loses its majority with one cloud, naming it and suggesting a tie-breaker", () => {
     const s = small();
     delete s.tieBreaker;
-    s.streams[0].placement.cluster = "gcp";
+    delete s.stretched;
+    s.kv[0].placement.cluster = "gcp";
     const got = problems(s);
     assert.ok(
       got.includes(
