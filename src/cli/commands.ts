@@ -1,8 +1,11 @@
-/** Commands beyond validate/render (local lattice, drills, review) register here. */
+/** Commands beyond validate/render (local lattice, drills, review) register here, one line each. */
 import type { Command } from "commander";
+import { registerLocalCommands } from "./local";
 
 export interface CliContext {
   fail(e: unknown): never;
 }
 
-export function registerCommands(_program: Command, _ctx: CliContext): void {}
+export function registerCommands(program: Command, ctx: CliContext): void {
+  registerLocalCommands(program, ctx);
+}

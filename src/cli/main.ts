@@ -2,7 +2,8 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import { Command, Option } from "commander";
+import { Command } from "commander";
+import { stackOption } from "./options";
 import { loadStack, validateStack } from "../spec/load";
 import { formatProblem, SpecError } from "../spec/validate";
 import { topologyOf } from "../spec/topology";
@@ -33,7 +34,6 @@ export function stackMaster(stack: string): { master: Uint8Array; issuedAt: numb
   return { master: readFileSync(keyFile), issuedAt: Number(readFileSync(iatFile, "utf8")) };
 }
 
-export const stackOption = () => new Option("-s, --stack <name>", "stack name in stacks/ or a path to a stack config file").makeOptionMandatory();
 
 export function buildProgram(): Command {
   const program = new Command("latticeform")

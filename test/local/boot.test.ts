@@ -85,7 +85,7 @@ describe("local boot of the small example", () => {
       assert.equal(si.cluster?.name, "gcp");
       const expected = r.topo.servers.find((s) => s.cluster === "gcp" && s.zone === zone)!.name;
       assert.equal(si.cluster?.leader, expected);
-      const r3 = await jsm.streams.add({ name: "PLACED3", subjects: ["placed3.>"], num_replicas: 3, placement: { cluster: "aws" } });
+      const r3 = await jsm.streams.add({ name: "PLACED3", subjects: ["placed3.>"], num_replicas: 3, placement: { cluster: "aws", tags: [] } });
       assert.equal(r3.cluster?.name, "aws");
       assert.deepEqual([r3.cluster!.leader!, ...(r3.cluster!.replicas ?? []).map((x) => x.name)].sort(), ["aws-1", "aws-2", "aws-3"]);
     } finally {
