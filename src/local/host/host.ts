@@ -1,0 +1,198 @@
+/**
+ * A Wasm host of the local lattice, following the wasmCloud pattern: it connects to its own leaf sidecar
+ * (or, for `direct` pools, to every cloud's hubs) with its own least-privilege credentials, runs the
+ * workloads placed on its cloud in a queue group per workload, answers with the Wasm guest's output, and
+ * publishes heartbeats. Active-passive standbys serve only while the primary cloud has no live instance.
+ */
+import * as path from "node:path";
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm, type KV } from "@nats-io/kv";
+import { headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { latticeSubjects, workloadsOnHost } from "../../compile/credentials";
+import { hubUrlsFor } from "../../compile/nats";
+import { REPO_ROOT } from "../../spec/load";
+import type { Workload } from "../../spec/schema";
+import type { HostNode } from "../../spec/topology";
+import { connectLocal, serverUrls } from "../client";
+import type { LocalRender } from "../state";
+import { WasmPool, type KvCapability } from "../wasm/engine";
+
+export const HEARTBEAT_MS = 250;
+/** A primary with no heartbeat for this long is considered gone and the standby takes over. */
+export const PRIMARY_DEAD_MS = 1000;
+
+export interface Heartbeat {
+  readonly host: string;
+  readonly cloud: string;
+  readonly pool: string;
+  readonly connection: string;
+  readonly pid: number;
+  readonly uptimeMs: number;
+  readonly workloads: { name: string; serving: boolean; served: number; errors: number; runnable: boolean; reason?: string }[];
+  readonly connectedTo?: string;
+}
+
+interface Served {
+  readonly w: Workload;
+  pool?: WasmPool;
+  sub?: Subscription;
+  served: number;
+  errors: number;
+  reason?: string;
+}
+
+function kvCapability(kv: KV): KvCapability {
+  return {
+    async get(key) {
+      const e = await kv.get(key);
+      return e && e.operation === "PUT" ? e.value : undefined;
+    },
+    async put(key, value) {
+      await kv.put(key, value);
+    },
+  };
+}
+
+export class WasmHost {
+  private nc?: NatsConnection;
+  private readonly served = new Map<string, Served>();
+  private readonly lastPrimaryBeat = new Map<string, number>();
+  private timers: NodeJS.Timeout[] = [];
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly r: LocalRender,
+    private readonly host: HostNode,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  /** Connection targets: the leaf sidecar, or every cloud's hubs in the pool's order. */
+  private servers(): string[] {
+    if (this.host.connection === "leaf") return serverUrls(this.r, [`${this.host.name}-leaf`]);
+    return hubUrlsFor(this.r.spec, this.r.topo, this.r.layout.env, this.host.cloud, this.host.remoteOrder, "client", "tls");
+  }
+
+  async start(): Promise<void> {
+    const { spec } = this.r;
+    this.nc = await connectLocal(this.r, {
+      user: `host:${this.host.name}`,
+      name: `host ${this.host.name}`,
+      options: {
+        servers: this.servers(),
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 50,
+        // A frozen server is detected by pings; a short connect timeout keeps reconnects fast.
+        pingInterval: 1000,
+        maxPingOut: 2,
+        noRandomize: true,
+      },
+    });
+    const js = jetstream(this.nc, { domain: spec.jetstream.domain, timeout: 2000 });
+    const kvm = new Kvm(js);
+    for (const w of workloadsOnHost(spec, this.host)) {
+      const s: Served = { w, served: 0, errors: 0 };
+      this.served.set(w.name, s);
+      if (!("path" in w.artifact)) {
+        s.reason = "OCI artifacts run in the clouds only; the local lattice runs .wasm files";
+        continue;
+      }
+      const kv = w.kv ? kvCapability(await kvm.open(w.kv)) : undefined;
+      s.pool = await WasmPool.create({ wasmFile: path.resolve(REPO_ROOT, w.artifact.path), limits: w.limits, size: 2, kv, name: w.name });
+    }
+    const { evt } = latticeSubjects(spec.name);
+    // Track heartbeats of the primary cloud for active-passive workloads.
+    this.nc.subscribe(`${evt}.host_heartbeat`, {
+      callback: (_err, m) => {
+        try {
+          const hb = JSON.parse(m.string()) as Heartbeat;
+          for (const wl of hb.workloads) if (wl.serving) this.lastPrimaryBeat.set(`${hb.cloud}/${wl.name}`, Date.now());
+        } catch {
+          // ignore malformed heartbeats
+        }
+      },
+    });
+    this.reconcile();
+    this.timers.push(setInterval(() => this.reconcile(), HEARTBEAT_MS / 2));
+    this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_MS));
+    this.heartbeat();
+  }
+
+  /** Should this host serve `w` now? Active-active: always. Active-passive: primary always, standby while the primary is silent. */
+  private shouldServe(w: Workload): boolean {
+    const fo = w.failover;
+    if (fo.mode === "active-active" || fo.mode !== "active-passive") return true;
+    if (this.host.cloud === fo.primary) return true;
+    const last = this.lastPrimaryBeat.get(`${fo.primary}/${w.name}`) ?? 0;
+    // Give the primary one grace period after start before promoting.
+    return Date.now() - Math.max(last, this.started) > PRIMARY_DEAD_MS;
+  }
+
+  private reconcile(): void {
+    if (!this.nc || this.nc.isClosed()) return;
+    for (const s of this.served.values()) {
+      if (!s.pool) continue;
+      const want = this.shouldServe(s.w);
+      if (want && !s.sub) {
+        s.sub = this.nc.subscribe(s.w.subject, { queue: s.w.name, callback: (_e, m) => void this.handle(s, m) });
+        this.log(`serving ${s.w.name} on ${s.w.subject}`);
+      } else if (!want && s.sub) {
+        void s.sub.drain();
+        s.sub = undefined;
+        this.log(`standing by for ${s.w.name}`);
+      }
+    }
+  }
+
+  private async handle(s: Served, m: Msg): Promise<void> {
+    const res = await s.pool!.handle(m.data);
+    const h = headers();
+    h.set("lf-host", this.host.name);
+    h.set("lf-cloud", this.host.cloud);
+    h.set("lf-duration-ms", res.durationMs.toFixed(3));
+    if (res.ok) {
+      s.served++;
+      m.respond(res.output, { headers: h });
+    } else {
+      s.errors++;
+      h.set("lf-error", res.kind);
+      m.respond(new TextEncoder().encode(JSON.stringify({ error: res.error, kind: res.kind })), { headers: h });
+    }
+  }
+
+  heartbeatBody(): Heartbeat {
+    return {
+      host: this.host.name,
+      cloud: this.host.cloud,
+      pool: this.host.pool,
+      connection: this.host.connection,
+      pid: process.pid,
+      uptimeMs: Date.now() - this.started,
+      connectedTo: this.nc?.getServer(),
+      workloads: [...this.served.values()].map((s) => ({
+        name: s.w.name,
+        serving: !!s.sub,
+        served: s.served,
+        errors: s.errors,
+        runnable: !!s.pool,
+        ...(s.reason ? { reason: s.reason } : {}),
+      })),
+    };
+  }
+
+  private heartbeat(): void {
+    if (!this.nc || this.nc.isClosed()) return;
+    const { evt } = latticeSubjects(this.r.spec.name);
+    try {
+      this.nc.publish(`${evt}.host_heartbeat`, JSON.stringify(this.heartbeatBody()));
+    } catch {
+      // disconnected: the next beat goes out after reconnect
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => {});
+    for (const s of this.served.values()) await s.pool?.close();
+  }
+}
