@@ -1,0 +1,125 @@
+/**
+ * Local lattice benchmark: time from `up` to ready for the production-like stack; request latency and
+ * throughput through leaf -> hub -> gateway -> hub -> leaf -> host -> Wasm, beside a plain NATS responder on
+ * the same path in the same run (the ratio is the host's overhead); memory per host and per server.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { connectLocal } from "../src/local/client";
+import { upLocal } from "../src/local/lattice";
+import { renderLocal } from "../src/local/state";
+import { Supervisor } from "../src/local/supervisor";
+import { readStackConfig } from "../src/spec/load";
+import { parseLattice } from "../src/spec/validate";
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function pct(v: number[], p: number): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+/** Sequential requests: latency distribution. */
+async function latency(nc: NatsConnection, subject: string, payload: string, n: number): Promise<{ p50: number; p99: number }> {
+  const l: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await nc.request(subject, payload, { timeout: 2000 });
+    l.push(performance.now() - t);
+  }
+  return { p50: pct(l, 50), p99: pct(l, 99) };
+}
+
+/** `concurrency` requests in flight for `ms`: throughput. */
+async function throughput(nc: NatsConnection, subject: string, payload: string, concurrency: number, ms: number): Promise<number> {
+  let done = 0;
+  const end = performance.now() + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await nc.request(subject, payload, { timeout: 2000 });
+        done++;
+      }
+    }),
+  );
+  return done / (ms / 1000);
+}
+
+async function main(): Promise<void> {
+  const payload = JSON.stringify({ id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+
+  // 1. Time to ready for the production-like stack.
+  {
+    const dir = mkdtempSync(path.join(tmpdir(), "lf-bench-prod-"));
+    const raw = readStackConfig("stacks/Pulumi.prod.yaml") as Record<string, unknown>;
+    const spec = parseLattice({ ...raw, local: { basePort: 41000 } });
+    const r = await renderLocal(spec, "bench-prod", dir);
+    const sup = new Supervisor(dir);
+    try {
+      const up = await upLocal(r, sup);
+      const servers = r.nats.servers.map((s) => rssMiB(sup.processes.get(s.name)!.pid));
+      const leafs = r.nats.leafs.map((s) => rssMiB(sup.processes.get(s.name)!.pid));
+      const hosts = r.topo.hosts.map((h) => rssMiB(sup.processes.get(`host-${h.name}`)!.pid));
+      const avg = (v: number[]) => (v.reduce((a, b) => a + b, 0) / v.length).toFixed(1);
+      console.log(`prod stack: ${r.nats.servers.length} servers, ${r.nats.leafs.length} leafs, ${r.topo.hosts.length} hosts`);
+      console.log(`  servers ready (routes, gateways, JetStream meta leader): ${up.serversMs.toFixed(0)} ms`);
+      console.log(`  everything ready (plus streams, KV, Wasm hosts):        ${up.readyMs.toFixed(0)} ms   (target < 3000 ms)`);
+      console.log(`  RSS per hub server ${avg(servers)} MiB, per leaf sidecar ${avg(leafs)} MiB, per Wasm host ${avg(hosts)} MiB`);
+    } finally {
+      await sup.stopAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  // 2. Cross-cloud path: client on the AWS leaf, validator only in GCP, beside a plain responder on the GCP leaf.
+  {
+    const dir = mkdtempSync(path.join(tmpdir(), "lf-bench-path-"));
+    const raw = structuredClone(readStackConfig("stacks/Pulumi.small.yaml")) as { workloads: Record<string, unknown>[] } & Record<string, unknown>;
+    raw.workloads = raw.workloads.map((w) => (w.name === "validator" ? { ...w, instances: { gcp: 1 } } : w));
+    const spec = parseLattice({ ...raw, local: { basePort: 42000 } });
+    const r = await renderLocal(spec, "bench-path", dir);
+    const sup = new Supervisor(dir);
+    try {
+      await upLocal(r, sup);
+      const client = await connectLocal(r, { servers: ["aws-hosts-1-leaf"] });
+      const plainConn = await connectLocal(r, { servers: ["gcp-hosts-1-leaf"] });
+      const { validatePaymentJs } = await import("./plain-validator");
+      plainConn.subscribe("bench.plain", { queue: "plain", callback: (_e, m) => m.respond(JSON.stringify(validatePaymentJs(JSON.parse(m.string())))) });
+      await plainConn.flush();
+      // Warm both paths (interest propagation across the gateway, module caches).
+      for (let i = 0; i < 200; i++) {
+        await client.request("payments.validate", payload, { timeout: 5000 }).catch(() => {});
+        await client.request("bench.plain", payload, { timeout: 5000 }).catch(() => {});
+      }
+      const n = 2000;
+      const wasm = await latency(client, "payments.validate", payload, n);
+      const plain = await latency(client, "bench.plain", payload, n);
+      console.log(`cross-cloud request path (aws leaf -> aws hub -> gateway -> gcp hub -> gcp leaf -> responder), ${n} sequential requests:`);
+      console.log(`  Wasm host : p50 ${wasm.p50.toFixed(3)} ms, p99 ${wasm.p99.toFixed(3)} ms`);
+      console.log(`  plain NATS: p50 ${plain.p50.toFixed(3)} ms, p99 ${plain.p99.toFixed(3)} ms`);
+      console.log(`  ratio Wasm/plain p50 ${(wasm.p50 / plain.p50).toFixed(2)}x (target <= 1.5x), p99 ${(wasm.p99 / plain.p99).toFixed(2)}x`);
+      const conc = 64;
+      const tw = await throughput(client, "payments.validate", payload, conc, 5000);
+      const tp = await throughput(client, "bench.plain", payload, conc, 5000);
+      console.log(`throughput through one host, ${conc} in flight for 5 s: Wasm ${tw.toFixed(0)} req/s, plain ${tp.toFixed(0)} req/s (ratio ${(tw / tp).toFixed(2)}; target >= 5000 req/s)`);
+      await client.close();
+      await plainConn.close();
+    } finally {
+      await sup.stopAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
