@@ -79,7 +79,10 @@ async function main(): Promise<void> {
   // 2. Cross-cloud path: client on the AWS leaf, validator only in GCP, beside a plain responder on the GCP leaf.
   {
     const dir = mkdtempSync(path.join(tmpdir(), "lf-bench-path-"));
-    const raw = structuredClone(readStackConfig("stacks/Pulumi.small.yaml")) as { workloads: Record<string, unknown>[] } & Record<string, unknown>;
+    const raw = structuredClone(readStackConfig("stacks/Pulumi.small.yaml")) as { workloads: Record<string, unknown>[] } & Record<
+      string,
+      unknown
+    >;
     raw.workloads = raw.workloads.map((w) => (w.name === "validator" ? { ...w, instances: { gcp: 1 } } : w));
     const spec = parseLattice({ ...raw, local: { basePort: 42000 } });
     const r = await renderLocal(spec, "bench-path", dir);
@@ -89,7 +92,10 @@ async function main(): Promise<void> {
       const client = await connectLocal(r, { servers: ["aws-hosts-1-leaf"] });
       const plainConn = await connectLocal(r, { servers: ["gcp-hosts-1-leaf"] });
       const { validatePaymentJs } = await import("./plain-validator");
-      plainConn.subscribe("bench.plain", { queue: "plain", callback: (_e, m) => m.respond(JSON.stringify(validatePaymentJs(JSON.parse(m.string())))) });
+      plainConn.subscribe("bench.plain", {
+        queue: "plain",
+        callback: (_e, m) => m.respond(JSON.stringify(validatePaymentJs(JSON.parse(m.string())))),
+      });
       await plainConn.flush();
       // Warm both paths (interest propagation across the gateway, module caches).
       for (let i = 0; i < 200; i++) {
@@ -99,14 +105,20 @@ async function main(): Promise<void> {
       const n = 2000;
       const wasm = await latency(client, "payments.validate", payload, n);
       const plain = await latency(client, "bench.plain", payload, n);
-      console.log(`cross-cloud request path (aws leaf -> aws hub -> gateway -> gcp hub -> gcp leaf -> responder), ${n} sequential requests:`);
+      console.log(
+        `cross-cloud request path (aws leaf -> aws hub -> gateway -> gcp hub -> gcp leaf -> responder), ${n} sequential requests:`,
+      );
       console.log(`  Wasm host : p50 ${wasm.p50.toFixed(3)} ms, p99 ${wasm.p99.toFixed(3)} ms`);
       console.log(`  plain NATS: p50 ${plain.p50.toFixed(3)} ms, p99 ${plain.p99.toFixed(3)} ms`);
-      console.log(`  ratio Wasm/plain p50 ${(wasm.p50 / plain.p50).toFixed(2)}x (target <= 1.5x), p99 ${(wasm.p99 / plain.p99).toFixed(2)}x`);
+      console.log(
+        `  ratio Wasm/plain p50 ${(wasm.p50 / plain.p50).toFixed(2)}x (target <= 1.5x), p99 ${(wasm.p99 / plain.p99).toFixed(2)}x`,
+      );
       const conc = 64;
       const tw = await throughput(client, "payments.validate", payload, conc, 5000);
       const tp = await throughput(client, "bench.plain", payload, conc, 5000);
-      console.log(`throughput through one host, ${conc} in flight for 5 s: Wasm ${tw.toFixed(0)} req/s, plain ${tp.toFixed(0)} req/s (ratio ${(tw / tp).toFixed(2)}; target >= 5000 req/s)`);
+      console.log(
+        `throughput through one host, ${conc} in flight for 5 s: Wasm ${tw.toFixed(0)} req/s, plain ${tp.toFixed(0)} req/s (ratio ${(tw / tp).toFixed(2)}; target >= 5000 req/s)`,
+      );
       await client.close();
       await plainConn.close();
     } finally {

@@ -58,7 +58,13 @@ export async function latticeStatus(r: LocalRender): Promise<StatusRow[]> {
     } catch {
       health = "down";
     }
-    rows.push({ kind: s.kind, name: s.name, cloud: s.site, health, detail: s.kind === "leaf" ? `client :${s.clientPort}` : `cluster ${s.cluster}, client :${s.clientPort}` });
+    rows.push({
+      kind: s.kind,
+      name: s.name,
+      cloud: s.site,
+      health,
+      detail: s.kind === "leaf" ? `client :${s.clientPort}` : `cluster ${s.cluster}, client :${s.clientPort}`,
+    });
   }
   let beats = new Map<string, import("../local/host/host").Heartbeat>();
   try {
@@ -79,8 +85,12 @@ export async function latticeStatus(r: LocalRender): Promise<StatusRow[]> {
       cloud: h.cloud,
       health: hb ? "ok" : "silent",
       detail: hb
-        ? hb.workloads.map((w) => `${w.name}:${w.runnable ? (w.serving ? "serving" : "standby") : "not runnable"} (${w.served} served, ${w.errors} errors)`).join(", ") +
-          ` via ${h.connection}`
+        ? hb.workloads
+            .map(
+              (w) =>
+                `${w.name}:${w.runnable ? (w.serving ? "serving" : "standby") : "not runnable"} (${w.served} served, ${w.errors} errors)`,
+            )
+            .join(", ") + ` via ${h.connection}`
         : "no heartbeat",
     });
   }
@@ -89,7 +99,11 @@ export async function latticeStatus(r: LocalRender): Promise<StatusRow[]> {
 
 export function formatTable(rows: readonly Record<string, string>[], columns: readonly string[]): string {
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? "").length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => r[c] ?? "")))].join("\n");
 }
 
@@ -147,7 +161,9 @@ export function registerLocalCommands(program: Command, ctx: CliContext): void {
         const print = async () => {
           const rows = await latticeStatus(r);
           process.stdout.write(`\n${new Date().toISOString()} lattice ${spec.name} (stack ${ref.name}, state ${r.layout.stateDir})\n`);
-          process.stdout.write(formatTable(rows as unknown as Record<string, string>[], ["kind", "name", "cloud", "health", "detail"]) + "\n");
+          process.stdout.write(
+            formatTable(rows as unknown as Record<string, string>[], ["kind", "name", "cloud", "health", "detail"]) + "\n",
+          );
         };
         await print();
         if (opts.once) return stop(0);
@@ -166,7 +182,9 @@ export function registerLocalCommands(program: Command, ctx: CliContext): void {
       try {
         const { ref } = loadStack(opts.stack);
         const { killed, removed } = downLocal(ref.name);
-        process.stdout.write(`stack ${ref.name}: stopped ${killed.length} process(es)${killed.length ? ` (${killed.join(", ")})` : ""}; ${removed ? "removed" : "no"} state dir\n`);
+        process.stdout.write(
+          `stack ${ref.name}: stopped ${killed.length} process(es)${killed.length ? ` (${killed.join(", ")})` : ""}; ${removed ? "removed" : "no"} state dir\n`,
+        );
       } catch (e) {
         ctx.fail(e);
       }
@@ -185,7 +203,9 @@ export function registerLocalCommands(program: Command, ctx: CliContext): void {
         const r = await openLocal(defaultStateDir(ref.name));
         const res = await callWorkload(r, workload, payload, { cloud: opts.cloud });
         process.stdout.write(`${res.reply}\n`);
-        process.stderr.write(`served by ${res.host ?? "?"} in ${res.cloud ?? "?"} (${res.ms.toFixed(1)} ms)${res.error ? `, error: ${res.error}` : ""}\n`);
+        process.stderr.write(
+          `served by ${res.host ?? "?"} in ${res.cloud ?? "?"} (${res.ms.toFixed(1)} ms)${res.error ? `, error: ${res.error}` : ""}\n`,
+        );
         if (res.error) process.exit(1);
       } catch (e) {
         ctx.fail(e);
@@ -203,7 +223,10 @@ export function registerLocalCommands(program: Command, ctx: CliContext): void {
         const r = await openLocal(defaultStateDir(ref.name));
         const rows = await latticeStatus(r);
         if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
-        else process.stdout.write(formatTable(rows as unknown as Record<string, string>[], ["kind", "name", "cloud", "health", "detail"]) + "\n");
+        else
+          process.stdout.write(
+            formatTable(rows as unknown as Record<string, string>[], ["kind", "name", "cloud", "health", "detail"]) + "\n",
+          );
       } catch (e) {
         ctx.fail(e);
       }

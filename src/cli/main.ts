@@ -34,7 +34,6 @@ export function stackMaster(stack: string): { master: Uint8Array; issuedAt: numb
   return { master: readFileSync(keyFile), issuedAt: Number(readFileSync(iatFile, "utf8")) };
 }
 
-
 export function buildProgram(): Command {
   const program = new Command("latticeform")
     .description("Multi-cloud WebAssembly lattices on one NATS supercluster, with declared and proven failover")

@@ -72,7 +72,13 @@ export function planJetStream(spec: LatticeSpec): StreamPlan[] {
         account: s.account ?? app,
         kind: "mirror",
         mirrorOf: s.name,
-        config: { name, num_replicas: mirrorReplicas(spec, m, s.replicas), storage: s.storage, placement: { cluster: m }, mirror: { name: s.name } },
+        config: {
+          name,
+          num_replicas: mirrorReplicas(spec, m, s.replicas),
+          storage: s.storage,
+          placement: { cluster: m },
+          mirror: { name: s.name },
+        },
       });
     }
   }

@@ -36,7 +36,10 @@ export function kubernetesEnv(spec: LatticeSpec, opts: K8sEnvOptions = {}): Comp
     routeAddress: (s) => {
       // Members of a stretched cluster live in different clouds: each is reached by its own external name.
       if (s.role !== "hub") return { host: `${s.name}.${external(s.cluster, "cluster")}`, port: portsOf(s).cluster };
-      return { host: `${releaseName(s.cluster)}-${s.index}.${releaseName(s.cluster)}-headless.${NATS_NAMESPACE}.svc.cluster.local`, port: portsOf(s).cluster };
+      return {
+        host: `${releaseName(s.cluster)}-${s.index}.${releaseName(s.cluster)}-headless.${NATS_NAMESPACE}.svc.cluster.local`,
+        port: portsOf(s).cluster,
+      };
     },
     clusterEndpoints: (c, listener): Endpoint[] => [{ host: external(c.name, listener), port: portsOf(c.servers[0]!)[listener] }],
     leafPorts: () => ({ client: 4222, monitor: 8222 }),

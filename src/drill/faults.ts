@@ -65,7 +65,8 @@ export async function inject(r: LocalRender, sup: Supervisor, step: FaultStep, n
     }
     case "hub-node-loss": {
       let target = step.server;
-      if (!target || target === "stream-leader") target = (await streamLeader(r, nc, step.cloud!)) ?? r.nats.servers.find((s) => s.cluster === step.cloud)!.name;
+      if (!target || target === "stream-leader")
+        target = (await streamLeader(r, nc, step.cloud!)) ?? r.nats.servers.find((s) => s.cluster === step.cloud)!.name;
       await sup.kill(target);
       return { step, processes: [target], action: "killed" };
     }
@@ -95,7 +96,15 @@ export async function restore(r: LocalRender, sup: Supervisor, inj: Injected): P
   if (inj.action !== "killed") return;
   const servers = [...r.nats.servers, ...r.nats.leafs].filter((s) => inj.processes.includes(s.name));
   for (const s of servers) if (!sup.processes.has(s.name)) sup.startServer(s.name, r.confFiles[s.name]!, s.monitorPort);
-  await sup.waitReady(servers.map((s) => s.name), 60000);
+  await sup.waitReady(
+    servers.map((s) => s.name),
+    60000,
+  );
   const hosts = inj.processes.filter((n) => n.startsWith("host-")).map((n) => n.slice("host-".length));
-  if (hosts.length) await startHosts(r, sup, hosts.filter((h) => !sup.processes.has(`host-${h}`)));
+  if (hosts.length)
+    await startHosts(
+      r,
+      sup,
+      hosts.filter((h) => !sup.processes.has(`host-${h}`)),
+    );
 }

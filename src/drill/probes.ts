@@ -75,9 +75,18 @@ export class RequestProbe {
         const err = m.headers?.get("lf-error");
         const ok = !err;
         if (ok && this.workload.kv) this.acked.push(JSON.parse(payload).id as string);
-        this.samples.push({ t, ok, latencyMs: this.clock() - t, host: m.headers?.get("lf-host"), cloud: m.headers?.get("lf-cloud"), ...(err ? { error: err } : {}) });
+        this.samples.push({
+          t,
+          ok,
+          latencyMs: this.clock() - t,
+          host: m.headers?.get("lf-host"),
+          cloud: m.headers?.get("lf-cloud"),
+          ...(err ? { error: err } : {}),
+        });
       })
-      .catch((e: unknown) => this.samples.push({ t, ok: false, latencyMs: this.clock() - t, error: String((e as Error).message ?? e).slice(0, 80) }))
+      .catch((e: unknown) =>
+        this.samples.push({ t, ok: false, latencyMs: this.clock() - t, error: String((e as Error).message ?? e).slice(0, 80) }),
+      )
       .finally(() => this.inFlight--);
   }
 
@@ -112,20 +121,23 @@ export class StreamPublisher {
 
   start(): void {
     const js = jetstream(this.nc, { domain: this.r.spec.jetstream.domain, timeout: this.opts.timeoutMs });
-    this.timer = setInterval(() => {
-      if (this.inFlight >= 16) return;
-      const msgId = `${this.opts.run}-${this.stream}-${this.n++}`;
-      const t = this.clock();
-      this.inFlight++;
-      const h = headers();
-      h.set("lf-drill", this.opts.run);
-      js.publish(this.subject, msgId, { msgID: msgId, headers: h, timeout: this.opts.timeoutMs })
-        .then((pa) => {
-          if (!pa.duplicate) this.acked.push({ msgId, seq: pa.seq, t });
-        })
-        .catch(() => this.failed++)
-        .finally(() => this.inFlight--);
-    }, Math.max(1, Math.round(1000 / this.opts.rateHz)));
+    this.timer = setInterval(
+      () => {
+        if (this.inFlight >= 16) return;
+        const msgId = `${this.opts.run}-${this.stream}-${this.n++}`;
+        const t = this.clock();
+        this.inFlight++;
+        const h = headers();
+        h.set("lf-drill", this.opts.run);
+        js.publish(this.subject, msgId, { msgID: msgId, headers: h, timeout: this.opts.timeoutMs })
+          .then((pa) => {
+            if (!pa.duplicate) this.acked.push({ msgId, seq: pa.seq, t });
+          })
+          .catch(() => this.failed++)
+          .finally(() => this.inFlight--);
+      },
+      Math.max(1, Math.round(1000 / this.opts.rateHz)),
+    );
   }
 
   async stop(): Promise<void> {
@@ -147,7 +159,13 @@ export interface Reconciliation {
 }
 
 /** Look every acknowledged message up in a surviving copy (by sequence; mirrors keep the source's). */
-export async function reconcileStream(nc: NatsConnection, r: LocalRender, stream: string, copy: string, acked: readonly PublishRecord[]): Promise<Reconciliation> {
+export async function reconcileStream(
+  nc: NatsConnection,
+  r: LocalRender,
+  stream: string,
+  copy: string,
+  acked: readonly PublishRecord[],
+): Promise<Reconciliation> {
   const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 3000 });
   const seen = new Map<string, number>();
   const lostIds: string[] = [];
@@ -179,7 +197,12 @@ export async function reconcileStream(nc: NatsConnection, r: LocalRender, stream
 }
 
 /** Stateful workload: after recovery, every acknowledged ledger update must be in the bucket. */
-export async function reconcileLedger(nc: NatsConnection, r: LocalRender, bucket: string, ackedIds: readonly string[]): Promise<{ acked: number; recovered: number; lost: number; lostIds: string[] }> {
+export async function reconcileLedger(
+  nc: NatsConnection,
+  r: LocalRender,
+  bucket: string,
+  ackedIds: readonly string[],
+): Promise<{ acked: number; recovered: number; lost: number; lostIds: string[] }> {
   const kv = await new Kvm(jetstream(nc, { domain: r.spec.jetstream.domain, timeout: 3000 })).open(bucket);
   const lostIds: string[] = [];
   let recovered = 0;

@@ -10,7 +10,15 @@ import type { LocalRender } from "../local/state";
 import type { Supervisor } from "../local/supervisor";
 import type { LatticeSpec } from "../spec/schema";
 import { inject, restore, type FaultStep, type Injected } from "./faults";
-import { probeConnection, reconcileLedger, reconcileStream, RequestProbe, StreamPublisher, type Reconciliation, type Sample } from "./probes";
+import {
+  probeConnection,
+  reconcileLedger,
+  reconcileStream,
+  RequestProbe,
+  StreamPublisher,
+  type Reconciliation,
+  type Sample,
+} from "./probes";
 
 export interface DrillPlan {
   readonly id: string;
@@ -100,7 +108,10 @@ export function latencyStats(samples: readonly Sample[]): LatencyStats {
  * Recovery time from samples relative to the injection (t = 0): the start of the first window of
  * `windowMs` after the first failure in which every request succeeded. Null when success never returned.
  */
-export function recoveryFrom(samples: readonly Sample[], windowMs: number): { recoveryMs: number | null; firstFailure: number | null; firstSuccess: number | null } {
+export function recoveryFrom(
+  samples: readonly Sample[],
+  windowMs: number,
+): { recoveryMs: number | null; firstFailure: number | null; firstSuccess: number | null } {
   const after = samples.filter((s) => s.t >= 0).sort((a, b) => a.t - b.t);
   const firstFail = after.find((s) => !s.ok);
   if (!firstFail) return { recoveryMs: 0, firstFailure: null, firstSuccess: null };
@@ -132,7 +143,13 @@ function lostClouds(plan: DrillPlan): string[] {
 
 export type Progress = (line: string) => void;
 
-export async function runRepetition(r: LocalRender, sup: Supervisor, plan: DrillPlan, index: number, progress: Progress = () => {}): Promise<RepetitionResult> {
+export async function runRepetition(
+  r: LocalRender,
+  sup: Supervisor,
+  plan: DrillPlan,
+  index: number,
+  progress: Progress = () => {},
+): Promise<RepetitionResult> {
   const { spec } = r;
   const run = `${plan.id}-${Date.now().toString(36)}-${index}`;
   const origin = { t0: performance.now() };
@@ -147,14 +164,22 @@ export async function runRepetition(r: LocalRender, sup: Supervisor, plan: Drill
   for (const cloud of spec.clouds.map((c) => c.name)) {
     const nc = await probeConnection(r, cloud, `drill probe ${cloud}`);
     conns.push(nc);
-    for (const w of runnable) probes.push(new RequestProbe(nc, w, cloud, clock, { rateHz: plan.rateHz, timeoutMs: plan.requestTimeoutMs, run }));
+    for (const w of runnable)
+      probes.push(new RequestProbe(nc, w, cloud, clock, { rateHz: plan.rateHz, timeoutMs: plan.requestTimeoutMs, run }));
   }
   // Publishers live in a cloud the plan does not take down, as a surviving client would.
   const pubHome = spec.clouds.find((c) => !lost.includes(c.name))?.name ?? spec.clouds[0]!.name;
   const pubConn = await probeConnection(r, pubHome, "drill publisher");
   conns.push(pubConn);
   const publishers = plan.streams
-    ? spec.streams.map((s) => new StreamPublisher(pubConn, r, s.name, s.subjects[0]!.replace(/\.>$/, ".drill").replace(/\*/g, "drill"), clock, { rateHz: plan.rateHz, timeoutMs: 500, run }))
+    ? spec.streams.map(
+        (s) =>
+          new StreamPublisher(pubConn, r, s.name, s.subjects[0]!.replace(/\.>$/, ".drill").replace(/\*/g, "drill"), clock, {
+            rateHz: plan.rateHz,
+            timeoutMs: 500,
+            run,
+          }),
+      )
     : [];
 
   const fired: string[] = [];
@@ -187,7 +212,9 @@ export async function runRepetition(r: LocalRender, sup: Supervisor, plan: Drill
     for (const step of plan.faults) {
       const inj = await inject(r, sup, step, pubConn);
       injected.push(inj);
-      progress(`  injected ${step.kind}${step.cloud ? ` on ${step.cloud}` : ""}: ${inj.action} ${inj.processes.join(", ") || "(nothing)"}${inj.reason ? ` — ${inj.reason}` : ""}`);
+      progress(
+        `  injected ${step.kind}${step.cloud ? ` on ${step.cloud}` : ""}: ${inj.action} ${inj.processes.join(", ") || "(nothing)"}${inj.reason ? ` — ${inj.reason}` : ""}`,
+      );
     }
     const blackholeMs = Math.max(0, ...plan.faults.filter((f) => f.kind === "blackhole").map((f) => f.durationMs ?? 0));
 
@@ -209,7 +236,12 @@ export async function runRepetition(r: LocalRender, sup: Supervisor, plan: Drill
       });
       for (const { w, rec } of states) {
         const limit = plan.abortFactor * objectiveOf(spec, plan, w).rtoMs;
-        if (rec.firstFailure !== null && rec.recoveryMs === null && t - rec.firstFailure > limit && !fired.some((f) => f.startsWith(w.name))) {
+        if (
+          rec.firstFailure !== null &&
+          rec.recoveryMs === null &&
+          t - rec.firstFailure > limit &&
+          !fired.some((f) => f.startsWith(w.name))
+        ) {
           fired.push(`${w.name}: down for more than ${plan.abortFactor} × its ${limit / plan.abortFactor / 1000} s objective`);
         }
       }
@@ -231,7 +263,20 @@ export async function runRepetition(r: LocalRender, sup: Supervisor, plan: Drill
       const copy = sourceLost ? (survivingMirror ? mirrorName(s.name, survivingMirror) : undefined) : s.name;
       const lag = survivingMirror ? lagAtFault.get(`${s.name}/${survivingMirror}`) : undefined;
       if (!copy) {
-        streams.push({ stream: s.name, copy: "(none outside the lost cloud)", acked: pub.acked.length, recovered: 0, lost: pub.acked.length, duplicated: 0, outOfOrder: 0, lostIds: pub.acked.slice(0, 50).map((a) => a.msgId), placement: s.placement.cluster, mirrors: s.mirrors, publishFailures: pub.failed, note: "no copy of the stream outside the lost cloud: every acknowledged message is lost" });
+        streams.push({
+          stream: s.name,
+          copy: "(none outside the lost cloud)",
+          acked: pub.acked.length,
+          recovered: 0,
+          lost: pub.acked.length,
+          duplicated: 0,
+          outOfOrder: 0,
+          lostIds: pub.acked.slice(0, 50).map((a) => a.msgId),
+          placement: s.placement.cluster,
+          mirrors: s.mirrors,
+          publishFailures: pub.failed,
+          note: "no copy of the stream outside the lost cloud: every acknowledged message is lost",
+        });
         continue;
       }
       const rec = await reconcileStream(pubConn, r, s.name, copy, pub.acked);
@@ -241,7 +286,9 @@ export async function runRepetition(r: LocalRender, sup: Supervisor, plan: Drill
         mirrors: s.mirrors,
         mirrorLagAtFault: lag,
         publishFailures: pub.failed,
-        ...(sourceLost ? { note: `source lost with ${s.placement.cluster}; looked up in the asynchronous mirror ${copy} (loss up to its lag)` } : {}),
+        ...(sourceLost
+          ? { note: `source lost with ${s.placement.cluster}; looked up in the asynchronous mirror ${copy} (loss up to its lag)` }
+          : {}),
       });
     }
 
@@ -257,7 +304,14 @@ export async function runRepetition(r: LocalRender, sup: Supervisor, plan: Drill
       const recEnd = rec.recoveryMs ?? Infinity;
       const during = samples.filter((s) => s.t >= 0 && s.t < recEnd);
       const afterS = samples.filter((s) => s.t >= recEnd);
-      const ledger = w.kv ? await reconcileLedger(pubConn, r, w.kv, ps.flatMap((p) => p.acked)).catch(() => undefined) : undefined;
+      const ledger = w.kv
+        ? await reconcileLedger(
+            pubConn,
+            r,
+            w.kv,
+            ps.flatMap((p) => p.acked),
+          ).catch(() => undefined)
+        : undefined;
       workloads.push({
         workload: w.name,
         failover: w.failover.mode,
@@ -310,14 +364,21 @@ export async function runRepetition(r: LocalRender, sup: Supervisor, plan: Drill
 }
 
 /** After restore: every workload answers from every cloud within a bounded time. ISO time or null. */
-async function checkSteady(r: LocalRender, conns: NatsConnection[], ws: LatticeSpec["workloads"], timeoutMs: number): Promise<string | null> {
+async function checkSteady(
+  r: LocalRender,
+  conns: NatsConnection[],
+  ws: LatticeSpec["workloads"],
+  timeoutMs: number,
+): Promise<string | null> {
   const deadline = Date.now() + 30000;
   for (let i = 0; i < 300 && Date.now() < deadline; i++) {
     let allOk = true;
     for (const nc of conns) {
       for (const w of ws) {
         try {
-          const payload = w.kv ? JSON.stringify({ id: `steady-${Date.now()}-${i}`, account: "drill-steady", delta: 0 }) : JSON.stringify({ id: "steady", amount: 1, currency: "EUR", iban: "DE89370400440532013000" });
+          const payload = w.kv
+            ? JSON.stringify({ id: `steady-${Date.now()}-${i}`, account: "drill-steady", delta: 0 })
+            : JSON.stringify({ id: "steady", amount: 1, currency: "EUR", iban: "DE89370400440532013000" });
           const m = await nc.request(w.subject, payload, { timeout: timeoutMs });
           if (m.headers?.get("lf-error")) allOk = false;
         } catch {

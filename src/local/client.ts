@@ -32,7 +32,10 @@ export function connectionOptions(r: LocalRender, t: ConnectTarget = {}): Connec
   return {
     servers: serverUrls(r, names),
     authenticator: credsAuthenticator(new TextEncoder().encode(creds)),
-    tls: r.spec.security.tls.client === false ? undefined : { caFile: tlsFiles.ca_file, certFile: tlsFiles.cert_file, keyFile: tlsFiles.key_file },
+    tls:
+      r.spec.security.tls.client === false
+        ? undefined
+        : { caFile: tlsFiles.ca_file, certFile: tlsFiles.cert_file, keyFile: tlsFiles.key_file },
     name: t.name ?? "latticeform",
     // A blackholed server would otherwise cost the 20 s default connect timeout.
     timeout: 1000,

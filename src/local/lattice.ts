@@ -28,7 +28,10 @@ export async function startServers(r: LocalRender, sup: Supervisor, opts: { time
   if (busy.length) throw new PortInUseError(busy);
   for (const s of r.nats.servers) sup.startServer(s.name, r.confFiles[s.name]!, s.monitorPort);
   if (opts.leafs !== false) for (const l of r.nats.leafs) sup.startServer(l.name, r.confFiles[l.name]!, l.monitorPort);
-  await sup.waitReady([...r.nats.servers, ...(opts.leafs !== false ? r.nats.leafs : [])].map((s) => s.name), opts.timeoutMs ?? 60000);
+  await sup.waitReady(
+    [...r.nats.servers, ...(opts.leafs !== false ? r.nats.leafs : [])].map((s) => s.name),
+    opts.timeoutMs ?? 60000,
+  );
 }
 
 /** Create (or update) the spec's streams, KV buckets and mirrors through the JetStream API. */
@@ -64,7 +67,12 @@ export async function ensureJetStream(r: LocalRender, nc: NatsConnection): Promi
 export const HOST_MAIN = path.join(REPO_ROOT, "src", "local", "host", "main.ts");
 
 /** Start the Wasm host processes, resolving when each has logged "ready" (bounded). */
-export async function startHosts(r: LocalRender, sup: Supervisor, names = r.topo.hosts.map((h) => h.name), timeoutMs = 30000): Promise<void> {
+export async function startHosts(
+  r: LocalRender,
+  sup: Supervisor,
+  names = r.topo.hosts.map((h) => h.name),
+  timeoutMs = 30000,
+): Promise<void> {
   for (const h of names) {
     sup.spawnProcess(`host-${h}`, process.execPath, ["--import", "tsx", HOST_MAIN, r.layout.stateDir, h], { pipeStdin: true });
   }
@@ -74,11 +82,18 @@ export async function startHosts(r: LocalRender, sup: Supervisor, names = r.topo
       const p = sup.processes.get(`host-${h}`)!;
       let exited = false;
       void p.exited.then(() => (exited = true));
-      const ok = await waitFor(() => {
-        if (exited) return true;
-        return / ready$/m.test(readFileSync(p.logFile, "utf8"));
-      }, timeoutMs, 50);
-      if (!ok || exited) failures.push(`${h}: ${exited ? "exited" : "not ready"}: ${readFileSync(p.logFile, "utf8").trim().split("\n").slice(-3).join(" | ")}`);
+      const ok = await waitFor(
+        () => {
+          if (exited) return true;
+          return / ready$/m.test(readFileSync(p.logFile, "utf8"));
+        },
+        timeoutMs,
+        50,
+      );
+      if (!ok || exited)
+        failures.push(
+          `${h}: ${exited ? "exited" : "not ready"}: ${readFileSync(p.logFile, "utf8").trim().split("\n").slice(-3).join(" | ")}`,
+        );
     }),
   );
   if (failures.length) throw new Error(`hosts failed to start:\n  ${failures.join("\n  ")}`);

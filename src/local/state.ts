@@ -57,7 +57,9 @@ export async function renderLocal(spec: LatticeSpec, stack: string, stateDir = d
   const topo = topologyOf(spec);
   const layout = localLayout(spec, topo, stack, stateDir);
   const master = readOrCreate(path.join(stateDir, "master.key"), () => randomBytes(32));
-  const issuedAt = Number(readOrCreate(path.join(stateDir, "issued-at"), () => Buffer.from(String(Math.floor(Date.now() / 1000)))).toString());
+  const issuedAt = Number(
+    readOrCreate(path.join(stateDir, "issued-at"), () => Buffer.from(String(Math.floor(Date.now() / 1000)))).toString(),
+  );
   const creds = await buildCredentials(spec, topo, master, issuedAt);
   const tlsDir = path.join(stateDir, "tls");
   const ca = await pemFor(tlsDir, "ca", () => makeCa(spec.name));
@@ -88,6 +90,8 @@ export async function openLocal(stateDir: string): Promise<LocalRender> {
   const issuedAt = Number(readFileSync(path.join(stateDir, "issued-at"), "utf8"));
   const creds = await buildCredentials(spec, topo, master, issuedAt);
   const nats = compileNats(spec, topo, layout.env, creds);
-  const confFiles = Object.fromEntries([...nats.servers, ...nats.leafs].map((s) => [s.name, path.join(stateDir, "nats", `${s.name}.conf`)]));
+  const confFiles = Object.fromEntries(
+    [...nats.servers, ...nats.leafs].map((s) => [s.name, path.join(stateDir, "nats", `${s.name}.conf`)]),
+  );
   return { spec, stack, topo, layout, creds, nats, confFiles };
 }

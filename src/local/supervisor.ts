@@ -133,7 +133,12 @@ export class Supervisor {
   }
 
   /** Spawn any program under supervision (used for Wasm host processes too). */
-  spawnProcess(name: string, command: string, args: readonly string[], opts: { monitorPort?: number; env?: NodeJS.ProcessEnv; pipeStdin?: boolean } = {}): ManagedProcess {
+  spawnProcess(
+    name: string,
+    command: string,
+    args: readonly string[],
+    opts: { monitorPort?: number; env?: NodeJS.ProcessEnv; pipeStdin?: boolean } = {},
+  ): ManagedProcess {
     if (this.procs.has(name)) throw new Error(`process ${name} is already running (pid ${this.procs.get(name)!.pid})`);
     const logFile = path.join(this.stateDir, "logs", `${name}.log`);
     const fd = openSync(logFile, "a", 0o600);

@@ -37,7 +37,12 @@ async function natsCheck(name: string, text: string): Promise<string> {
 
 function testEnv(base: CompileEnv): CompileEnv {
   // Real certificate files and creds, so `nats-server -t` checks them too.
-  return { ...base, tlsFiles: () => ({ cert_file: files.cert, key_file: files.key, ca_file: files.ca }), credsFile: () => files.creds, storeDir: (s) => path.join(dir, "js", s.name) };
+  return {
+    ...base,
+    tlsFiles: () => ({ cert_file: files.cert, key_file: files.key, ca_file: files.ca }),
+    credsFile: () => files.creds,
+    storeDir: (s) => path.join(dir, "js", s.name),
+  };
 }
 
 async function compileAll(spec: LatticeSpec, env: (s: LatticeSpec) => CompileEnv) {
@@ -65,10 +70,13 @@ describe("NATS compiler", () => {
     for (const envName of ["local", "kubernetes"] as const) {
       it(`every config of the ${stack} stack passes nats-server -t (${envName})`, async () => {
         const spec = parseLattice(readStackConfig(`stacks/Pulumi.${stack}.yaml`));
-        const env = envName === "local" ? (s: LatticeSpec) => localLayout(s, topologyOf(s), stack, dir).env : (s: LatticeSpec) => kubernetesEnv(s);
+        const env =
+          envName === "local" ? (s: LatticeSpec) => localLayout(s, topologyOf(s), stack, dir).env : (s: LatticeSpec) => kubernetesEnv(s);
         const { nats, topo } = await compileAll(spec, env);
         assert.equal(nats.servers.length, topo.servers.length);
-        const errors = (await Promise.all([...nats.servers, ...nats.leafs].map((s) => natsCheck(`${stack}-${envName}-${s.name}`, s.text)))).filter(Boolean);
+        const errors = (
+          await Promise.all([...nats.servers, ...nats.leafs].map((s) => natsCheck(`${stack}-${envName}-${s.name}`, s.text)))
+        ).filter(Boolean);
         assert.deepEqual(errors, []);
       });
     }
@@ -79,23 +87,32 @@ describe("NATS compiler", () => {
     const { nats, topo } = await compileAll(spec, (s) => kubernetesEnv(s));
     const names = nats.servers.map((s) => s.conf.server_name);
     assert.equal(new Set(names).size, names.length);
-    assert.deepEqual(topo.clusters.map((c) => c.name), ["aws", "gcp", "stretch"]);
+    assert.deepEqual(
+      topo.clusters.map((c) => c.name),
+      ["aws", "gcp", "stretch"],
+    );
     for (const s of nats.servers) {
       const gw = s.conf.gateway as { name: string; gateways: { name: string }[] };
       assert.equal(gw.name, s.cluster);
-      assert.deepEqual(gw.gateways.map((g) => g.name).sort(), topo.clusters.map((c) => c.name).filter((c) => c !== s.cluster).sort());
+      assert.deepEqual(
+        gw.gateways.map((g) => g.name).sort(),
+        topo.clusters
+          .map((c) => c.name)
+          .filter((c) => c !== s.cluster)
+          .sort(),
+      );
       const js = s.conf.jetstream as { domain: string; unique_tag: string };
       assert.equal(js.domain, "hub");
       assert.equal(js.unique_tag, "az");
       assert.ok((s.conf.server_tags as string[]).some((t) => t.startsWith("az:")));
       // TLS on client, routes, gateway; verify on routes and gateways.
       assert.equal((s.conf.tls as { verify: boolean }).verify, false);
-      assert.equal(((s.conf.cluster as { tls: { verify: boolean } }).tls).verify, true);
+      assert.equal((s.conf.cluster as { tls: { verify: boolean } }).tls.verify, true);
       assert.equal((gw as unknown as { tls: { verify: boolean } }).tls.verify, true);
     }
     // Leafnode listeners only on hubs, with verify.
     const hubs = nats.servers.filter((s) => s.kind === "hub");
-    for (const h of hubs) assert.equal(((h.conf.leafnodes as { tls: { verify: boolean } }).tls).verify, true);
+    for (const h of hubs) assert.equal((h.conf.leafnodes as { tls: { verify: boolean } }).tls.verify, true);
     for (const s of nats.servers.filter((x) => x.kind !== "hub")) assert.equal(s.conf.leafnodes, undefined);
     // The stretched cluster spans every site.
     const stretch = topo.clusters.find((c) => c.name === "stretch")!;
@@ -112,13 +129,19 @@ describe("NATS compiler", () => {
     const gcp = nats.servers.filter((s) => s.cluster === "gcp");
     const port = (u: string) => Number(u.split(":").pop());
     const leafPort = (s: (typeof nats.servers)[number]) => (s.conf.leafnodes as { listen: string }).listen.split(":").pop();
-    assert.deepEqual(remotes[0]!.urls.map((u) => String(port(u))), [...aws, ...gcp].map(leafPort));
+    assert.deepEqual(
+      remotes[0]!.urls.map((u) => String(port(u))),
+      [...aws, ...gcp].map(leafPort),
+    );
     assert.equal(remotes[0]!.dont_randomize, true);
     assert.equal(leaf.conf.ping_interval, aws[0]!.conf.ping_interval);
     assert.equal(leaf.conf.ping_max, aws[0]!.conf.ping_max);
     const env = localLayout(spec, topo, "t", dir).env;
     const inter = hubUrlsFor(spec, topo, env, "gcp", "interleaved", "leafnode", "tls");
-    assert.deepEqual(inter.map((u) => String(port(u))), [gcp[0], aws[0], gcp[1], aws[1], gcp[2], aws[2]].map((s) => leafPort(s!)));
+    assert.deepEqual(
+      inter.map((u) => String(port(u))),
+      [gcp[0], aws[0], gcp[1], aws[1], gcp[2], aws[2]].map((s) => leafPort(s!)),
+    );
   });
 
   it("keeps secrets out of configs: no seeds, only public keys and JWTs", async () => {
@@ -146,26 +169,52 @@ describe("NATS compiler", () => {
     const spec = parseLattice(readStackConfig("stacks/Pulumi.small.yaml"));
     const { creds } = await compileAll(spec, (s) => kubernetesEnv(s));
     const jwt = creds.users["host:aws-hosts-1"]!.jwt;
-    const claims = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as { nats: { sub: { allow: string[] }; pub: { allow: string[] } } };
-    assert.deepEqual(claims.nats.sub.allow, ["payments.validate", "ledger.apply", "wasmbus.ctl.small.>", "wasmbus.evt.small.>", "_INBOX.>"]);
+    const claims = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as {
+      nats: { sub: { allow: string[] }; pub: { allow: string[] } };
+    };
+    assert.deepEqual(claims.nats.sub.allow, [
+      "payments.validate",
+      "ledger.apply",
+      "wasmbus.ctl.small.>",
+      "wasmbus.evt.small.>",
+      "_INBOX.>",
+    ]);
     assert.ok(claims.nats.pub.allow.includes("$KV.balances.>"));
     assert.ok(!claims.nats.pub.allow.includes(">"));
   });
 
   it("property: every config compiled from random valid specs passes nats-server -t", async () => {
     const cloudArb = (i: number) =>
-      fc.record({
-        provider: fc.constantFrom<"aws" | "gcp">("aws", "gcp"),
-        regionIdx: fc.nat(30),
-        zones: fc.integer({ min: 1, max: 3 }),
-        servers: fc.constantFrom(3, 5),
-        pools: fc.array(fc.record({ hosts: fc.integer({ min: 1, max: 2 }), connection: fc.constantFrom<"leaf" | "direct">("leaf", "direct"), remoteOrder: fc.constantFrom<"home-first" | "interleaved">("home-first", "interleaved") }), { maxLength: 2 }),
-      }).map((c) => {
-        const regions = c.provider === "aws" ? AWS_REGIONS : GCP_REGIONS;
-        const region = regions[c.regionIdx % regions.length]!;
-        const zones = Array.from({ length: c.zones }, (_, z) => (c.provider === "aws" ? `${region}${"abc"[z]}` : `${region}-${"abc"[z]}`));
-        return { name: `c${i}`, provider: c.provider, region, zones, hub: { servers: c.servers }, hostPools: c.pools.map((p, k) => ({ name: `p${k}`, ...p })) };
-      });
+      fc
+        .record({
+          provider: fc.constantFrom<"aws" | "gcp">("aws", "gcp"),
+          regionIdx: fc.nat(30),
+          zones: fc.integer({ min: 1, max: 3 }),
+          servers: fc.constantFrom(3, 5),
+          pools: fc.array(
+            fc.record({
+              hosts: fc.integer({ min: 1, max: 2 }),
+              connection: fc.constantFrom<"leaf" | "direct">("leaf", "direct"),
+              remoteOrder: fc.constantFrom<"home-first" | "interleaved">("home-first", "interleaved"),
+            }),
+            { maxLength: 2 },
+          ),
+        })
+        .map((c) => {
+          const regions = c.provider === "aws" ? AWS_REGIONS : GCP_REGIONS;
+          const region = regions[c.regionIdx % regions.length]!;
+          const zones = Array.from({ length: c.zones }, (_, z) =>
+            c.provider === "aws" ? `${region}${"abc"[z]}` : `${region}-${"abc"[z]}`,
+          );
+          return {
+            name: `c${i}`,
+            provider: c.provider,
+            region,
+            zones,
+            hub: { servers: c.servers },
+            hostPools: c.pools.map((p, k) => ({ name: `p${k}`, ...p })),
+          };
+        });
     const specArb = fc
       .record({
         clouds: fc.integer({ min: 1, max: 3 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => cloudArb(i)))),
@@ -187,7 +236,9 @@ describe("NATS compiler", () => {
         fc.pre(r.ok);
         if (!r.ok) return;
         const { nats } = await compileAll(r.spec, (s) => kubernetesEnv(s));
-        const errors = (await Promise.all([...nats.servers, ...nats.leafs].slice(0, 8).map((s, i) => natsCheck(`prop-${checked}-${i}`, s.text)))).filter(Boolean);
+        const errors = (
+          await Promise.all([...nats.servers, ...nats.leafs].slice(0, 8).map((s, i) => natsCheck(`prop-${checked}-${i}`, s.text)))
+        ).filter(Boolean);
         checked++;
         assert.deepEqual(errors, []);
       }),

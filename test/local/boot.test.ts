@@ -48,7 +48,13 @@ describe("local boot of the small example", () => {
   it("routes and gateways are up: every hub sees every other cluster", async () => {
     for (const s of r.nats.servers) {
       const gz = await monitorJson<{ outbound_gateways: Record<string, unknown> }>(s.monitorPort, "/gatewayz");
-      assert.deepEqual(Object.keys(gz.outbound_gateways).sort(), r.topo.clusters.map((c) => c.name).filter((c) => c !== s.cluster).sort());
+      assert.deepEqual(
+        Object.keys(gz.outbound_gateways).sort(),
+        r.topo.clusters
+          .map((c) => c.name)
+          .filter((c) => c !== s.cluster)
+          .sort(),
+      );
     }
   });
 
@@ -63,10 +69,14 @@ describe("local boot of the small example", () => {
         for await (const m of sub) got = m.string();
       })();
       // Interest crosses leaf -> hub -> gateway -> hub -> leaf asynchronously: publish until it arrives (bounded).
-      const ok = await waitFor(() => {
-        a.publish("hello.world", "from aws");
-        return got !== undefined;
-      }, 10000, 50);
+      const ok = await waitFor(
+        () => {
+          a.publish("hello.world", "from aws");
+          return got !== undefined;
+        },
+        10000,
+        50,
+      );
       assert.ok(ok, "no message crossed the clouds within 10 s");
       assert.equal(got, "from aws");
       await reader;
@@ -81,11 +91,21 @@ describe("local boot of the small example", () => {
     try {
       const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain });
       const zone = r.spec.clouds[1]!.zones[1]!;
-      const si = await jsm.streams.add({ name: "PLACED", subjects: ["placed.>"], num_replicas: 1, placement: { cluster: "gcp", tags: [`az:${zone}`] } });
+      const si = await jsm.streams.add({
+        name: "PLACED",
+        subjects: ["placed.>"],
+        num_replicas: 1,
+        placement: { cluster: "gcp", tags: [`az:${zone}`] },
+      });
       assert.equal(si.cluster?.name, "gcp");
       const expected = r.topo.servers.find((s) => s.cluster === "gcp" && s.zone === zone)!.name;
       assert.equal(si.cluster?.leader, expected);
-      const r3 = await jsm.streams.add({ name: "PLACED3", subjects: ["placed3.>"], num_replicas: 3, placement: { cluster: "aws", tags: [] } });
+      const r3 = await jsm.streams.add({
+        name: "PLACED3",
+        subjects: ["placed3.>"],
+        num_replicas: 3,
+        placement: { cluster: "aws", tags: [] },
+      });
       assert.equal(r3.cluster?.name, "aws");
       assert.deepEqual([r3.cluster!.leader!, ...(r3.cluster!.replicas ?? []).map((x) => x.name)].sort(), ["aws-1", "aws-2", "aws-3"]);
     } finally {
@@ -124,13 +144,20 @@ describe("local boot of the small example", () => {
     try {
       const seen: string[] = [];
       const subs = [bob.subscribe("secret.x"), bob.subscribe("shared.x")];
-      for (const s of subs) void (async () => { for await (const m of s) seen.push(m.subject); })();
+      for (const s of subs)
+        void (async () => {
+          for await (const m of s) seen.push(m.subject);
+        })();
       await bob.flush();
-      const ok = await waitFor(() => {
-        app.publish("secret.x", "no");
-        app.publish("shared.x", "yes");
-        return seen.includes("shared.x");
-      }, 5000, 50);
+      const ok = await waitFor(
+        () => {
+          app.publish("secret.x", "no");
+          app.publish("shared.x", "yes");
+          return seen.includes("shared.x");
+        },
+        5000,
+        50,
+      );
       assert.ok(ok, "the imported subject did not arrive");
       await app.flush();
       assert.equal(seen.includes("secret.x"), false);

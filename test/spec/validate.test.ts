@@ -47,13 +47,19 @@ describe("lattice spec validation", () => {
     ));
 
   it("rejects wrong types", () =>
-    expectProblem((s) => (s.clouds[0].hub = { servers: "three" }), 'clouds[0].hub.servers: expected number (got "three"; allowed a number)'));
+    expectProblem(
+      (s) => (s.clouds[0].hub = { servers: "three" }),
+      'clouds[0].hub.servers: expected number (got "three"; allowed a number)',
+    ));
 
   it("rejects an unknown provider", () =>
     expectProblem((s) => (s.clouds[1].provider = "azure"), 'clouds[1].provider: invalid value (got "azure"; allowed aws, gcp)'));
 
   it("rejects duplicate cloud, workload, stream and zone names", () => {
-    expectProblem((s) => (s.clouds[1].name = "aws"), 'clouds[1].name: duplicate cloud name (first at index 0) (got "aws"; allowed a cloud name not used before)');
+    expectProblem(
+      (s) => (s.clouds[1].name = "aws"),
+      'clouds[1].name: duplicate cloud name (first at index 0) (got "aws"; allowed a cloud name not used before)',
+    );
     expectProblem(
       (s) => s.workloads.push({ ...s.workloads[0] }),
       'workloads[2].name: duplicate workload name (first at index 0) (got "validator"; allowed a workload name not used before)',
@@ -114,11 +120,11 @@ describe("lattice spec validation", () => {
     );
     expectProblem(
       (s) => (s.streams[0].subjects = ["payments.>.x"]),
-      'streams[0].subjects[0]: \'>\' must be the last token (got "payments.>.x"; allowed a NATS subject such as ledger.> (no spaces; \'*\' a whole token; \'>\' last))',
+      "streams[0].subjects[0]: '>' must be the last token (got \"payments.>.x\"; allowed a NATS subject such as ledger.> (no spaces; '*' a whole token; '>' last))",
     );
     expectProblem(
       (s) => (s.workloads[0].name = "Bad_Name"),
-      'workloads[0].name: invalid name (got "Bad_Name"; allowed lower-case letters, digits and \'-\', starting with a letter, at most 32 characters)',
+      "workloads[0].name: invalid name (got \"Bad_Name\"; allowed lower-case letters, digits and '-', starting with a letter, at most 32 characters)",
     );
     assert.equal(subjectProblem("a.*b", true), "wildcard inside a token");
     assert.equal(subjectProblem("a..b", true), "subject has an empty token");
