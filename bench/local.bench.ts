@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       const { validatePaymentJs } = await import("./plain-validator");
       plainConn.subscribe("bench.plain", {
         queue: "plain",
-        callback: (_e, m) => m.respond(JSON.stringify(validatePaymentJs(JSON.parse(m.string())))),
+        callback: (_e, m) => void m.respond(JSON.stringify(validatePaymentJs(JSON.parse(m.string())))),
       });
       await plainConn.flush();
       // Warm both paths (interest propagation across the gateway, module caches).

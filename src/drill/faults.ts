@@ -2,6 +2,8 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { startHosts } from "../local/lattice";
+import { siteGid } from "../local/sites";
+import { NetworkFaults } from "./network";
 import type { LocalRender } from "../local/state";
 import type { Supervisor } from "../local/supervisor";
 
@@ -14,16 +16,22 @@ export interface FaultStep {
   /** A server name, or "stream-leader" (hub-node-loss). */
   readonly server?: string;
   readonly host?: string;
-  /** How long a blackhole lasts before the processes are thawed. */
+  /** How long a blackhole, partition or latency fault lasts before it is healed. */
   readonly durationMs?: number;
+  /** The two sites a partition or latency fault separates. */
+  readonly between?: readonly [string, string];
+  /** One-way delay of a latency fault. */
+  readonly delayMs?: number;
 }
 
 export interface Injected {
   readonly step: FaultStep;
   /** Supervisor process names affected. */
   readonly processes: string[];
-  readonly action: "killed" | "frozen" | "skipped";
+  readonly action: "killed" | "frozen" | "network" | "skipped";
   readonly reason?: string;
+  /** Undo handle of a network fault. */
+  readonly net?: NetworkFaults;
 }
 
 /** Process names (as the supervisor knows them) of everything in one cloud. */
@@ -47,11 +55,6 @@ async function streamLeader(r: LocalRender, nc: NatsConnection | undefined, clou
     }
   }
   return undefined;
-}
-
-/** Can this machine do network-level faults? (netns + tc need root and iproute2.) */
-export function networkFaultsUnavailable(): string | undefined {
-  return "partition and latency faults need each cloud in its own network namespace (ip netns + tc netem); the local lattice runs every cloud on one loopback, so they are not injected in this version";
 }
 
 export async function inject(r: LocalRender, sup: Supervisor, step: FaultStep, nc?: NatsConnection): Promise<Injected> {
@@ -82,20 +85,36 @@ export async function inject(r: LocalRender, sup: Supervisor, step: FaultStep, n
       return { step, processes: names, action: "frozen" };
     }
     case "partition":
-    case "latency":
-      return { step, processes: [], action: "skipped", reason: networkFaultsUnavailable() };
+    case "latency": {
+      const why = step.kind === "latency" ? NetworkFaults.latencyUnavailable() : NetworkFaults.unavailable();
+      if (why) return { step, processes: [], action: "skipped", reason: why };
+      const [a, b] = step.between ?? [r.spec.clouds[0]!.name, r.spec.clouds[1]?.name ?? r.spec.clouds[0]!.name];
+      const net = new NetworkFaults(r);
+      try {
+        if (step.kind === "partition") net.partition(a, b);
+        else net.latency(a, b, step.delayMs ?? 100);
+      } catch (e) {
+        net.clear();
+        return { step, processes: [], action: "skipped", reason: String((e as Error).message) };
+      }
+      return { step, processes: [a, b], action: "network", net };
+    }
   }
 }
 
 /** Undo a fault: thaw frozen processes, restart killed ones from the same configs, wait until ready. */
 export async function restore(r: LocalRender, sup: Supervisor, inj: Injected): Promise<void> {
+  if (inj.action === "network") {
+    inj.net?.clear();
+    return;
+  }
   if (inj.action === "frozen") {
     for (const n of inj.processes) if (sup.processes.has(n)) sup.signal(n, "SIGCONT");
     return;
   }
   if (inj.action !== "killed") return;
   const servers = [...r.nats.servers, ...r.nats.leafs].filter((s) => inj.processes.includes(s.name));
-  for (const s of servers) if (!sup.processes.has(s.name)) sup.startServer(s.name, r.confFiles[s.name]!, s.monitorPort);
+  for (const s of servers) if (!sup.processes.has(s.name)) sup.startServer(s.name, r.confFiles[s.name]!, s.monitorPort, siteGid(r, s.site));
   await sup.waitReady(
     servers.map((s) => s.name),
     60000,

@@ -216,7 +216,11 @@ export async function runRepetition(
         `  injected ${step.kind}${step.cloud ? ` on ${step.cloud}` : ""}: ${inj.action} ${inj.processes.join(", ") || "(nothing)"}${inj.reason ? ` — ${inj.reason}` : ""}`,
       );
     }
-    const blackholeMs = Math.max(0, ...plan.faults.filter((f) => f.kind === "blackhole").map((f) => f.durationMs ?? 0));
+    // Timed faults (blackhole, partition, latency) heal after their duration, during the observation.
+    const blackholeMs = Math.max(
+      0,
+      ...plan.faults.filter((f) => ["blackhole", "partition", "latency"].includes(f.kind)).map((f) => f.durationMs ?? 0),
+    );
 
     // Observe until every workload has recovered (plus the sustained window) or a stop condition fires.
     const maxRto = Math.max(1000, ...runnable.map((w) => objectiveOf(spec, plan, w).rtoMs));
@@ -226,9 +230,9 @@ export async function runRepetition(
       await sleep(100);
       const t = clock();
       if (!thawed && t >= blackholeMs) {
-        for (const inj of injected) if (inj.action === "frozen") await restore(r, sup, inj);
+        for (const inj of injected) if (inj.action === "frozen" || inj.action === "network") await restore(r, sup, inj);
         thawed = true;
-        progress(`  thawed the blackholed processes at ${t.toFixed(0)} ms`);
+        progress(`  healed the timed faults at ${t.toFixed(0)} ms`);
       }
       const states = runnable.map((w) => {
         const samples = probes.filter((p) => p.workload.name === w.name).flatMap((p) => p.samples);

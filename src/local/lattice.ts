@@ -8,6 +8,7 @@ import { planJetStream } from "../compile/jetstream";
 import { REPO_ROOT } from "../spec/load";
 import { connectLocal } from "./client";
 import type { Heartbeat } from "./host/host";
+import { siteGid } from "./sites";
 import type { LocalRender } from "./state";
 import { busyPorts, waitFor, type Supervisor } from "./supervisor";
 
@@ -26,8 +27,8 @@ export async function startServers(r: LocalRender, sup: Supervisor, opts: { time
   sup.reapStale();
   const busy = await busyPorts(r.layout.allPorts);
   if (busy.length) throw new PortInUseError(busy);
-  for (const s of r.nats.servers) sup.startServer(s.name, r.confFiles[s.name]!, s.monitorPort);
-  if (opts.leafs !== false) for (const l of r.nats.leafs) sup.startServer(l.name, r.confFiles[l.name]!, l.monitorPort);
+  for (const s of r.nats.servers) sup.startServer(s.name, r.confFiles[s.name]!, s.monitorPort, siteGid(r, s.site));
+  if (opts.leafs !== false) for (const l of r.nats.leafs) sup.startServer(l.name, r.confFiles[l.name]!, l.monitorPort, siteGid(r, l.site));
   await sup.waitReady(
     [...r.nats.servers, ...(opts.leafs !== false ? r.nats.leafs : [])].map((s) => s.name),
     opts.timeoutMs ?? 60000,
@@ -74,7 +75,11 @@ export async function startHosts(
   timeoutMs = 30000,
 ): Promise<void> {
   for (const h of names) {
-    sup.spawnProcess(`host-${h}`, process.execPath, ["--import", "tsx", HOST_MAIN, r.layout.stateDir, h], { pipeStdin: true });
+    const cloud = r.topo.hosts.find((x) => x.name === h)!.cloud;
+    sup.spawnProcess(`host-${h}`, process.execPath, ["--import", "tsx", HOST_MAIN, r.layout.stateDir, h], {
+      pipeStdin: true,
+      gid: siteGid(r, cloud),
+    });
   }
   const failures: string[] = [];
   await Promise.all(

@@ -137,13 +137,17 @@ export class Supervisor {
     name: string,
     command: string,
     args: readonly string[],
-    opts: { monitorPort?: number; env?: NodeJS.ProcessEnv; pipeStdin?: boolean } = {},
+    opts: { monitorPort?: number; env?: NodeJS.ProcessEnv; pipeStdin?: boolean; gid?: number } = {},
   ): ManagedProcess {
     if (this.procs.has(name)) throw new Error(`process ${name} is already running (pid ${this.procs.get(name)!.pid})`);
     const logFile = path.join(this.stateDir, "logs", `${name}.log`);
     const fd = openSync(logFile, "a", 0o600);
     // A piped stdin closes when we die, however we die: children that watch it never outlive us.
-    const child = spawn(command, args as string[], { stdio: [opts.pipeStdin ? "pipe" : "ignore", fd, fd], env: opts.env ?? process.env });
+    const child = spawn(command, args as string[], {
+      stdio: [opts.pipeStdin ? "pipe" : "ignore", fd, fd],
+      env: opts.env ?? process.env,
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+    });
     closeSync(fd);
     if (child.pid === undefined) throw new Error(`could not start ${command} for ${name}`);
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -156,8 +160,8 @@ export class Supervisor {
     return mp;
   }
 
-  startServer(name: string, confFile: string, monitorPort: number): ManagedProcess {
-    return this.spawnProcess(name, this.natsServer, ["-c", confFile], { monitorPort });
+  startServer(name: string, confFile: string, monitorPort: number, gid?: number): ManagedProcess {
+    return this.spawnProcess(name, this.natsServer, ["-c", confFile], { monitorPort, gid });
   }
 
   /** Wait until /healthz answers 200 (JetStream servers: once they reached the meta leader). */

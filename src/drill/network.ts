@@ -1,0 +1,104 @@
+/**
+ * Network faults between the sites of a local lattice: nftables rules match the site's group id
+ * (see src/local/sites.ts) and the peer site's listening ports; a partition drops those packets, a latency
+ * fault marks them for a tc netem band on loopback. Everything is undone by `clear()`.
+ */
+import { spawnSync } from "node:child_process";
+import { siteGid, siteIsolationUnavailable, sitePorts } from "../local/sites";
+import type { LocalRender } from "../local/state";
+
+const MARK = 0x4c46;
+let netemCache: string | null | undefined;
+
+function run(cmd: string, args: string[], input?: string): void {
+  const r = spawnSync(cmd, args, { input, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
+}
+
+export class NetworkFaults {
+  private readonly table: string;
+  private tcAdded = false;
+  private tableAdded = false;
+
+  constructor(private readonly r: LocalRender) {
+    this.table = `latticeform_${r.layout.basePort}`;
+  }
+
+  static unavailable(): string | undefined {
+    return siteIsolationUnavailable();
+  }
+
+  /** Why latency cannot be injected here: besides site isolation, the kernel needs the netem and prio qdiscs. */
+  static latencyUnavailable(): string | undefined {
+    const why = siteIsolationUnavailable();
+    if (why) return why;
+    if (netemCache === undefined) {
+      // Probe on loopback for an instant; the probe qdisc delays nothing (0 ms) and is removed at once.
+      const added = spawnSync("tc", ["qdisc", "add", "dev", "lo", "root", "handle", "1:", "prio", "bands", "4"], { encoding: "utf8" });
+      let ok = added.status === 0;
+      if (ok) {
+        ok = spawnSync("tc", ["qdisc", "add", "dev", "lo", "parent", "1:4", "handle", "40:", "netem", "delay", "0ms"]).status === 0;
+        spawnSync("tc", ["qdisc", "del", "dev", "lo", "root"]);
+      }
+      netemCache = ok
+        ? null
+        : "latency faults need the kernel's prio and netem qdiscs (sch_prio, sch_netem), which this kernel does not provide";
+    }
+    return netemCache ?? undefined;
+  }
+
+  private rules(a: string, b: string, verdict: string): string[] {
+    const out: string[] = [];
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const gid = siteGid(this.r, from);
+      const ports = sitePorts(this.r, to);
+      if (gid === undefined || ports.length === 0) continue;
+      out.push(`meta skgid ${gid} tcp dport { ${ports.join(", ")} } ${verdict}`);
+    }
+    return out;
+  }
+
+  private apply(rules: string[]): void {
+    const script = `table inet ${this.table} {\n  chain out {\n    type filter hook output priority 0; policy accept;\n${rules.map((r) => `    ${r}`).join("\n")}\n  }\n}\n`;
+    if (this.tableAdded) run("nft", ["delete", "table", "inet", this.table]);
+    run("nft", ["-f", "-"], script);
+    this.tableAdded = true;
+  }
+
+  /** Drop every packet between sites a and b (both directions); other sites still reach both. */
+  partition(a: string, b: string): void {
+    this.apply(this.rules(a, b, "drop"));
+  }
+
+  /** Delay every packet between sites a and b by `delayMs` each way. */
+  latency(a: string, b: string, delayMs: number): void {
+    this.apply(this.rules(a, b, `meta mark set ${MARK}`));
+    run("tc", [
+      "qdisc",
+      "add",
+      "dev",
+      "lo",
+      "root",
+      "handle",
+      "1:",
+      "prio",
+      "bands",
+      "4",
+      "priomap",
+      ..."1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1".split(" "),
+    ]);
+    this.tcAdded = true;
+    run("tc", ["qdisc", "add", "dev", "lo", "parent", "1:4", "handle", "40:", "netem", "delay", `${delayMs}ms`]);
+    run("tc", ["filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "handle", String(MARK), "fw", "flowid", "1:4"]);
+  }
+
+  clear(): void {
+    if (this.tcAdded) spawnSync("tc", ["qdisc", "del", "dev", "lo", "root"]);
+    if (this.tableAdded) spawnSync("nft", ["delete", "table", "inet", this.table]);
+    this.tcAdded = false;
+    this.tableAdded = false;
+  }
+}
