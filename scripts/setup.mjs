@@ -72,6 +72,18 @@ function ensureDeps() {
   }
 }
 
+/** nftables lets drills partition clouds on one machine (root only); without it those faults are skipped with a reason. */
+function ensureOptionalTools() {
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!root || !isDebianLike()) return;
+  if (spawnSync("sh", ["-c", "command -v nft"]).status === 0) return;
+  log("installing nftables (for partition drills)");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const r = spawnSync("apt-get", ["install", "-y", "-qq", "nftables"], { stdio: "inherit", env });
+  if (r.status !== 0) log("could not install nftables: partition faults will be skipped with a reason");
+}
+
 ensureDeps();
 ensureNatsServer();
+ensureOptionalTools();
 buildWorkloads();
