@@ -20,6 +20,8 @@ export interface K8sEnvOptions {
   /** Known external endpoints per cluster and listener (from Pulumi outputs); defaults to DNS names under dnsZone. */
   readonly endpoints?: Readonly<Record<string, Partial<Record<"gateway" | "leafnode" | "client" | "cluster", string>>>>;
   readonly dnsZone?: string;
+  /** Addresses of servers reached across clouds (stretched-cluster members, tie-breaker servers): load balancer or VM addresses from Pulumi outputs; defaults to DNS names under dnsZone. */
+  readonly serverHosts?: Readonly<Record<string, string>>;
 }
 
 export function kubernetesEnv(spec: LatticeSpec, opts: K8sEnvOptions = {}): CompileEnv {
@@ -35,7 +37,8 @@ export function kubernetesEnv(spec: LatticeSpec, opts: K8sEnvOptions = {}): Comp
     ports: portsOf,
     routeAddress: (s) => {
       // Members of a stretched cluster live in different clouds: each is reached by its own external name.
-      if (s.role !== "hub") return { host: `${s.name}.${external(s.cluster, "cluster")}`, port: portsOf(s).cluster };
+      if (s.role !== "hub")
+        return { host: opts.serverHosts?.[s.name] ?? `${s.name}.${external(s.cluster, "cluster")}`, port: portsOf(s).cluster };
       return {
         host: `${releaseName(s.cluster)}-${s.index}.${releaseName(s.cluster)}-headless.${NATS_NAMESPACE}.svc.cluster.local`,
         port: portsOf(s).cluster,

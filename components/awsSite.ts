@@ -1,0 +1,229 @@
+/**
+ * `AwsSite`: one cloud of the lattice on AWS: a VPC across the declared zones (private subnets for nodes,
+ * public subnets for the NAT gateway and load balancers), an EKS cluster with a private API endpoint only and
+ * Secrets encrypted with a KMS key, a system node group, and the cluster's Kubernetes provider.
+ */
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { eksKubeconfig } from "../src/compile/kubernetes";
+import type { Cloud } from "../src/spec/schema";
+import { awsTags, type KubeSite } from "./common";
+
+export interface AwsSiteArgs {
+  /** The cloud, from the validated spec (provider `aws`). */
+  readonly cloud: Cloud;
+  /** Lattice name (tags, resource names). */
+  readonly lattice: string;
+  /** The spec's tags, put on every taggable resource. */
+  readonly tags: Readonly<Record<string, string>>;
+  /**
+   * VPC address range, a /16.
+   * @default "10.20.0.0/16"
+   */
+  readonly vpcCidr?: string;
+  /**
+   * EKS Kubernetes version.
+   * @default "1.33"
+   */
+  readonly kubernetesVersion?: string;
+  /**
+   * Instance type of the system node group (NATS, wasmCloud hosts).
+   * @default "m6i.large"
+   */
+  readonly systemInstanceType?: string;
+  /**
+   * Nodes of the system node group.
+   * @default 3
+   */
+  readonly systemNodes?: number;
+  /**
+   * CIDRs allowed to reach the private API endpoint (a VPN or the peered network `pulumi up` runs in).
+   * @default []
+   */
+  readonly apiAccessCidrs?: readonly string[];
+}
+
+const POLICY = "arn:aws:iam::aws:policy/";
+
+function assumeRole(service: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+  });
+}
+
+export class AwsSite extends pulumi.ComponentResource implements KubeSite {
+  public readonly provider: k8s.Provider;
+  public readonly kubeconfig: pulumi.Output<string>;
+  public readonly egressCidrs: pulumi.Output<string[]>;
+  public readonly clusterName: pulumi.Output<string>;
+  public readonly vpcId: pulumi.Output<string>;
+  public readonly privateSubnetIds: pulumi.Output<string>[];
+  public readonly clusterSecurityGroupId: pulumi.Output<string>;
+  public readonly endpoint: pulumi.Output<string>;
+  public readonly certificateAuthority: pulumi.Output<string>;
+  public readonly region: string;
+  /** Role of the EKS node groups (system and runtime-class pools). */
+  public readonly nodeRoleArn: pulumi.Output<string>;
+
+  constructor(name: string, args: AwsSiteArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("latticeform:cloud:AwsSite", name, { cloud: args.cloud.name, region: args.cloud.region }, opts);
+    const c = args.cloud;
+    if (c.provider !== "aws") throw new Error(`AwsSite ${name}: cloud ${c.name} has provider ${c.provider}, expected aws`);
+    this.region = c.region;
+    const tags = (role: string) => awsTags(args.tags, args.lattice, role);
+    const awsProvider = new aws.Provider(`${name}-aws`, { region: c.region as aws.Region }, { parent: this });
+    const o = { parent: this, provider: awsProvider };
+    const cidr = args.vpcCidr ?? "10.20.0.0/16";
+    const m = /^(\d+)\.(\d+)\.0\.0\/16$/.exec(cidr);
+    if (!m) throw new Error(`AwsSite ${name}: vpcCidr must be a /16 such as 10.20.0.0/16 (got ${cidr})`);
+    const subnetCidr = (i: number) => `${m[1]}.${m[2]}.${i * 16}.0/20`;
+    const clusterName = `${args.lattice}-${c.name}`;
+
+    const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags("vpc") }, o);
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("igw") }, o);
+    const publicRt = new aws.ec2.RouteTable(
+      `${name}-public-rt`,
+      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("public-rt") },
+      o,
+    );
+    const publicSubnets = c.zones.map((zone, i) => {
+      const s = new aws.ec2.Subnet(
+        `${name}-public-${zone}`,
+        {
+          vpcId: vpc.id,
+          availabilityZone: zone,
+          cidrBlock: subnetCidr(8 + i),
+          mapPublicIpOnLaunch: false,
+          tags: { ...tags("public-subnet"), "kubernetes.io/role/elb": "1" },
+        },
+        o,
+      );
+      new aws.ec2.RouteTableAssociation(`${name}-public-${zone}-rt`, { subnetId: s.id, routeTableId: publicRt.id }, o);
+      return s;
+    });
+    const natIp = new aws.ec2.Eip(`${name}-nat-ip`, { domain: "vpc", tags: tags("nat-ip") }, o);
+    const nat = new aws.ec2.NatGateway(
+      `${name}-nat`,
+      { allocationId: natIp.id, subnetId: publicSubnets[0]!.id, tags: tags("nat") },
+      { ...o, dependsOn: [igw] },
+    );
+    const privateRt = new aws.ec2.RouteTable(
+      `${name}-private-rt`,
+      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: tags("private-rt") },
+      o,
+    );
+    const privateSubnets = c.zones.map((zone, i) => {
+      const s = new aws.ec2.Subnet(
+        `${name}-private-${zone}`,
+        {
+          vpcId: vpc.id,
+          availabilityZone: zone,
+          cidrBlock: subnetCidr(i),
+          tags: { ...tags("private-subnet"), "kubernetes.io/role/internal-elb": "1", [`kubernetes.io/cluster/${clusterName}`]: "shared" },
+        },
+        o,
+      );
+      new aws.ec2.RouteTableAssociation(`${name}-private-${zone}-rt`, { subnetId: s.id, routeTableId: privateRt.id }, o);
+      return s;
+    });
+
+    const key = new aws.kms.Key(
+      `${name}-secrets-key`,
+      {
+        description: `EKS Secrets encryption for ${clusterName}`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        tags: tags("secrets-key"),
+      },
+      o,
+    );
+    const clusterRole = new aws.iam.Role(
+      `${name}-cluster-role`,
+      { assumeRolePolicy: assumeRole("eks.amazonaws.com"), tags: tags("cluster-role") },
+      o,
+    );
+    const clusterPolicy = new aws.iam.RolePolicyAttachment(
+      `${name}-cluster-policy`,
+      { role: clusterRole.name, policyArn: `${POLICY}AmazonEKSClusterPolicy` },
+      o,
+    );
+    const apiSg = new aws.ec2.SecurityGroup(
+      `${name}-api-sg`,
+      {
+        vpcId: vpc.id,
+        description: "EKS private API endpoint: reachable from the VPC and the declared admin ranges only",
+        ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [cidr, ...(args.apiAccessCidrs ?? [])] }],
+        egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: [cidr] }],
+        tags: tags("api-sg"),
+      },
+      o,
+    );
+    const cluster = new aws.eks.Cluster(
+      `${name}-eks`,
+      {
+        name: clusterName,
+        version: args.kubernetesVersion ?? "1.33",
+        roleArn: clusterRole.arn,
+        vpcConfig: {
+          subnetIds: privateSubnets.map((s) => s.id),
+          securityGroupIds: [apiSg.id],
+          endpointPrivateAccess: true,
+          endpointPublicAccess: false,
+        },
+        encryptionConfig: { provider: { keyArn: key.arn }, resources: ["secrets"] },
+        accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
+        enabledClusterLogTypes: ["api", "audit", "authenticator"],
+        tags: tags("eks"),
+      },
+      { ...o, dependsOn: [clusterPolicy] },
+    );
+
+    const nodeRole = new aws.iam.Role(
+      `${name}-node-role`,
+      { assumeRolePolicy: assumeRole("ec2.amazonaws.com"), tags: tags("node-role") },
+      o,
+    );
+    const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
+      (p) => new aws.iam.RolePolicyAttachment(`${name}-node-${p}`, { role: nodeRole.name, policyArn: `${POLICY}${p}` }, o),
+    );
+    const nodes = new aws.eks.NodeGroup(
+      `${name}-system-nodes`,
+      {
+        clusterName: cluster.name,
+        nodeRoleArn: nodeRole.arn,
+        subnetIds: privateSubnets.map((s) => s.id),
+        instanceTypes: [args.systemInstanceType ?? "m6i.large"],
+        scalingConfig: { desiredSize: args.systemNodes ?? 3, minSize: args.systemNodes ?? 3, maxSize: (args.systemNodes ?? 3) * 2 },
+        labels: { "latticeform.io/pool": "system" },
+        tags: tags("system-nodes"),
+      },
+      { ...o, dependsOn: nodePolicies },
+    );
+    // EBS CSI driver: the NATS JetStream volumes are PersistentVolumeClaims.
+    new aws.eks.Addon(
+      `${name}-ebs-csi`,
+      { clusterName: cluster.name, addonName: "aws-ebs-csi-driver", tags: tags("ebs-csi") },
+      { ...o, dependsOn: [nodes] },
+    );
+
+    this.endpoint = cluster.endpoint;
+    this.certificateAuthority = cluster.certificateAuthority.apply((ca) => ca.data);
+    this.kubeconfig = pulumi.secret(
+      pulumi.all([cluster.name, cluster.endpoint, this.certificateAuthority]).apply(([n, e, ca]) => eksKubeconfig(n, e, ca, c.region)),
+    );
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      { kubeconfig: this.kubeconfig, enableServerSideApply: true },
+      { parent: this, dependsOn: [nodes] },
+    );
+    this.egressCidrs = natIp.publicIp.apply((ip) => [`${ip}/32`]);
+    this.clusterName = cluster.name;
+    this.vpcId = vpc.id;
+    this.nodeRoleArn = nodeRole.arn;
+    this.privateSubnetIds = privateSubnets.map((s) => s.id);
+    this.clusterSecurityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId);
+    this.registerOutputs({ clusterName: this.clusterName, egressCidrs: this.egressCidrs, kubeconfig: this.kubeconfig });
+  }
+}

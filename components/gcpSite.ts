@@ -1,0 +1,204 @@
+/**
+ * `GcpSite`: one cloud of the lattice on GCP: a VPC network with one regional subnetwork (pod and service
+ * ranges), Cloud NAT on a reserved egress address, a private GKE cluster (private nodes and endpoint, workload
+ * identity, shielded nodes) with a system node pool, and the cluster's Kubernetes provider.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { gkeKubeconfig } from "../src/compile/kubernetes";
+import type { Cloud } from "../src/spec/schema";
+import { gcpLabels, type KubeSite } from "./common";
+
+export interface GcpSiteArgs {
+  /** The cloud, from the validated spec (provider `gcp`). */
+  readonly cloud: Cloud;
+  /** Lattice name (labels, resource names). */
+  readonly lattice: string;
+  /** The spec's tags, put on every labelable resource. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** GCP project. */
+  readonly project: pulumi.Input<string>;
+  /**
+   * Node range of the subnetwork.
+   * @default "10.30.0.0/20"
+   */
+  readonly nodeCidr?: string;
+  /**
+   * Pod range (secondary range of the subnetwork).
+   * @default "10.32.0.0/14"
+   */
+  readonly podCidr?: string;
+  /**
+   * Service range (secondary range of the subnetwork).
+   * @default "10.36.0.0/20"
+   */
+  readonly serviceCidr?: string;
+  /**
+   * Range of the GKE control plane's private endpoint.
+   * @default "172.16.0.32/28"
+   */
+  readonly masterCidr?: string;
+  /**
+   * Machine type of the system node pool.
+   * @default "e2-standard-4"
+   */
+  readonly systemMachineType?: string;
+  /**
+   * Nodes per zone of the system node pool.
+   * @default 1
+   */
+  readonly systemNodesPerZone?: number;
+  /**
+   * CIDRs allowed to reach the private control plane endpoint (besides the subnetwork).
+   * @default []
+   */
+  readonly apiAccessCidrs?: readonly string[];
+}
+
+export class GcpSite extends pulumi.ComponentResource implements KubeSite {
+  public readonly provider: k8s.Provider;
+  public readonly kubeconfig: pulumi.Output<string>;
+  public readonly egressCidrs: pulumi.Output<string[]>;
+  public readonly clusterName: pulumi.Output<string>;
+  public readonly network: pulumi.Output<string>;
+  public readonly subnetwork: pulumi.Output<string>;
+  public readonly project: pulumi.Output<string>;
+  public readonly region: string;
+  /** Private endpoint (IP) and CA of the control plane. */
+  public readonly endpoint: pulumi.Output<string>;
+  public readonly caCert: pulumi.Output<string>;
+  /** Service account of the GKE nodes (least privilege). */
+  public readonly nodeServiceAccount: pulumi.Output<string>;
+
+  constructor(name: string, args: GcpSiteArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("latticeform:cloud:GcpSite", name, { cloud: args.cloud.name, region: args.cloud.region }, opts);
+    const c = args.cloud;
+    if (c.provider !== "gcp") throw new Error(`GcpSite ${name}: cloud ${c.name} has provider ${c.provider}, expected gcp`);
+    this.region = c.region;
+    const labels = (role: string) => gcpLabels(args.tags, args.lattice, role);
+    const gcpProvider = new gcp.Provider(
+      `${name}-gcp`,
+      { project: args.project, region: c.region, defaultLabels: labels("default") },
+      { parent: this },
+    );
+    const o = { parent: this, provider: gcpProvider };
+    const clusterName = `${args.lattice}-${c.name}`;
+    const nodeCidr = args.nodeCidr ?? "10.30.0.0/20";
+
+    const network = new gcp.compute.Network(`${name}-network`, { autoCreateSubnetworks: false, routingMode: "REGIONAL" }, o);
+    const subnet = new gcp.compute.Subnetwork(
+      `${name}-subnet`,
+      {
+        network: network.id,
+        region: c.region,
+        ipCidrRange: nodeCidr,
+        privateIpGoogleAccess: true,
+        secondaryIpRanges: [
+          { rangeName: "pods", ipCidrRange: args.podCidr ?? "10.32.0.0/14" },
+          { rangeName: "services", ipCidrRange: args.serviceCidr ?? "10.36.0.0/20" },
+        ],
+        logConfig: { aggregationInterval: "INTERVAL_5_SEC", flowSampling: 0.5, metadata: "INCLUDE_ALL_METADATA" },
+      },
+      o,
+    );
+    const router = new gcp.compute.Router(`${name}-router`, { network: network.id, region: c.region }, o);
+    const natIp = new gcp.compute.Address(`${name}-nat-ip`, { region: c.region, addressType: "EXTERNAL", labels: labels("nat-ip") }, o);
+    new gcp.compute.RouterNat(
+      `${name}-nat`,
+      {
+        router: router.name,
+        region: c.region,
+        natIpAllocateOption: "MANUAL_ONLY",
+        natIps: [natIp.selfLink],
+        sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
+        logConfig: { enable: true, filter: "ERRORS_ONLY" },
+      },
+      o,
+    );
+
+    const nodeSa = new gcp.serviceaccount.Account(
+      `${name}-node-sa`,
+      { accountId: `${clusterName}-nodes`.slice(0, 30), displayName: `GKE nodes of ${clusterName} (least privilege)` },
+      o,
+    );
+    // Nodes write logs and metrics and pull images; nothing else.
+    const nodeRoles = ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/artifactregistry.reader"].map(
+      (role) =>
+        new gcp.projects.IAMMember(
+          `${name}-node-sa-${role.split("/")[1]}`,
+          { project: args.project, role, member: pulumi.interpolate`serviceAccount:${nodeSa.email}` },
+          o,
+        ),
+    );
+    const cluster = new gcp.container.Cluster(
+      `${name}-gke`,
+      {
+        name: clusterName,
+        location: c.region,
+        nodeLocations: c.zones,
+        network: network.id,
+        subnetwork: subnet.id,
+        removeDefaultNodePool: true,
+        initialNodeCount: 1,
+        networkingMode: "VPC_NATIVE",
+        ipAllocationPolicy: { clusterSecondaryRangeName: "pods", servicesSecondaryRangeName: "services" },
+        privateClusterConfig: {
+          enablePrivateNodes: true,
+          enablePrivateEndpoint: true,
+          masterIpv4CidrBlock: args.masterCidr ?? "172.16.0.32/28",
+          masterGlobalAccessConfig: { enabled: false },
+        },
+        masterAuthorizedNetworksConfig: {
+          cidrBlocks: [nodeCidr, ...(args.apiAccessCidrs ?? [])].map((cidrBlock) => ({ cidrBlock, displayName: "allowed" })),
+        },
+        workloadIdentityConfig: { workloadPool: pulumi.interpolate`${args.project}.svc.id.goog` },
+        enableShieldedNodes: true,
+        releaseChannel: { channel: "REGULAR" },
+        networkPolicy: { enabled: true, provider: "CALICO" },
+        resourceLabels: labels("gke"),
+        deletionProtection: true,
+      },
+      o,
+    );
+    const nodes = new gcp.container.NodePool(
+      `${name}-system-nodes`,
+      {
+        cluster: cluster.id,
+        location: c.region,
+        nodeCount: args.systemNodesPerZone ?? 1,
+        management: { autoRepair: true, autoUpgrade: true },
+        nodeConfig: {
+          machineType: args.systemMachineType ?? "e2-standard-4",
+          serviceAccount: nodeSa.email,
+          oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+          shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+          workloadMetadataConfig: { mode: "GKE_METADATA" },
+          labels: { "latticeform.io/pool": "system" },
+          resourceLabels: labels("system-nodes"),
+        },
+      },
+      { ...o, dependsOn: nodeRoles },
+    );
+
+    this.kubeconfig = pulumi.secret(
+      pulumi
+        .all([cluster.name, cluster.endpoint, cluster.masterAuth])
+        .apply(([n, e, auth]) => gkeKubeconfig(n, e, auth.clusterCaCertificate ?? "")),
+    );
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      { kubeconfig: this.kubeconfig, enableServerSideApply: true },
+      { parent: this, dependsOn: [nodes] },
+    );
+    this.egressCidrs = natIp.address.apply((ip) => [`${ip}/32`]);
+    this.clusterName = cluster.name;
+    this.network = network.id;
+    this.endpoint = cluster.endpoint;
+    this.caCert = cluster.masterAuth.apply((a) => a.clusterCaCertificate ?? "");
+    this.nodeServiceAccount = nodeSa.email;
+    this.subnetwork = subnet.id;
+    this.project = pulumi.output(args.project);
+    this.registerOutputs({ clusterName: this.clusterName, egressCidrs: this.egressCidrs, kubeconfig: this.kubeconfig });
+  }
+}

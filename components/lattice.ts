@@ -1,0 +1,310 @@
+/**
+ * `Lattice`: the whole declared lattice from one validated spec. Sites per cloud (new EKS / GKE clusters or
+ * existing ones), the tie-breaker site, load balancers, credentials and TLS, one NATS release per cluster per
+ * cloud (values from the compiled configs, with every other cloud's load balancer addresses flowing in as
+ * outputs), wasmCloud operator and hosts, Krustlet and runtime-class node pools, workloads, streams and
+ * buckets. The validated spec is registered as the component's input (`spec`) so policies can read it.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups } from "../src/compile/helm";
+import { kubernetesEnv, NATS_NAMESPACE, type K8sEnvOptions } from "../src/compile/k8senv";
+import { jetstreamObjects, namespaces } from "../src/compile/kubernetes";
+import { compileNats, type CompiledNats } from "../src/compile/nats";
+import type { LatticeSpec } from "../src/spec/schema";
+import { topologyOf } from "../src/spec/topology";
+import { AwsSite } from "./awsSite";
+import { applyObject, objectResourceName, type KubeSite } from "./common";
+import { LatticeCredentials, type TlsSubject } from "./credentials";
+import { ExistingSite } from "./existingSite";
+import { GcpSite } from "./gcpSite";
+import { HubCluster } from "./hubCluster";
+import { JetStreamAssets } from "./jetstreamAssets";
+import { KrustletPool } from "./krustletPool";
+import { NatsExposure } from "./natsExposure";
+import { RuntimeClassPool } from "./runtimeClassPool";
+import { TieBreakerSite } from "./tieBreakerSite";
+import { WasmcloudOperator } from "./wasmcloudOperator";
+import { WasmHostPool } from "./wasmHostPool";
+import { Workload } from "./workload";
+
+export interface LatticeArgs {
+  /** The validated spec (`parseLattice`). */
+  readonly spec: LatticeSpec;
+  /**
+   * GCP project for GCP clouds and a GCP tie-breaker site.
+   * @default undefined (an error if the spec has a GCP site)
+   */
+  readonly gcpProject?: pulumi.Input<string>;
+  /**
+   * Kubeconfig content per cloud that sets `existingKubeconfig` (the program reads the files).
+   * @default {}
+   */
+  readonly kubeconfigs?: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * Egress CIDRs per existing cluster (the other sites allow them).
+   * @default {}
+   */
+  readonly existingEgressCidrs?: Readonly<Record<string, string[]>>;
+  /**
+   * Operator ranges allowed to the NATS load balancers and the private API endpoints (drills, `pulumi up`).
+   * @default []
+   */
+  readonly operatorCidrs?: readonly string[];
+  /**
+   * Registry that path artifacts are pushed to.
+   * @default "ghcr.io/latticeform"
+   */
+  readonly registry?: string;
+  /**
+   * SHA-256 of the Krustlet release tarball.
+   * @default undefined
+   */
+  readonly krustletSha256?: string;
+  /**
+   * SHA-256 of the runwasi shim tarball.
+   * @default undefined
+   */
+  readonly shimSha256?: string;
+}
+
+/** What a drill needs to reach one cloud of a deployed lattice. */
+export interface CloudEndpoints {
+  readonly client: pulumi.Output<string>;
+  readonly leafnode: pulumi.Output<string>;
+  readonly gateway: pulumi.Output<string>;
+  /** Secret. */
+  readonly kubeconfig: pulumi.Output<string>;
+}
+
+export class Lattice extends pulumi.ComponentResource {
+  public readonly latticeName: string;
+  public readonly clouds: Record<string, CloudEndpoints> = {};
+  /** The compiled NATS configs (secret). */
+  public readonly compiled: pulumi.Output<CompiledNats>;
+
+  constructor(name: string, args: LatticeArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("latticeform:index:Lattice", name, { spec: args.spec }, opts);
+    const spec = args.spec;
+    const topo = topologyOf(spec);
+    const groups = natsReleaseGroups(spec, topo);
+    const o = { parent: this };
+    const operator = [...(args.operatorCidrs ?? [])];
+    const project = () => {
+      if (args.gcpProject === undefined)
+        throw new Error(`Lattice ${name}: the spec has a GCP site but no gcpProject was given (set gcp:project)`);
+      return args.gcpProject;
+    };
+    this.latticeName = spec.name;
+
+    // Sites.
+    const sites: Record<string, KubeSite> = {};
+    const siteKinds: Record<string, { kind: "aws"; site: AwsSite } | { kind: "gcp"; site: GcpSite } | { kind: "existing" }> = {};
+    for (const c of spec.clouds) {
+      if (c.existingKubeconfig) {
+        const kc = args.kubeconfigs?.[c.name];
+        if (kc === undefined)
+          throw new Error(`Lattice ${name}: clouds.${c.name}.existingKubeconfig is set but its content was not passed in kubeconfigs`);
+        sites[c.name] = new ExistingSite(
+          `${name}-${c.name}-site`,
+          { cloud: c, kubeconfig: kc, egressCidrs: args.existingEgressCidrs?.[c.name] ?? [] },
+          o,
+        );
+        siteKinds[c.name] = { kind: "existing" };
+      } else if (c.provider === "aws") {
+        const s = new AwsSite(`${name}-${c.name}-site`, { cloud: c, lattice: spec.name, tags: spec.tags, apiAccessCidrs: operator }, o);
+        sites[c.name] = s;
+        siteKinds[c.name] = { kind: "aws", site: s };
+      } else {
+        const s = new GcpSite(
+          `${name}-${c.name}-site`,
+          { cloud: c, lattice: spec.name, tags: spec.tags, project: project(), apiAccessCidrs: operator },
+          o,
+        );
+        sites[c.name] = s;
+        siteKinds[c.name] = { kind: "gcp", site: s };
+      }
+    }
+    const providers: Record<string, k8s.Provider> = Object.fromEntries(Object.entries(sites).map(([c, s]) => [c, s.provider]));
+    const cloudEgress = pulumi.all(Object.values(sites).map((s) => s.egressCidrs)).apply((l) => l.flat());
+
+    // Namespaces.
+    const nsRes: Record<string, pulumi.Resource[]> = {};
+    for (const c of spec.clouds) {
+      nsRes[c.name] = namespaces(spec, c.name).map((ns) =>
+        applyObject(objectResourceName(`${name}-${c.name}`, ns), ns, { ...o, provider: providers[c.name]! }),
+      );
+    }
+
+    // Tie-breaker site: addresses first (the clouds' load balancers allow them), VMs once configs exist.
+    const tbServers = topo.servers.filter((s) => s.role === "tiebreaker");
+    const tb = spec.tieBreaker
+      ? new TieBreakerSite(
+          `${name}-tiebreaker`,
+          { spec, servers: tbServers, project: project(), sourceRanges: cloudEgress.apply((e) => [...e, ...operator]) },
+          o,
+        )
+      : undefined;
+    const allEgress = pulumi.all([cloudEgress, tb ? tb.egressCidrs : []]).apply(([a, b]) => [...a, ...b, ...operator]);
+
+    // Load balancers per cloud.
+    const exposures: Record<string, NatsExposure> = {};
+    for (const c of spec.clouds) {
+      exposures[c.name] = new NatsExposure(
+        `${name}-${c.name}-lb`,
+        { spec, cloud: c.name, groups: groups.filter((g) => g.cloud === c.name), sourceRanges: allEgress, provider: providers[c.name]! },
+        { ...o, dependsOn: nsRes[c.name] },
+      );
+    }
+    const memberAddresses: Record<string, pulumi.Output<string>> = { ...(tb?.addresses ?? {}) };
+    for (const e of Object.values(exposures)) Object.assign(memberAddresses, e.memberAddresses);
+    const hubAddresses = Object.fromEntries(spec.clouds.map((c) => [c.name, exposures[c.name]!.hubAddress]));
+    const envOptions: pulumi.Output<K8sEnvOptions> = pulumi
+      .all([pulumi.all(hubAddresses), pulumi.all(memberAddresses)])
+      .apply(([hubs, members]) => {
+        const endpoints: Record<string, Partial<Record<"gateway" | "leafnode" | "client" | "cluster", string>>> = {};
+        for (const [cloud, addr] of Object.entries(hubs)) endpoints[cloud] = { gateway: addr, leafnode: addr, client: addr };
+        // A cluster outside the clouds' hubs is reached at its first server's address; gateways gossip the rest.
+        for (const cl of topo.clusters.filter((k) => !hubs[k.name])) {
+          const first = cl.servers.find((s) => members[s.name]);
+          if (first) endpoints[cl.name] = { gateway: members[first.name]! };
+        }
+        return { endpoints, serverHosts: members };
+      });
+
+    // TLS subjects and credentials.
+    const isIp = (a: string) => /^[0-9.]+$|:/.test(a);
+    const sans = (names: string[], addrs: pulumi.Output<string>[]): Pick<TlsSubject, "dnsNames" | "ipAddresses"> => ({
+      dnsNames: pulumi.all(addrs).apply((a) => [...names, ...a.filter((x) => !isIp(x))]),
+      ipAddresses: pulumi.all(addrs).apply((a) => a.filter(isIp)),
+    });
+    const subjects: TlsSubject[] = [];
+    for (const g of groups) {
+      const svc = `${g.release}.${NATS_NAMESPACE}.svc.cluster.local`;
+      const addrs = g.cluster === g.cloud ? [hubAddresses[g.cloud]!] : g.servers.map((s) => memberAddresses[s.name]!);
+      subjects.push({
+        id: `${g.release}-${g.cloud}`,
+        ...sans([g.release, svc, `*.${g.release}-headless`, `*.${g.release}-headless.${NATS_NAMESPACE}.svc.cluster.local`], addrs),
+      });
+    }
+    for (const s of tbServers) subjects.push({ id: s.name, ...sans([s.name], [memberAddresses[s.name]!]) });
+    for (const h of topo.hosts) subjects.push({ id: `${h.name}-leaf`, dnsNames: [h.name, "localhost"], ipAddresses: ["127.0.0.1"] });
+    for (const c of spec.clouds) subjects.push({ id: `nack-${c.name}`, dnsNames: [`nack-${c.name}`] });
+    const creds = new LatticeCredentials(`${name}-credentials`, { spec, subjects }, o);
+
+    // Compile once, with every cloud's addresses.
+    this.compiled = pulumi.secret(
+      pulumi.all([creds.credentials, envOptions]).apply(([c, env]) => compileNats(spec, topo, kubernetesEnv(spec, env), c)),
+    );
+    const compiled = this.compiled;
+
+    // NATS releases.
+    const hubs: Record<string, HubCluster> = {};
+    for (const g of groups) {
+      const role = g.cluster === g.cloud ? "hub" : g.cluster;
+      const hc = new HubCluster(
+        `${name}-${g.cloud}-${role}`,
+        {
+          spec,
+          group: g,
+          // The values and identity files hold paths, names and tags only (the JWTs are in the auth include).
+          values: pulumi.unsecret(compiled.apply((cn) => natsHelmValues(spec, g, cn.servers))),
+          identityFiles: pulumi.unsecret(compiled.apply((cn) => natsIdentityFiles(g, cn.servers))),
+          authInclude: compiled.apply((cn) => natsAuthInclude(cn.servers.find((s) => s.name === g.servers[0]!.name)!)),
+          tls: creds.pem(`${g.release}-${g.cloud}`),
+          provider: providers[g.cloud]!,
+          dependsOn: nsRes[g.cloud],
+        },
+        o,
+      );
+      if (role === "hub") hubs[g.cloud] = hc;
+    }
+    tb?.start(
+      compiled.apply((cn) => Object.fromEntries(cn.servers.filter((s) => s.kind === "tiebreaker").map((s) => [s.name, s.text]))),
+      (id) => creds.pem(id),
+    );
+
+    // Wasm: operator, hosts, node pools, workloads.
+    const wasmDeps: Record<string, pulumi.Resource[]> = {};
+    for (const c of spec.clouds) {
+      const p = providers[c.name]!;
+      const base = [...nsRes[c.name]!, hubs[c.name]!];
+      wasmDeps[c.name] = [];
+      const needsOperator = c.hostPools.length > 0 || spec.workloads.some((w) => w.runtime === "wasmcloud");
+      if (needsOperator) {
+        const op = new WasmcloudOperator(`${name}-${c.name}-wasmcloud`, { spec, cloud: c.name, provider: p, dependsOn: base }, o);
+        wasmDeps[c.name]!.push(op);
+        for (const pool of c.hostPools) {
+          new WasmHostPool(
+            `${name}-${c.name}-${pool.name}-hosts`,
+            {
+              spec,
+              topology: topo,
+              cloud: c.name,
+              pool: pool.name,
+              leafConfs: compiled.apply((cn) =>
+                Object.fromEntries(cn.leafs.filter((l) => l.site === c.name).map((l) => [l.host!, l.text])),
+              ),
+              credentials: creds.credentials,
+              tls: (h) => creds.pem(`${h.name}-leaf`),
+              provider: p,
+              dependsOn: [...base, op],
+            },
+            o,
+          );
+        }
+      }
+      for (const pool of c.nodePools) {
+        const kind = siteKinds[c.name]!;
+        if (pool.kind === "krustlet") {
+          if (kind.kind === "existing") {
+            throw new Error(
+              `Lattice ${name}: clouds.${c.name}.nodePools.${pool.name}: Krustlet pools need a cluster latticeform creates (not existingKubeconfig)`,
+            );
+          }
+          wasmDeps[c.name]!.push(
+            new KrustletPool(
+              `${name}-${c.name}-${pool.name}`,
+              { spec, cloud: c.name, pool, site: kind, provider: p, sha256: args.krustletSha256 },
+              o,
+            ),
+          );
+        } else {
+          wasmDeps[c.name]!.push(
+            new RuntimeClassPool(
+              `${name}-${c.name}-${pool.name}`,
+              { spec, cloud: c.name, pool, site: kind, provider: p, sha256: args.shimSha256 },
+              o,
+            ),
+          );
+        }
+      }
+      if (jetstreamObjects(spec, c.name).length > 0) {
+        new JetStreamAssets(
+          `${name}-${c.name}-jetstream`,
+          { spec, cloud: c.name, credentials: creds.credentials, tls: creds.pem(`nack-${c.name}`), provider: p, dependsOn: base },
+          o,
+        );
+      }
+    }
+    for (const w of spec.workloads) {
+      new Workload(
+        `${name}-workload-${w.name}`,
+        { spec, workload: w, providers, registry: args.registry ?? "ghcr.io/latticeform", dependsOn: wasmDeps },
+        o,
+      );
+    }
+
+    for (const c of spec.clouds) {
+      const addr = hubAddresses[c.name]!;
+      const p = c.hub.ports;
+      this.clouds[c.name] = {
+        client: pulumi.interpolate`tls://${addr}:${p.client}`,
+        leafnode: pulumi.interpolate`tls://${addr}:${p.leafnode}`,
+        gateway: pulumi.interpolate`tls://${addr}:${p.gateway}`,
+        kubeconfig: sites[c.name]!.kubeconfig,
+      };
+    }
+    this.registerOutputs({ latticeName: this.latticeName, clouds: this.clouds });
+  }
+}

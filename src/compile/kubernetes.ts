@@ -1,0 +1,546 @@
+/**
+ * Kubernetes objects of a lattice, per cloud: namespaces, the NATS load balancers, Secrets and ConfigMaps the
+ * NATS releases mount, Wasm host pods (wasmCloud host + compiled leaf sidecar), RuntimeClasses and shim
+ * installers, workloads on each runtime, and the JetStream controller's Stream / KeyValue objects. Pure: the
+ * Pulumi components create exactly these objects, `latticeform render` writes them, tests validate them.
+ */
+import type { Cloud, LatticeSpec, NodePool, Workload } from "../spec/schema";
+import { instancesPerCloud, type HostNode, type Topology } from "../spec/topology";
+import { durationNs, planJetStream, type StreamPlan } from "./jetstream";
+import { CREDS_MOUNT, kubernetesEnv, NATS_NAMESPACE, releaseName, TLS_MOUNT } from "./k8senv";
+import { hubUrlsFor } from "./nats";
+import { NATS_CHART, natsSecretNames, podName, type NatsReleaseGroup } from "./helm";
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** A Kubernetes object as applied (apiVersion, kind, metadata and the kind's own fields). */
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+export const WASM_NAMESPACE = "wasm";
+export const LABEL = {
+  lattice: "latticeform.io/lattice",
+  cloud: "latticeform.io/cloud",
+  region: "latticeform.io/region",
+  pool: "latticeform.io/pool",
+  host: "latticeform.io/host",
+  workload: "latticeform.io/workload",
+  runtime: "latticeform.io/wasm-runtime",
+  zone: "topology.kubernetes.io/zone",
+} as const;
+/** Krustlet nodes' architecture label and taint (Krustlet's own convention). */
+export const WASM_ARCH = { key: "kubernetes.io/arch", value: "wasm32-wasi" } as const;
+export const KRUSTLET_TAINTS = [
+  { key: WASM_ARCH.key, value: WASM_ARCH.value, effect: "NoExecute" },
+  { key: WASM_ARCH.key, value: WASM_ARCH.value, effect: "NoSchedule" },
+] as const;
+export const KRUSTLET_TOLERATIONS = [
+  ...KRUSTLET_TAINTS.map((t) => ({ key: t.key, operator: "Equal", value: t.value, effect: t.effect })),
+  { key: "node.kubernetes.io/network-unavailable", operator: "Exists", effect: "NoSchedule" },
+];
+/** Taint of runtime-class nodes: only pods of the RuntimeClass (which carries the toleration) land there. */
+export function runtimeTaint(runtime: string): { key: string; value: string; effect: "NoSchedule" } {
+  return { key: LABEL.runtime, value: runtime, effect: "NoSchedule" };
+}
+
+export const IMAGES = {
+  wasmcloudHost: "ghcr.io/wasmcloud/wash:2.7.0",
+  nats: `nats:${NATS_CHART.version}-alpine`,
+  shimInstaller: "debian:bookworm-slim",
+} as const;
+
+const RESTRICTED = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+function labels(spec: LatticeSpec, cloud: Cloud, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    "app.kubernetes.io/managed-by": "latticeform",
+    [LABEL.lattice]: spec.name,
+    [LABEL.cloud]: cloud.name,
+    [LABEL.region]: cloud.region,
+    ...extra,
+  };
+}
+
+function cloudOf(spec: LatticeSpec, name: string): Cloud {
+  const c = spec.clouds.find((x) => x.name === name);
+  if (!c) throw new Error(`no cloud named ${name}`);
+  return c;
+}
+
+export function namespaces(spec: LatticeSpec, cloud: string): K8sObject[] {
+  const c = cloudOf(spec, cloud);
+  return [NATS_NAMESPACE, WASM_NAMESPACE].map((name) => ({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name,
+      labels: {
+        ...labels(spec, c),
+        // The shim installer needs privileged pods, in kube-system; everything of ours runs restricted-compatible.
+        "pod-security.kubernetes.io/enforce": "baseline",
+      },
+    },
+  }));
+}
+
+/** Cloud-specific annotations of a public L4 load balancer that only the other sites may reach. */
+function lbAnnotations(provider: "aws" | "gcp"): Record<string, string> {
+  return provider === "aws"
+    ? {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+      }
+    : { "cloud.google.com/l4-rbs": "enabled" };
+}
+
+/** Name of the hub's load balancer Service. */
+export function hubLoadBalancerName(cloud: string): string {
+  return `${releaseName(cloud)}-external`;
+}
+
+/**
+ * The hub's load balancer: gateway, leafnode and client ports, reachable only from `sourceRanges` (the other
+ * sites' egress addresses and any operator ranges). Selects the chart's pods by its selector labels.
+ */
+export function hubLoadBalancer(spec: LatticeSpec, cloud: string, sourceRanges: readonly string[]): K8sObject {
+  const c = cloudOf(spec, cloud);
+  if (sourceRanges.length === 0) throw new Error(`hub load balancer of ${cloud}: no source ranges (it would be open to the internet)`);
+  const p = c.hub.ports;
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      name: hubLoadBalancerName(cloud),
+      namespace: NATS_NAMESPACE,
+      labels: labels(spec, c),
+      annotations: lbAnnotations(c.provider),
+    },
+    spec: {
+      type: "LoadBalancer",
+      externalTrafficPolicy: "Local",
+      loadBalancerSourceRanges: [...sourceRanges],
+      selector: {
+        "app.kubernetes.io/name": "nats",
+        "app.kubernetes.io/instance": releaseName(cloud),
+        "app.kubernetes.io/component": "nats",
+      },
+      ports: [
+        { name: "gateway", port: p.gateway, targetPort: p.gateway, protocol: "TCP" },
+        { name: "leafnodes", port: p.leafnode, targetPort: p.leafnode, protocol: "TCP" },
+        { name: "nats", port: p.client, targetPort: p.client, protocol: "TCP" },
+      ],
+    },
+  };
+}
+
+/** A stretched-cluster member's own load balancer (route and gateway ports): its peers sit in other clouds. */
+export function memberLoadBalancer(spec: LatticeSpec, group: NatsReleaseGroup, i: number, sourceRanges: readonly string[]): K8sObject {
+  const c = cloudOf(spec, group.cloud);
+  if (sourceRanges.length === 0) throw new Error(`load balancer of ${group.servers[i]!.name}: no source ranges`);
+  const p = c.hub.ports;
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      name: `${podName(group.release, i)}-external`,
+      namespace: NATS_NAMESPACE,
+      labels: labels(spec, c, { "latticeform.io/server": group.servers[i]!.name }),
+      annotations: lbAnnotations(c.provider),
+    },
+    spec: {
+      type: "LoadBalancer",
+      externalTrafficPolicy: "Local",
+      loadBalancerSourceRanges: [...sourceRanges],
+      selector: { "statefulset.kubernetes.io/pod-name": podName(group.release, i) },
+      ports: [
+        { name: "cluster", port: p.cluster, targetPort: p.cluster, protocol: "TCP" },
+        { name: "gateway", port: p.gateway, targetPort: p.gateway, protocol: "TCP" },
+      ],
+    },
+  };
+}
+
+export function configMap(name: string, namespace: string, data: Record<string, string>, meta: Record<string, string> = {}): K8sObject {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels: meta }, data };
+}
+
+/** A Secret (stringData). Its content is key material: the components wrap it in pulumi.secret. */
+export function secret(name: string, namespace: string, stringData: Record<string, string>, type = "Opaque"): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "latticeform" } },
+    type,
+    stringData,
+  };
+}
+
+export function tlsSecret(name: string, namespace: string, pem: { cert: string; key: string; ca: string }): K8sObject {
+  return secret(name, namespace, { "tls.crt": pem.cert, "tls.key": pem.key, "ca.crt": pem.ca }, "kubernetes.io/tls");
+}
+
+/** File name (in CREDS_MOUNT) of a user's creds, as the compiled configs reference it. */
+export function credsFileName(spec: LatticeSpec, userId: string): string {
+  return kubernetesEnv(spec)
+    .credsFile(userId)
+    .slice(CREDS_MOUNT.length + 1);
+}
+
+/** Objects of a NATS release group that hold no key material (the identity ConfigMap). */
+export function natsIdentityConfigMap(spec: LatticeSpec, group: NatsReleaseGroup, files: Record<string, string>): K8sObject {
+  return configMap(natsSecretNames(group.release).identity, NATS_NAMESPACE, files, labels(spec, cloudOf(spec, group.cloud)));
+}
+
+export function hostDeploymentName(host: HostNode): string {
+  return `wasmcloud-${host.name}`;
+}
+
+export function hostSecretNames(host: HostNode): { tls: string; creds: string; leaf: string } {
+  const base = hostDeploymentName(host);
+  return { tls: `${base}-tls`, creds: `${base}-creds`, leaf: `${base}-leaf` };
+}
+
+/**
+ * A wasmCloud host pod pinned to its zone: the host process, and for `leaf` pools the NATS leaf-node sidecar
+ * running the compiled leaf config; `direct` hosts get every cloud's client URLs, home first.
+ */
+export function hostDeployment(spec: LatticeSpec, topo: Topology, host: HostNode): K8sObject {
+  const c = cloudOf(spec, host.cloud);
+  const names = hostSecretNames(host);
+  const meta = labels(spec, c, { [LABEL.pool]: host.pool, [LABEL.host]: host.name, "app.kubernetes.io/name": "wasmcloud-host" });
+  const leaf = host.connection === "leaf";
+  const urls = leaf
+    ? ["tls://127.0.0.1:4222"]
+    : hubUrlsFor(
+        spec,
+        topo,
+        kubernetesEnv(spec),
+        host.cloud,
+        host.remoteOrder,
+        "client",
+        spec.security.tls.client === false ? "nats" : "tls",
+      );
+  const hostLabels = { cloud: host.cloud, region: c.region, zone: host.zone, ...host.labels };
+  const natsFlags = (plane: "scheduler" | "data") => [
+    `--${plane}-nats-url=${urls.join(",")}`,
+    `--${plane}-nats-tls-ca=${TLS_MOUNT}/ca.crt`,
+    `--${plane}-nats-tls-cert=${TLS_MOUNT}/tls.crt`,
+    `--${plane}-nats-tls-key=${TLS_MOUNT}/tls.key`,
+  ];
+  const containers: unknown[] = [
+    {
+      name: "host",
+      image: IMAGES.wasmcloudHost,
+      args: [
+        "host",
+        `--host-name=${host.name}`,
+        `--host-group=${host.pool}`,
+        ...natsFlags("scheduler"),
+        ...natsFlags("data"),
+        "--oci-cache-dir=/oci-cache",
+      ],
+      env: [
+        { name: "HOME", value: "/tmp" },
+        { name: "WASMCLOUD_LATTICE", value: spec.name },
+        { name: "WASMCLOUD_JS_DOMAIN", value: spec.jetstream.domain },
+        { name: "WASMCLOUD_NATS_CREDS", value: `${CREDS_MOUNT}/${credsFileName(spec, `host:${host.name}`)}` },
+        ...Object.entries(hostLabels).map(([k, v]) => ({ name: `WASMCLOUD_LABEL_${k.replace(/[^A-Za-z0-9_]/g, "_")}`, value: v })),
+      ],
+      volumeMounts: [
+        { name: "oci-cache", mountPath: "/oci-cache" },
+        { name: "tmp", mountPath: "/tmp" },
+        { name: "tls", mountPath: TLS_MOUNT, readOnly: true },
+        { name: "creds", mountPath: CREDS_MOUNT, readOnly: true },
+      ],
+      securityContext: RESTRICTED,
+      resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+    },
+  ];
+  if (leaf) {
+    containers.push({
+      name: "nats-leaf",
+      image: IMAGES.nats,
+      args: ["-c", "/etc/nats-leaf/leaf.conf"],
+      ports: [{ name: "nats", containerPort: 4222 }],
+      volumeMounts: [
+        { name: "leaf", mountPath: "/etc/nats-leaf", readOnly: true },
+        { name: "tls", mountPath: TLS_MOUNT, readOnly: true },
+        { name: "creds", mountPath: CREDS_MOUNT, readOnly: true },
+      ],
+      securityContext: RESTRICTED,
+      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+    });
+  }
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: hostDeploymentName(host), namespace: WASM_NAMESPACE, labels: meta },
+    spec: {
+      replicas: 1,
+      strategy: { type: "Recreate" },
+      selector: { matchLabels: { [LABEL.host]: host.name } },
+      template: {
+        metadata: { labels: meta },
+        spec: {
+          automountServiceAccountToken: false,
+          nodeSelector: { [LABEL.zone]: host.zone },
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+          containers,
+          volumes: [
+            { name: "oci-cache", emptyDir: {} },
+            { name: "tmp", emptyDir: {} },
+            { name: "tls", secret: { secretName: names.tls, defaultMode: 0o400 } },
+            { name: "creds", secret: { secretName: names.creds, defaultMode: 0o400 } },
+            ...(leaf ? [{ name: "leaf", secret: { secretName: names.leaf, defaultMode: 0o400 } }] : []),
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** RuntimeClass handler name of a runwasi shim (the containerd runtime name the installer registers). */
+export function runtimeHandler(runtime: string): string {
+  return runtime;
+}
+
+export function runtimeClass(spec: LatticeSpec, cloud: string, pool: NodePool): K8sObject {
+  if (pool.kind !== "runtime-class" || !pool.runtime) throw new Error(`node pool ${pool.name}: not a runtime-class pool with a runtime`);
+  const t = runtimeTaint(pool.runtime);
+  return {
+    apiVersion: "node.k8s.io/v1",
+    kind: "RuntimeClass",
+    metadata: { name: pool.runtime, labels: labels(spec, cloudOf(spec, cloud), { [LABEL.pool]: pool.name }) },
+    handler: runtimeHandler(pool.runtime),
+    scheduling: {
+      nodeSelector: { [LABEL.runtime]: pool.runtime },
+      tolerations: [{ key: t.key, operator: "Equal", value: t.value, effect: t.effect }],
+    },
+  };
+}
+
+/**
+ * Installs the runwasi shim on the pool's nodes (GKE node pools take no boot script; EKS uses the same path so
+ * both clouds behave alike): a privileged DaemonSet in kube-system running the install script on the host.
+ */
+export function shimInstaller(spec: LatticeSpec, cloud: string, pool: NodePool, script: string): K8sObject[] {
+  const c = cloudOf(spec, cloud);
+  const name = `wasm-shim-${pool.name}`;
+  const meta = labels(spec, c, { [LABEL.pool]: pool.name, "app.kubernetes.io/name": name });
+  const t = runtimeTaint(pool.runtime!);
+  return [
+    configMap(name, "kube-system", { "install.sh": script }, meta),
+    {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name, namespace: "kube-system", labels: meta },
+      spec: {
+        selector: { matchLabels: { "app.kubernetes.io/name": name } },
+        template: {
+          metadata: { labels: meta },
+          spec: {
+            hostPID: true,
+            nodeSelector: { [LABEL.runtime]: pool.runtime!, [LABEL.pool]: pool.name },
+            tolerations: [{ key: t.key, operator: "Equal", value: t.value, effect: t.effect }],
+            initContainers: [
+              {
+                name: "install",
+                image: IMAGES.shimInstaller,
+                command: ["nsenter", "--target", "1", "--mount", "--uts", "--ipc", "--net", "--pid", "--", "bash", "-c", "$(SCRIPT)"],
+                env: [{ name: "SCRIPT", valueFrom: { configMapKeyRef: { name, key: "install.sh" } } }],
+                securityContext: { privileged: true },
+              },
+            ],
+            containers: [{ name: "pause", image: "registry.k8s.io/pause:3.10", securityContext: RESTRICTED }],
+          },
+        },
+      },
+    },
+  ];
+}
+
+/** OCI reference of a workload: its `oci` artifact, or a path artifact pushed to the lattice's registry. */
+export function artifactRef(spec: LatticeSpec, w: Workload, registry: string): string {
+  if ("oci" in w.artifact) return w.artifact.oci;
+  return `${registry.replace(/\/$/, "")}/${spec.name}/${w.name}:latest`;
+}
+
+/** A workload's objects in one cloud (none when it has no instances there). */
+export function workloadObjects(spec: LatticeSpec, w: Workload, cloud: string, registry: string): K8sObject[] {
+  const c = cloudOf(spec, cloud);
+  const replicas = instancesPerCloud(spec, w)[cloud] ?? 0;
+  if (replicas === 0) return [];
+  const meta = labels(spec, c, { [LABEL.workload]: w.name });
+  const image = artifactRef(spec, w, registry);
+  const annotations: Record<string, string> = {
+    "latticeform.io/subject": w.subject,
+    "latticeform.io/failover": w.failover.mode === "active-passive" ? `active-passive primary=${w.failover.primary}` : "active-active",
+  };
+  if (w.runtime === "wasmcloud") {
+    return [
+      {
+        apiVersion: "runtime.wasmcloud.dev/v1alpha1",
+        kind: "WorkloadDeployment",
+        metadata: { name: w.name, namespace: WASM_NAMESPACE, labels: meta, annotations },
+        spec: {
+          replicas,
+          template: {
+            labels: meta,
+            spec: { hostSelector: { cloud }, components: [{ name: w.name, image }] },
+          },
+        },
+      },
+    ];
+  }
+  const krustlet = w.runtime === "krustlet";
+  return [
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: w.name, namespace: WASM_NAMESPACE, labels: meta, annotations },
+      spec: {
+        replicas,
+        selector: { matchLabels: { [LABEL.workload]: w.name } },
+        template: {
+          metadata: { labels: meta, annotations: krustlet ? {} : { "module.wasm.image/variant": "compat-smart" } },
+          spec: krustlet
+            ? {
+                automountServiceAccountToken: false,
+                nodeSelector: { [WASM_ARCH.key]: WASM_ARCH.value },
+                tolerations: KRUSTLET_TOLERATIONS,
+                containers: [{ name: w.name, image, resources: { limits: { memory: `${w.limits.memoryMiB}Mi` } } }],
+              }
+            : {
+                automountServiceAccountToken: false,
+                runtimeClassName: w.runtime,
+                containers: [
+                  { name: w.name, image, resources: { limits: { memory: `${w.limits.memoryMiB}Mi` } }, securityContext: RESTRICTED },
+                ],
+              },
+        },
+      },
+    },
+  ];
+}
+
+function goDuration(ns: number): string {
+  return ns % 1e9 === 0 ? `${ns / 1e9}s` : `${ns / 1e6}ms`;
+}
+
+/** Cloud whose JetStream controller applies a stream: the cloud it is placed in, or the first cloud. */
+export function jetstreamHome(spec: LatticeSpec, plan: StreamPlan): string {
+  const cluster = plan.config.placement.cluster;
+  return spec.clouds.some((c) => c.name === cluster) ? cluster : spec.clouds[0]!.name;
+}
+
+/** The JetStream controller's objects for the spec's streams, KV buckets and mirrors. */
+export function jetstreamObjects(spec: LatticeSpec, cloud: string): K8sObject[] {
+  const c = cloudOf(spec, cloud);
+  return planJetStream(spec)
+    .filter((p) => jetstreamHome(spec, p) === cloud)
+    .map((p): K8sObject => {
+      const meta = { name: p.name.toLowerCase().replace(/_/g, "-"), namespace: NATS_NAMESPACE, labels: labels(spec, c) };
+      const cfg = p.config;
+      const common = {
+        replicas: cfg.num_replicas,
+        storage: cfg.storage,
+        placement: cfg.placement,
+        jsDomain: spec.jetstream.domain,
+        preventDelete: true,
+      };
+      if (p.kind === "kv") {
+        return {
+          apiVersion: "jetstream.nats.io/v1beta2",
+          kind: "KeyValue",
+          metadata: meta,
+          spec: { bucket: p.bucket!, history: cfg.max_msgs_per_subject ?? 1, ...common },
+        };
+      }
+      return {
+        apiVersion: "jetstream.nats.io/v1beta2",
+        kind: "Stream",
+        metadata: meta,
+        spec: {
+          name: cfg.name,
+          ...(cfg.subjects ? { subjects: cfg.subjects } : {}),
+          ...common,
+          ...(cfg.mirror ? { mirror: cfg.mirror } : {}),
+          ...(cfg.duplicate_window ? { duplicateWindow: goDuration(cfg.duplicate_window) } : {}),
+          ...(cfg.max_age ? { maxAge: goDuration(cfg.max_age) } : {}),
+          ...(cfg.max_msgs_per_subject ? { maxMsgsPerSubject: cfg.max_msgs_per_subject } : {}),
+          ...(cfg.allow_direct ? { allowDirect: true } : {}),
+          ...(cfg.mirror_direct ? { mirrorDirect: true } : {}),
+        },
+      };
+    });
+}
+
+/** Kubeconfig of an EKS cluster (token from `aws eks get-token`: no long-lived credentials in it). */
+export function eksKubeconfig(name: string, endpoint: string, caData: string, region: string): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name, cluster: { server: endpoint, "certificate-authority-data": caData } }],
+    contexts: [{ name, context: { cluster: name, user: name } }],
+    "current-context": name,
+    users: [
+      {
+        name,
+        user: {
+          exec: {
+            apiVersion: "client.authentication.k8s.io/v1beta1",
+            command: "aws",
+            args: ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
+            interactiveMode: "Never",
+          },
+        },
+      },
+    ],
+  });
+}
+
+/** Kubeconfig of a GKE cluster (token from gke-gcloud-auth-plugin). */
+export function gkeKubeconfig(name: string, endpoint: string, caData: string): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name, cluster: { server: `https://${endpoint}`, "certificate-authority-data": caData } }],
+    contexts: [{ name, context: { cluster: name, user: name } }],
+    "current-context": name,
+    users: [
+      {
+        name,
+        user: {
+          exec: {
+            apiVersion: "client.authentication.k8s.io/v1beta1",
+            command: "gke-gcloud-auth-plugin",
+            provideClusterInfo: true,
+            interactiveMode: "Never",
+          },
+        },
+      },
+    ],
+  });
+}
+
+/** Duration string of the spec -> seconds (for probes and timeouts). */
+export function durationSeconds(d: string): number {
+  return durationNs(d) / 1e9;
+}
