@@ -1,5 +1,6 @@
 /** Commands beyond validate/render (local lattice, drills, review) register here, one line each. */
 import type { Command } from "commander";
+import { registerDrillCommands, registerStartCommand } from "./drill";
 import { registerLocalCommands } from "./local";
 
 export interface CliContext {
@@ -8,4 +9,6 @@ export interface CliContext {
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerLocalCommands(program, ctx);
+  registerDrillCommands(program, ctx);
+  registerStartCommand(program, ctx);
 }
