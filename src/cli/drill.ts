@@ -2,7 +2,6 @@
 import * as path from "node:path";
 import type { Command } from "commander";
 import { executeDrill } from "../drill/drill";
-import { writeDrillEvidence, verifyDrillEvidence } from "../drill/pack";
 import { builtinPlans } from "../drill/plans";
 import { loadStack, REPO_ROOT } from "../spec/load";
 import { SpecError } from "../spec/validate";
@@ -11,18 +10,37 @@ import { stackOption } from "./options";
 
 export const DEFAULT_SCENARIO = "lose-primary-cloud";
 
-export async function drillCommand(opts: { stack?: string; scenario?: string; out?: string; repetitions?: string; local?: boolean }): Promise<number> {
-  if (!opts.stack) throw new SpecError([{ path: "--stack", message: "required", got: undefined, allowed: "a stack name in stacks/ or a path to a stack config file" }]);
+export async function drillCommand(opts: {
+  stack?: string;
+  scenario?: string;
+  out?: string;
+  repetitions?: string;
+  local?: boolean;
+}): Promise<number> {
+  if (!opts.stack)
+    throw new SpecError([
+      { path: "--stack", message: "required", got: undefined, allowed: "a stack name in stacks/ or a path to a stack config file" },
+    ]);
   const { ref, spec } = loadStack(opts.stack);
   const plans = builtinPlans(spec);
   const id = opts.scenario ?? DEFAULT_SCENARIO;
   const plan = plans.find((p) => p.id === id);
-  if (!plan) throw new SpecError([{ path: "--scenario", message: "no such scenario", got: id, allowed: plans.map((p) => p.id).join(", ") }]);
+  if (!plan)
+    throw new SpecError([{ path: "--scenario", message: "no such scenario", got: id, allowed: plans.map((p) => p.id).join(", ") }]);
   const reps = opts.repetitions ? Number(opts.repetitions) : plan.repetitions;
-  if (!Number.isInteger(reps) || reps < 1 || reps > 20) throw new SpecError([{ path: "--repetitions", message: "not a whole number from 1 to 20", got: opts.repetitions, allowed: "1..20" }]);
-  const out = path.resolve(opts.out ?? path.join(REPO_ROOT, "out", "drills", `${ref.name}-${plan.id}-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+  if (!Number.isInteger(reps) || reps < 1 || reps > 20)
+    throw new SpecError([{ path: "--repetitions", message: "not a whole number from 1 to 20", got: opts.repetitions, allowed: "1..20" }]);
+  const out = path.resolve(
+    opts.out ?? path.join(REPO_ROOT, "out", "drills", `${ref.name}-${plan.id}-${new Date().toISOString().replace(/[:.]/g, "-")}`),
+  );
   const started = Date.now();
-  const run = await executeDrill(spec, ref, { ...plan, repetitions: reps }, { progress: (s) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}\n`) });
+  const run = await executeDrill(
+    spec,
+    ref,
+    { ...plan, repetitions: reps },
+    { progress: (s) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}\n`) },
+  );
+  const { writeDrillEvidence } = await import("../drill/pack");
   const result = await writeDrillEvidence(out, run);
   process.stdout.write(`\n${result.summary}\n\nevidence pack: ${out}\n  report: ${path.join(out, "report.html")}\n`);
   return result.allMet ? 0 : 1;
@@ -31,7 +49,9 @@ export async function drillCommand(opts: { stack?: string; scenario?: string; ou
 export function registerDrillCommands(program: Command, ctx: CliContext): void {
   const drill = program
     .command("drill")
-    .description("run a failover drill on the local lattice and write an evidence pack (exit 0: every objective met, 1: one breached, 2: bad scenario)")
+    .description(
+      "run a failover drill on the local lattice and write an evidence pack (exit 0: every objective met, 1: one breached, 2: bad scenario)",
+    )
     .addOption(stackOption().makeOptionMandatory(false))
     .option("--local", "run on the local lattice (the only target here)")
     .option("--scenario <id>", `scenario id (default ${DEFAULT_SCENARIO})`)
@@ -48,9 +68,10 @@ export function registerDrillCommands(program: Command, ctx: CliContext): void {
     .command("verify")
     .description("check an evidence pack against its manifest and schema")
     .argument("<dir>")
-    .action((dir: string) => {
+    .action(async (dir: string) => {
       try {
-        const problems = verifyDrillEvidence(dir);
+        const { verifyDrillEvidence } = await import("../drill/pack");
+        const problems = await verifyDrillEvidence(dir);
         if (problems.length) {
           process.stderr.write(`evidence pack ${dir} FAILED verification:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);
           process.exit(1);
@@ -66,7 +87,9 @@ export function registerDrillCommands(program: Command, ctx: CliContext): void {
 export function registerStartCommand(program: Command, ctx: CliContext): void {
   program
     .command("start")
-    .description("the main job: boot the small example's local lattice, drill losing its primary cloud, print the verdicts, stop everything")
+    .description(
+      "the main job: boot the small example's local lattice, drill losing its primary cloud, print the verdicts, stop everything",
+    )
     .option("-s, --stack <name>", "stack", "small")
     .option("--out <dir>", "evidence pack folder")
     .action(async (opts: { stack: string; out?: string }) => {

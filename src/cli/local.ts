@@ -7,7 +7,8 @@ import { collectHeartbeats, upLocal } from "../local/lattice";
 import { defaultStateDir, openLocal, renderLocal, type LocalRender } from "../local/state";
 import { httpGet, pidAlive, Supervisor } from "../local/supervisor";
 import { loadStack } from "../spec/load";
-import { HEARTBEAT_MS } from "../local/host/host";
+import { HEARTBEAT_MS } from "../local/host/constants";
+import type { Heartbeat } from "../local/host/host";
 import type { CliContext } from "./commands";
 import { stackOption } from "./options";
 
@@ -66,7 +67,7 @@ export async function latticeStatus(r: LocalRender): Promise<StatusRow[]> {
       detail: s.kind === "leaf" ? `client :${s.clientPort}` : `cluster ${s.cluster}, client :${s.clientPort}`,
     });
   }
-  let beats = new Map<string, import("../local/host/host").Heartbeat>();
+  let beats = new Map<string, Heartbeat>();
   try {
     const nc = await connectLocal(r, { servers: r.nats.servers.map((s) => s.name), name: "latticeform status" });
     try {

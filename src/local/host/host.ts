@@ -17,9 +17,7 @@ import { connectLocal, serverUrls } from "../client";
 import type { LocalRender } from "../state";
 import { WasmPool, type KvCapability } from "../wasm/engine";
 
-export const HEARTBEAT_MS = 250;
-/** A primary with no heartbeat for this long is considered gone and the standby takes over. */
-export const PRIMARY_DEAD_MS = 1000;
+import { HEARTBEAT_MS, PRIMARY_DEAD_MS } from "./constants";
 
 export interface Heartbeat {
   readonly host: string;
