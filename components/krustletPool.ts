@@ -10,7 +10,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { krustletBootScript, krustletNodeLabels } from "../src/compile/boot";
+import { krustletBootScript, krustletBootstrapSecretId, krustletNodeLabels } from "../src/compile/boot";
 import { eksKubeconfig, KRUSTLET_TAINTS } from "../src/compile/kubernetes";
 import type { LatticeSpec, NodePool } from "../src/spec/schema";
 import type { AwsSite } from "./awsSite";
@@ -47,7 +47,7 @@ export class KrustletPool extends pulumi.ComponentResource {
     const { spec, pool } = args;
     if (pool.kind !== "krustlet") throw new Error(`KrustletPool ${name}: node pool ${pool.name} has kind ${pool.kind}, expected krustlet`);
     const cloud = spec.clouds.find((c) => c.name === args.cloud)!;
-    const secretId = `${spec.name}-${args.cloud}-${pool.name}-bootstrap`;
+    const secretId = krustletBootstrapSecretId(spec, args.cloud, pool.name);
     this.bootScript = krustletBootScript(spec, { cloud: args.cloud, pool, bootstrapSecret: secretId, sha256: args.sha256 });
     this.nodeLabels = krustletNodeLabels(spec, args.cloud, pool.name);
     this.nodeTaints = KRUSTLET_TAINTS.map((t) => `${t.key}=${t.value}:${t.effect}`);

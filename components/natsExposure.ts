@@ -7,7 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NatsReleaseGroup } from "../src/compile/helm";
-import { hubLoadBalancer, memberLoadBalancer } from "../src/compile/kubernetes";
+import { CLOSED_SOURCE_RANGE, hubLoadBalancer, memberLoadBalancer } from "../src/compile/kubernetes";
 import type { LatticeSpec } from "../src/spec/schema";
 import { objectResourceName } from "./common";
 
@@ -45,7 +45,7 @@ export class NatsExposure extends pulumi.ComponentResource {
     const o = { parent: this, provider: args.provider };
     const ranges = pulumi.output(args.sourceRanges);
     const hubObj = ranges.apply((r) => hubLoadBalancer(args.spec, args.cloud, r));
-    const hubStatic = hubLoadBalancer(args.spec, args.cloud, ["0.0.0.0/32"]);
+    const hubStatic = hubLoadBalancer(args.spec, args.cloud, [CLOSED_SOURCE_RANGE]);
     const hub = new k8s.core.v1.Service(
       objectResourceName(name, hubStatic),
       { metadata: hubStatic.metadata, spec: hubObj.apply((h) => h.spec as k8s.types.input.core.v1.ServiceSpec) },
@@ -54,7 +54,7 @@ export class NatsExposure extends pulumi.ComponentResource {
     this.hubAddress = lbAddress(hub);
     for (const g of args.groups.filter((x) => x.cluster !== args.cloud)) {
       g.servers.forEach((s, i) => {
-        const stat = memberLoadBalancer(args.spec, g, i, ["0.0.0.0/32"]);
+        const stat = memberLoadBalancer(args.spec, g, i, [CLOSED_SOURCE_RANGE]);
         const svc = new k8s.core.v1.Service(
           objectResourceName(name, stat),
           {

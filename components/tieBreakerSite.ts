@@ -7,7 +7,7 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { tieBreakerBootScript, tieBreakerConfPath } from "../src/compile/boot";
+import { tieBreakerBootScript, tieBreakerConfPath, tieBreakerSecretIds } from "../src/compile/boot";
 import { TLS_MOUNT } from "../src/compile/k8senv";
 import type { LatticeSpec } from "../src/spec/schema";
 import type { ServerNode } from "../src/spec/topology";
@@ -122,11 +122,10 @@ export class TieBreakerSite extends pulumi.ComponentResource {
         [`${TLS_MOUNT}/tls.key`]: pem.key,
         [`${TLS_MOUNT}/ca.crt`]: pem.ca,
       };
-      const ids: Record<string, string> = {};
+      const ids = tieBreakerSecretIds(args.spec, s);
       const versions: pulumi.Resource[] = [];
-      Object.entries(files).forEach(([file, data], i) => {
-        const id = `${args.spec.name}-${s.name}-${["conf", "crt", "key", "ca"][i]}`;
-        ids[file] = id;
+      for (const [file, data] of Object.entries(files)) {
+        const id = ids[file]!;
         const sec = new gcp.secretmanager.Secret(
           `${name}-${id}`,
           { secretId: id, replication: { auto: {} }, labels: labels("nats-secret") },
@@ -138,7 +137,7 @@ export class TieBreakerSite extends pulumi.ComponentResource {
           { secretId: sec.id, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${sa.email}` },
           o,
         );
-      });
+      }
       const zone = s.zone;
       const disk = new gcp.compute.Disk(`${name}-${s.name}-data`, { zone, type: "pd-ssd", size: 20, labels: labels("nats-data") }, o);
       new gcp.compute.Instance(

@@ -159,6 +159,21 @@ export interface TieBreakerBootOptions {
   readonly dataDevice: string;
 }
 
+/** Secret-store entry of a Krustlet pool's bootstrap kubeconfig. */
+export function krustletBootstrapSecretId(spec: LatticeSpec, cloud: string, pool: string): string {
+  return `${spec.name}-${cloud}-${pool}-bootstrap`;
+}
+
+/** Secret-store entries of a tie-breaker server's files (config, TLS certificate, key, CA), keyed by path on the VM. */
+export function tieBreakerSecretIds(spec: LatticeSpec, server: ServerNode): Record<string, string> {
+  return {
+    [tieBreakerConfPath(server)]: `${spec.name}-${server.name}-conf`,
+    [`${TLS_MOUNT}/tls.crt`]: `${spec.name}-${server.name}-crt`,
+    [`${TLS_MOUNT}/tls.key`]: `${spec.name}-${server.name}-key`,
+    [`${TLS_MOUNT}/ca.crt`]: `${spec.name}-${server.name}-ca`,
+  };
+}
+
 /** Path of a tie-breaker server's compiled config on its VM. */
 export function tieBreakerConfPath(server: ServerNode): string {
   return `/etc/nats/${server.name}.conf`;

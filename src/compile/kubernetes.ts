@@ -110,6 +110,9 @@ function lbAnnotations(provider: "aws" | "gcp"): Record<string, string> {
     : { "cloud.google.com/l4-rbs": "enabled" };
 }
 
+/** Source range that matches no address: load balancers rendered without Pulumi's egress addresses stay closed. */
+export const CLOSED_SOURCE_RANGE = "0.0.0.0/32";
+
 /** Name of the hub's load balancer Service. */
 export function hubLoadBalancerName(cloud: string): string {
   return `${releaseName(cloud)}-external`;

@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { buildCredentials } from "../../src/compile/credentials";
+import {
+  AUTH_DIR,
+  AUTH_FILE,
+  IDENTITY_DIR,
+  IDENTITY_FILE,
+  natsAuthInclude,
+  natsHelmValues,
+  natsIdentityFiles,
+  natsReleaseGroups,
+  podName,
+  wasmcloudOperatorValues,
+} from "../../src/compile/helm";
+import { JS_STORE, kubernetesEnv, TLS_MOUNT } from "../../src/compile/k8senv";
+import { compileNats } from "../../src/compile/nats";
+import type { NatsConf } from "../../src/compile/natsconf";
+import { makeCa, makeLeafCert } from "../../src/local/tls";
+import { readStackConfig } from "../../src/spec/load";
+import type { LatticeSpec } from "../../src/spec/schema";
+import { topologyOf } from "../../src/spec/topology";
+import { parseLattice } from "../../src/spec/validate";
+import { chartConfig, renderChartConfig } from "./natsChart";
+
+const run = promisify(execFile);
+const MASTER = new Uint8Array(32).fill(9);
+let dir = "";
+let certDir = "";
+
+function stack(name: string): LatticeSpec {
+  return parseLattice(readStackConfig(`stacks/Pulumi.${name}.yaml`));
+}
+
+async function compiled(spec: LatticeSpec) {
+  const topo = topologyOf(spec);
+  const creds = await buildCredentials(spec, topo, MASTER, 1_767_225_600);
+  return { topo, creds, nats: compileNats(spec, topo, kubernetesEnv(spec), creds) };
+}
+
+/** Write the pod's files as the chart and latticeform's volumes lay them out, and run `nats-server -t`. */
+async function checkPod(name: string, conf: string, auth: string, identity: string): Promise<string> {
+  const root = path.join(dir, name);
+  for (const d of ["nats-config", AUTH_DIR.split("/").pop()!, IDENTITY_DIR.split("/").pop()!])
+    mkdirSync(path.join(root, d), { recursive: true });
+  // Mount points of the TLS Secret and the JetStream volume, relocated into the temp dir.
+  const text = conf.replaceAll(`${TLS_MOUNT}/`, `${certDir}/`).replaceAll(JS_STORE, path.join(root, "js"));
+  writeFileSync(path.join(root, "nats-config", "nats.conf"), text);
+  writeFileSync(path.join(root, AUTH_DIR.split("/").pop()!, AUTH_FILE), auth, { mode: 0o600 });
+  writeFileSync(path.join(root, IDENTITY_DIR.split("/").pop()!, IDENTITY_FILE), identity);
+  try {
+    await run("nats-server", ["-t", "-c", path.join(root, "nats-config", "nats.conf")]);
+    return "";
+  } catch (e) {
+    const err = e as { stderr?: string; stdout?: string };
+    return `${name}: ${err.stderr ?? ""}${err.stdout ?? ""}`;
+  }
+}
+
+/** Parse an identity file (`KEY: value` lines of JSON values). */
+function identityVars(text: string): Record<string, unknown> {
+  return Object.fromEntries(
+    text
+      .split("\n")
+      .filter((l) => /^[A-Z_]+: /.test(l))
+      .map((l) => [l.slice(0, l.indexOf(":")), JSON.parse(l.slice(l.indexOf(":") + 2))]),
+  );
+}
+
+describe("Helm values of the NATS chart", () => {
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "lf-helm-"));
+    certDir = path.join(dir, "certs");
+    mkdirSync(certDir);
+    const ca = await makeCa("helm");
+    const leaf = await makeLeafCert(ca, "helm");
+    writeFileSync(path.join(certDir, "tls.crt"), leaf.cert);
+    writeFileSync(path.join(certDir, "tls.key"), leaf.key, { mode: 0o600 });
+    writeFileSync(path.join(certDir, "ca.crt"), ca.cert);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const name of ["small", "prod"]) {
+    it(`${name}: one release per cluster and cloud; every pod's chart config equals the compiled config and passes nats-server -t`, async () => {
+      const spec = stack(name);
+      const { topo, nats } = await compiled(spec);
+      const groups = natsReleaseGroups(spec, topo);
+      // Hubs of both clouds, and the stretched cluster's members in each cloud; the tie-breaker runs on VMs.
+      assert.deepEqual(
+        groups.map((g) => `${g.release}@${g.cloud}:${g.servers.length}`),
+        ["nats-aws@aws:3", "nats-gcp@gcp:3", "nats-stretch@aws:1", "nats-stretch@gcp:1"],
+      );
+      const errors: string[] = [];
+      for (const g of groups) {
+        const values = natsHelmValues(spec, g, nats.servers);
+        const identity = natsIdentityFiles(g, nats.servers);
+        const doc = chartConfig(values);
+        const text = renderChartConfig(doc);
+        for (const [i, s] of g.servers.entries()) {
+          const want = nats.servers.find((x) => x.name === s.name)!.conf;
+          const auth = natsAuthInclude(nats.servers.find((x) => x.name === s.name)!);
+          const idText = identity[`${podName(g.release, i)}.conf`]!;
+          // Identity: the pod's server name and tags.
+          assert.deepEqual(identityVars(idText), { LF_SERVER_NAME: want.server_name, LF_SERVER_TAGS: want.server_tags });
+          // Every other compiled key, as the chart renders it.
+          for (const [k, v] of Object.entries(want)) {
+            if (v === undefined || k === "server_name" || k === "server_tags") continue;
+            if (["operator", "system_account", "resolver", "resolver_preload"].includes(k)) {
+              assert.ok(auth.includes(`${k}: `), `${k} in the auth include`);
+              continue;
+            }
+            if (k === "listen") assert.equal(`0.0.0.0:${String(doc.port)}`, v);
+            else if (k === "http") assert.equal(`0.0.0.0:${String(doc.http_port)}`, v);
+            else if (k === "cluster") {
+              const { routes, ...rest } = v as NatsConf;
+              const got = doc.cluster as NatsConf;
+              for (const [ck, cv] of Object.entries(rest)) assert.deepEqual(got[ck], cv, `${s.name} cluster.${ck}`);
+              for (const r of routes as string[]) assert.ok((got.routes as string[]).includes(r), `${s.name} route ${r}`);
+            } else if (typeof v === "object" && !Array.isArray(v)) {
+              for (const [bk, bv] of Object.entries(v)) assert.deepEqual((doc[k] as NatsConf)[bk], bv, `${s.name} ${k}.${bk}`);
+            } else assert.deepEqual(doc[k], v, `${s.name} ${k}`);
+          }
+          errors.push(await checkPod(`${name}-${podName(g.release, i)}`, text, auth, idText));
+        }
+      }
+      assert.deepEqual(errors.filter(Boolean), []);
+    });
+  }
+
+  it("TLS on every port; gateways list the other clusters; no key material in the values", async () => {
+    const spec = stack("prod");
+    const { topo, nats, creds } = await compiled(spec);
+    for (const g of natsReleaseGroups(spec, topo)) {
+      const values = natsHelmValues(spec, g, nats.servers);
+      const cfg = values.config as Record<string, Record<string, unknown>>;
+      assert.equal((cfg.nats!.tls as { enabled: boolean }).enabled, true);
+      const doc = chartConfig(values);
+      for (const block of ["cluster", "gateway", ...(g.cluster === g.cloud ? ["leafnodes"] : [])]) {
+        const tls = (doc[block] as { tls?: { verify?: boolean; cert_file?: string } }).tls;
+        assert.equal(tls?.verify, true, `${g.release} ${block} verifies peers`);
+        assert.equal(tls?.cert_file, `${TLS_MOUNT}/tls.crt`);
+      }
+      const gws = (doc.gateway as { gateways: { name: string }[] }).gateways.map((x) => x.name).sort();
+      assert.deepEqual(
+        gws,
+        topo.clusters
+          .map((c) => c.name)
+          .filter((c) => c !== g.cluster)
+          .sort(),
+      );
+      const text = JSON.stringify(values);
+      for (const a of Object.values(creds.accounts))
+        assert.ok(!text.includes(a.jwt) && !text.includes(a.publicKey), "no account JWT or key");
+      assert.ok(!text.includes(creds.operator.jwt));
+      assert.ok(!/-----BEGIN|SUA[A-Z0-9]{20}/.test(text), "no PEM or seed");
+    }
+  });
+
+  it("derives from the compiled configs: endpoints given to the compiler land in the gateway merge", async () => {
+    const spec = stack("small");
+    const topo = topologyOf(spec);
+    const creds = await buildCredentials(spec, topo, MASTER, 1_767_225_600);
+    const env = kubernetesEnv(spec, { endpoints: { gcp: { gateway: "gw.gcp.example" } } });
+    const nats = compileNats(spec, topo, env, creds);
+    const g = natsReleaseGroups(spec, topo).find((x) => x.release === "nats-aws")!;
+    const doc = chartConfig(natsHelmValues(spec, g, nats.servers));
+    const gcp = (doc.gateway as { gateways: { name: string; urls: string[] }[] }).gateways.find((x) => x.name === "gcp")!;
+    assert.deepEqual(gcp.urls, ["tls://gw.gcp.example:7222"]);
+  });
+
+  it("refuses a group whose servers were not compiled", () => {
+    const spec = stack("small");
+    const topo = topologyOf(spec);
+    const g = natsReleaseGroups(spec, topo)[0]!;
+    assert.throws(() => natsHelmValues(spec, g, []), /no compiled config for server aws-1/);
+  });
+
+  it("wasmCloud operator: no bundled NATS, the cloud's hub over TLS", () => {
+    const v = wasmcloudOperatorValues(stack("small"), "gcp") as { nats: { enabled: boolean }; global: { nats: { schedulerUrl: string } } };
+    assert.equal(v.nats.enabled, false);
+    assert.equal(v.global.nats.schedulerUrl, "tls://nats-gcp.nats.svc.cluster.local:4222");
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * Schema checks of Kubernetes objects: built-in kinds with `kubernetes-models` (the Kubernetes OpenAPI schemas),
+ * custom resources with the openAPIV3Schema of their CRDs (NACK's Stream / KeyValue, wasmCloud's
+ * WorkloadDeployment; copies in test/fixtures/crds) through ajv. Test support only.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import Ajv, { type ValidateFunction } from "ajv";
+import { parseAllDocuments } from "yaml";
+
+interface Validatable {
+  validate(): void;
+}
+type ModelClass = new (data: Record<string, unknown>) => Validatable;
+
+let builtins: Map<string, ModelClass> | undefined;
+
+async function loadBuiltins(): Promise<Map<string, ModelClass>> {
+  if (builtins) return builtins;
+  // kubernetes-models ships ES modules only.
+  const v1 = (await import("kubernetes-models/v1")) as unknown as Record<string, ModelClass>;
+  const apps = (await import("kubernetes-models/apps/v1")) as unknown as Record<string, ModelClass>;
+  const node = (await import("kubernetes-models/node.k8s.io/v1")) as unknown as Record<string, ModelClass>;
+  const rbac = (await import("kubernetes-models/rbac.authorization.k8s.io/v1")) as unknown as Record<string, ModelClass>;
+  builtins = new Map<string, ModelClass>([
+    ["v1/Namespace", v1.Namespace!],
+    ["v1/Service", v1.Service!],
+    ["v1/ConfigMap", v1.ConfigMap!],
+    ["v1/Secret", v1.Secret!],
+    ["apps/v1/Deployment", apps.Deployment!],
+    ["apps/v1/DaemonSet", apps.DaemonSet!],
+    ["node.k8s.io/v1/RuntimeClass", node.RuntimeClass!],
+    ["rbac.authorization.k8s.io/v1/ClusterRoleBinding", rbac.ClusterRoleBinding!],
+  ]);
+  return builtins;
+}
+
+let crds: Map<string, ValidateFunction> | undefined;
+
+/**
+ * The API server prunes fields a structural schema does not list, silently: a misspelt field would be lost.
+ * So every object schema with `properties` (and no preserve-unknown-fields) refuses other keys here.
+ */
+function closed(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closed);
+  if (typeof schema !== "object" || schema === null) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema))
+    out[k] = k === "properties" ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, closed(pv)])) : closed(v);
+  if (out.properties && out.additionalProperties === undefined && !out["x-kubernetes-preserve-unknown-fields"])
+    out.additionalProperties = false;
+  return out;
+}
+
+function loadCrds(): Map<string, ValidateFunction> {
+  if (crds) return crds;
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  crds = new Map();
+  for (const file of ["nack.yml", "wasmcloud-workloaddeployments.yaml"]) {
+    const text = readFileSync(path.join(__dirname, "..", "fixtures", "crds", file), "utf8");
+    for (const doc of parseAllDocuments(text)) {
+      const crd = doc.toJS() as {
+        kind?: string;
+        spec?: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: object } }[] };
+      } | null;
+      if (crd?.kind !== "CustomResourceDefinition" || !crd.spec) continue;
+      for (const v of crd.spec.versions) {
+        // Kubernetes extensions (x-kubernetes-*) are annotations to ajv; `strict: false` ignores them.
+        const schema = closed(v.schema.openAPIV3Schema) as Record<string, unknown>;
+        // apiVersion, kind and metadata are the API server's, not the CRD's.
+        crds.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile({ ...schema, additionalProperties: true }));
+      }
+    }
+  }
+  return crds;
+}
+
+/** Problems of one object against its schema ([] when valid); an unknown kind is a problem too. */
+export async function schemaProblems(obj: {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: unknown;
+  [k: string]: unknown;
+}): Promise<string[]> {
+  const key = `${String(obj.apiVersion)}/${String(obj.kind)}`;
+  const name = `${key} ${String((obj.metadata as { name?: string } | undefined)?.name)}`;
+  const Model = (await loadBuiltins()).get(key);
+  if (Model) {
+    try {
+      new Model(obj as Record<string, unknown>).validate();
+      return [];
+    } catch (e) {
+      return [`${name}: ${(e as Error).message}`];
+    }
+  }
+  const validate = loadCrds().get(key);
+  if (!validate) return [`${name}: no schema for ${key}`];
+  if (validate(obj)) return [];
+  return (validate.errors ?? []).map((e) => `${name}: ${e.instancePath} ${e.message ?? ""}`);
+}
