@@ -78,7 +78,8 @@ export function applySecret(
     name,
     {
       metadata,
-      type: obj.apply((o) => String(o.type ?? "Opaque")),
+      // The type is not secret (only the content is).
+      type: pulumi.unsecret(obj.apply((o) => String(o.type ?? "Opaque"))),
       stringData: pulumi.secret(obj.apply((o) => o.stringData as Record<string, string>)),
     },
     opts,

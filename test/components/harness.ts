@@ -19,9 +19,22 @@ export interface Recorded {
   provider?: string;
   /** Inputs as the engine receives them (secrets unwrapped), filled in when registered. */
   inputs?: Record<string, unknown>;
+  /** State the mock returned (inputs plus fake cloud outputs). */
+  state?: Record<string, unknown>;
   /** Top-level input keys that were secret outputs when the resource was constructed. */
   secretInputs: string[];
   readonly custom: boolean;
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Inputs as plain values: the mock monitor hands secrets over wrapped in a signature object. */
+function unwrapSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (typeof v !== "object" || v === null) return v;
+  const o = v as Record<string, unknown>;
+  if (o[SECRET_SIG] !== undefined && "value" in o) return unwrapSecrets(o.value);
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
 }
 
 function h(name: string, n = 4): Buffer {
@@ -128,9 +141,13 @@ export async function evaluateLattice(
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const state = fakeState(args.type, args.name, args.inputs as Record<string, unknown>);
+        const plain = unwrapSecrets(args.inputs) as Record<string, unknown>;
+        const state = fakeState(args.type, args.name, plain);
         const rec = byKey.get(`${args.type}::${args.name}`);
-        if (rec) rec.inputs = args.inputs as Record<string, unknown>;
+        if (rec) {
+          rec.inputs = plain;
+          rec.state = state;
+        }
         return { id: args.custom ? `${args.name}-id` : undefined, state };
       },
       call(args) {
@@ -162,15 +179,19 @@ export async function evaluateLattice(
     byKey.set(`${a.type}::${a.name}`, rec);
     return undefined;
   };
-  const lattice = new Lattice(
-    name,
-    { gcpProject: "mock-project", operatorCidrs: ["198.51.100.0/24"], ...extra, spec },
-    { transformations: [record] },
-  );
-  // The Lattice itself is registered before the transformation could see it.
-  const top: Recorded = { type: "latticeform:index:Lattice", name, secretInputs: [], custom: false };
-  resources.unshift(top);
-  byKey.set(`${top.type}::${name}`, top);
+  let lattice: Lattice;
+  try {
+    // `transformations` apply to the Lattice itself too, so it is recorded first.
+    lattice = new Lattice(
+      name,
+      { gcpProject: "mock-project", operatorCidrs: ["198.51.100.0/24"], ...extra, spec },
+      { transformations: [record] },
+    );
+  } catch (e) {
+    // Let the registrations already sent finish, so they do not reach the next test's mock monitor.
+    await settings.waitForRPCs();
+    throw e;
+  }
   await valueOf(lattice.urn);
   await settings.waitForRPCs();
   await Promise.all(pending);

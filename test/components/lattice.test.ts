@@ -1,0 +1,389 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { before, describe, it } from "node:test";
+import { ISSUED_AT } from "../../components/credentials";
+import { buildCredentials } from "../../src/compile/credentials";
+import { natsHelmValues, natsReleaseGroups } from "../../src/compile/helm";
+import { kubernetesEnv } from "../../src/compile/k8senv";
+import { KRUSTLET_TAINTS, WASM_ARCH } from "../../src/compile/kubernetes";
+import { compileNats } from "../../src/compile/nats";
+import { readStackConfig } from "../../src/spec/load";
+import type { LatticeInput, LatticeSpec } from "../../src/spec/schema";
+import { topologyOf } from "../../src/spec/topology";
+import { parseLattice } from "../../src/spec/validate";
+import { schemaProblems } from "../compile/k8sSchema";
+import { evaluateLattice, type Evaluation, type Recorded } from "./harness";
+
+function stackInput(name: string): LatticeInput {
+  return readStackConfig(`stacks/Pulumi.${name}.yaml`) as LatticeInput;
+}
+
+const COMPONENT_TYPES = new Set([
+  "latticeform:index:Lattice",
+  "latticeform:cloud:AwsSite",
+  "latticeform:cloud:GcpSite",
+  "latticeform:cloud:ExistingSite",
+  "latticeform:nats:Exposure",
+  "latticeform:nats:HubCluster",
+  "latticeform:nats:TieBreakerSite",
+  "latticeform:nats:JetStream",
+  "latticeform:security:Credentials",
+  "latticeform:wasm:Operator",
+  "latticeform:wasm:HostPool",
+  "latticeform:wasm:KrustletPool",
+  "latticeform:wasm:RuntimeClassPool",
+  "latticeform:wasm:Workload",
+]);
+
+/** aws:* types that take no tags. */
+const AWS_UNTAGGABLE = new Set([
+  "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:ec2/routeTableAssociation:RouteTableAssociation",
+  "aws:secretsmanager/secretVersion:SecretVersion",
+]);
+/** gcp:* types that take labels, and the input holding them. */
+const GCP_LABELS: Record<string, string> = {
+  "gcp:compute/address:Address": "labels",
+  "gcp:compute/disk:Disk": "labels",
+  "gcp:compute/instance:Instance": "labels",
+  "gcp:compute/instanceTemplate:InstanceTemplate": "labels",
+  "gcp:container/cluster:Cluster": "resourceLabels",
+  "gcp:secretmanager/secret:Secret": "labels",
+};
+
+function inputs(r: Recorded | undefined): Record<string, unknown> {
+  assert.ok(r, "resource recorded");
+  assert.ok(r.inputs, `${r.name} registered`);
+  return r.inputs;
+}
+
+function one(ev: Evaluation, name: string): Recorded {
+  const r = ev.byName.get(name);
+  assert.ok(r, `no resource named ${name}`);
+  return r;
+}
+
+function counts(ev: Evaluation): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of ev.resources) out[r.type] = (out[r.type] ?? 0) + 1;
+  return out;
+}
+
+/** Expected Helm values, recomputed from the spec, the mocked master secret and the mocked load balancer addresses. */
+async function expectedValues(spec: LatticeSpec, ev: Evaluation, name: string) {
+  const topo = topologyOf(spec);
+  const master = createHash("sha256").update(`master:${name}-credentials-master`).digest();
+  const creds = await buildCredentials(spec, topo, new Uint8Array(master), ISSUED_AT);
+  const addr = (svc: string) => {
+    const ing = (one(ev, svc).state!.status as { loadBalancer: { ingress: { hostname?: string; ip?: string }[] } }).loadBalancer
+      .ingress[0]!;
+    return (ing.hostname ?? ing.ip)!;
+  };
+  const endpoints: Record<string, Record<string, string>> = {};
+  for (const c of spec.clouds) {
+    const a = addr(`${name}-${c.name}-lb-service-nats-nats-${c.name}-external`);
+    endpoints[c.name] = { gateway: a, leafnode: a, client: a };
+  }
+  const serverHosts: Record<string, string> = {};
+  for (const g of natsReleaseGroups(spec, topo).filter((x) => x.cluster !== x.cloud)) {
+    g.servers.forEach((s, i) => (serverHosts[s.name] = addr(`${name}-${g.cloud}-lb-service-nats-${g.release}-${i}-external`)));
+  }
+  for (const s of topo.servers.filter((x) => x.role === "tiebreaker"))
+    serverHosts[s.name] = String(one(ev, `${name}-tiebreaker-${s.name}-ip`).state!.address);
+  if (spec.stretched)
+    endpoints[spec.stretched.name] = {
+      gateway: serverHosts[topo.clusters.find((c) => c.name === spec.stretched!.name)!.servers[0]!.name]!,
+    };
+  const nats = compileNats(spec, topo, kubernetesEnv(spec, { endpoints, serverHosts }), creds);
+  return { topo, creds, nats };
+}
+
+describe("Pulumi components under mocks", () => {
+  const evs: Record<string, { spec: LatticeSpec; ev: Evaluation }> = {};
+  before(async () => {
+    for (const name of ["small", "prod"]) {
+      const spec = parseLattice(stackInput(name));
+      evs[name] = { spec, ev: await evaluateLattice(spec, {}, name) };
+    }
+  });
+
+  for (const name of ["small", "prod"]) {
+    it(`${name}: evaluates to a full resource graph`, (t) => {
+      const { spec, ev } = evs[name]!;
+      const c = counts(ev);
+      t.diagnostic(
+        `${name}: ${ev.resources.length} resources (${ev.resources.filter((r) => r.custom).length} custom, ${ev.resources.filter((r) => !r.custom).length} components)`,
+      );
+      t.diagnostic(JSON.stringify(c));
+      for (const r of ev.resources) assert.ok(r.inputs, `${r.type} ${r.name} registered with the engine`);
+      assert.equal(c["aws:eks/cluster:Cluster"], 1);
+      assert.equal(c["gcp:container/cluster:Cluster"], 1);
+      // Two hubs plus the stretched cluster's member release in each cloud.
+      assert.equal(c["latticeform:nats:HubCluster"], 4);
+      assert.equal(
+        c["latticeform:wasm:HostPool"],
+        spec.clouds.reduce((n, x) => n + x.hostPools.length, 0),
+      );
+      assert.equal(c["latticeform:wasm:Workload"], spec.workloads.length);
+      assert.equal(c["gcp:compute/instance:Instance"], spec.tieBreaker!.servers);
+      assert.equal(c["kubernetes:apps/v1:Deployment"] ?? 0, topologyOf(spec).hosts.length + (name === "prod" ? 2 : 0));
+    });
+  }
+
+  it("the Lattice registers its validated spec as input; type tokens and child names follow the contract", () => {
+    for (const { spec, ev } of Object.values(evs)) {
+      const top = ev.resources[0]!;
+      assert.equal(top.type, "latticeform:index:Lattice");
+      assert.deepEqual(inputs(top).spec, JSON.parse(JSON.stringify(spec)));
+      for (const r of ev.resources) {
+        if (r.type.startsWith("latticeform:")) assert.ok(COMPONENT_TYPES.has(r.type), `unknown component type ${r.type}`);
+        if (r.parent) {
+          assert.ok(r.name.startsWith(`${r.parent}-`), `${r.name} is named after its parent ${r.parent}`);
+          assert.ok(COMPONENT_TYPES.has(r.parentType!), `${r.name}'s parent is a component`);
+        } else assert.equal(r, top);
+      }
+    }
+  });
+
+  it("providers: Kubernetes objects use their cloud's provider, cloud resources their site's region provider", () => {
+    const { ev } = evs.prod!;
+    for (const r of ev.resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"))) {
+      const cloud = ["aws", "gcp"].find((c) => r.name.startsWith(`prod-${c}-`) || new RegExp(`^prod-workload-.*-${c}$`).test(r.name));
+      if (r.type.startsWith("kubernetes:")) {
+        assert.ok(cloud, `${r.name}: a Kubernetes object outside a cloud`);
+        assert.equal(r.provider, `prod-${cloud}-site-k8s`, r.name);
+      } else if (r.type.startsWith("aws:") || r.type.startsWith("gcp:")) {
+        assert.ok(r.provider?.match(/-(aws|gcp)$/), `${r.name} has an explicit regional provider (got ${String(r.provider)})`);
+      }
+    }
+    assert.equal(one(ev, "prod-aws-site-eks").provider, "prod-aws-site-aws");
+    assert.equal(one(ev, "prod-gcp-site-gke").provider, "prod-gcp-site-gcp");
+    assert.equal(one(ev, "prod-tiebreaker-tb-1-vm").provider, "prod-tiebreaker-gcp");
+  });
+
+  it("AWS site: private EKS endpoint, Secrets encrypted with its KMS key, nodes in private subnets", () => {
+    const { ev } = evs.prod!;
+    const eks = inputs(one(ev, "prod-aws-site-eks"));
+    const vpc = eks.vpcConfig as { endpointPublicAccess: boolean; endpointPrivateAccess: boolean; subnetIds: string[] };
+    assert.equal(vpc.endpointPublicAccess, false);
+    assert.equal(vpc.endpointPrivateAccess, true);
+    assert.deepEqual(vpc.subnetIds.sort(), ["eu-west-1a", "eu-west-1b", "eu-west-1c"].map((z) => `prod-aws-site-private-${z}-id`).sort());
+    const key = one(ev, "prod-aws-site-secrets-key");
+    assert.equal(key.type, "aws:kms/key:Key");
+    assert.equal(inputs(key).enableKeyRotation, true);
+    assert.deepEqual(eks.encryptionConfig, { provider: { keyArn: key.state!.arn }, resources: ["secrets"] });
+    const sg = inputs(one(ev, "prod-aws-site-api-sg")).ingress as { cidrBlocks: string[] }[];
+    assert.ok(!sg.some((r) => r.cidrBlocks.includes("0.0.0.0/0")), "API endpoint not open");
+  });
+
+  it("GCP site: private GKE cluster with workload identity and shielded nodes", () => {
+    const { ev } = evs.prod!;
+    const gke = inputs(one(ev, "prod-gcp-site-gke"));
+    assert.deepEqual(
+      (gke.privateClusterConfig as { enablePrivateNodes: boolean; enablePrivateEndpoint: boolean }).enablePrivateNodes,
+      true,
+    );
+    assert.equal((gke.privateClusterConfig as { enablePrivateEndpoint: boolean }).enablePrivateEndpoint, true);
+    assert.deepEqual(gke.workloadIdentityConfig, { workloadPool: "mock-project.svc.id.goog" });
+    assert.equal(gke.enableShieldedNodes, true);
+    const pool = inputs(one(ev, "prod-gcp-site-system-nodes")).nodeConfig as {
+      shieldedInstanceConfig: { enableSecureBoot: boolean };
+      workloadMetadataConfig: { mode: string };
+    };
+    assert.equal(pool.shieldedInstanceConfig.enableSecureBoot, true);
+    assert.equal(pool.workloadMetadataConfig.mode, "GKE_METADATA");
+  });
+
+  it("every taggable cloud resource carries the spec's tags (owner, data-classification)", () => {
+    const { spec, ev } = evs.prod!;
+    for (const r of ev.resources.filter((x) => x.custom)) {
+      if (r.type.startsWith("aws:") && !AWS_UNTAGGABLE.has(r.type)) {
+        const tags = inputs(r).tags as Record<string, string> | { key: string; value: string }[] | undefined;
+        const map = Array.isArray(tags) ? Object.fromEntries(tags.map((t) => [t.key, t.value])) : tags;
+        assert.equal(map?.owner, spec.tags.owner, `${r.type} ${r.name} tags`);
+        assert.equal(map?.["data-classification"], spec.tags["data-classification"], `${r.type} ${r.name} tags`);
+      }
+      const key = GCP_LABELS[r.type];
+      if (key) {
+        const labels = inputs(r)[key] as Record<string, string> | undefined;
+        assert.equal(labels?.owner, spec.tags.owner, `${r.type} ${r.name} labels`);
+        assert.equal(labels?.["data-classification"], spec.tags["data-classification"], `${r.type} ${r.name} labels`);
+      }
+    }
+  });
+
+  for (const name of ["small", "prod"]) {
+    it(`${name}: the NATS chart values equal the compiler's output for the deployed addresses`, async () => {
+      const { spec, ev } = evs[name]!;
+      const { topo, nats } = await expectedValues(spec, ev, name);
+      const releases = ev.ofType("kubernetes:helm.sh/v3:Release").filter((r) => inputs(r).chart === "nats");
+      const groups = natsReleaseGroups(spec, topo);
+      assert.equal(releases.length, groups.length);
+      for (const g of groups) {
+        const role = g.cluster === g.cloud ? "hub" : g.cluster;
+        const r = one(ev, `${name}-${g.cloud}-${role}-release`);
+        assert.equal(inputs(r).name, g.release);
+        assert.equal(inputs(r).namespace, "nats");
+        assert.deepEqual((inputs(r).repositoryOpts as { repo: string }).repo, "https://nats-io.github.io/k8s/helm/charts/");
+        assert.deepEqual(inputs(r).values, JSON.parse(JSON.stringify(natsHelmValues(spec, g, nats.servers))), `${g.release}@${g.cloud}`);
+        assert.ok(!r.secretInputs.includes("values"), "values are readable by policies");
+      }
+    });
+  }
+
+  it("two clouds: two hub releases joined by gateways through each other's load balancer; TLS on every port", () => {
+    const { ev } = evs.small!;
+    const lb = (cloud: string) => {
+      const ing = (
+        one(ev, `small-${cloud}-lb-service-nats-nats-${cloud}-external`).state!.status as {
+          loadBalancer: { ingress: { hostname?: string; ip?: string }[] };
+        }
+      ).loadBalancer.ingress[0]!;
+      return ing.hostname ?? ing.ip;
+    };
+    for (const [cloud, other] of [
+      ["aws", "gcp"],
+      ["gcp", "aws"],
+    ] as const) {
+      const cfg = inputs(one(ev, `small-${cloud}-hub-release`)).values as {
+        config: Record<string, { merge: Record<string, unknown>; tls?: { enabled: boolean } }>;
+      };
+      const gws = cfg.config.gateway!.merge.gateways as { name: string; urls: string[] }[];
+      assert.deepEqual(gws.find((g) => g.name === other)!.urls, [`tls://${lb(other)}:7222`]);
+      assert.equal(cfg.config.nats!.tls!.enabled, true);
+      for (const b of ["cluster", "gateway", "leafnodes"])
+        assert.equal((cfg.config[b]!.merge.tls as { verify: boolean }).verify, true, `${cloud} ${b}`);
+    }
+  });
+
+  it("load balancers admit the other sites' egress and the operator ranges only", async () => {
+    const { ev } = evs.small!;
+    const natIp = (one(ev, "small-aws-site-nat-ip").state!.publicIp as string) + "/32";
+    const gcpNat = (one(ev, "small-gcp-site-nat-ip").state!.address as string) + "/32";
+    const tbIp = (one(ev, "small-tiebreaker-tb-1-ip").state!.address as string) + "/32";
+    for (const svc of ev.ofType("kubernetes:core/v1:Service")) {
+      const s = inputs(svc).spec as { type: string; loadBalancerSourceRanges: string[] };
+      assert.equal(s.type, "LoadBalancer");
+      assert.deepEqual([...s.loadBalancerSourceRanges].sort(), [natIp, gcpNat, tbIp, "198.51.100.0/24"].sort(), svc.name);
+    }
+    const fw = inputs(one(ev, "small-tiebreaker-nats-fw")).sourceRanges as string[];
+    assert.deepEqual([...fw].sort(), [natIp, gcpNat, "198.51.100.0/24"].sort());
+  });
+
+  it("Krustlet pools: launch template + Auto Scaling group on EKS, instance template + group on GKE; nodes carry the wasm32-wasi taint", () => {
+    const { ev } = evs.prod!;
+    const lt = inputs(one(ev, "prod-aws-krustlet-lt"));
+    const script = Buffer.from(String(lt.userData), "base64").toString("utf8");
+    assert.equal(spawnSync("bash", ["-n"], { input: script }).status, 0, "user data parses");
+    for (const t of KRUSTLET_TAINTS) assert.ok(script.includes(`${t.key}=${t.value}:${t.effect}`));
+    assert.deepEqual(lt.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
+    const asg = inputs(one(ev, "prod-aws-krustlet-asg"));
+    const tags = Object.fromEntries((asg.tags as { key: string; value: string }[]).map((t) => [t.key, t.value]));
+    assert.equal(tags[`k8s.io/cluster-autoscaler/node-template/label/${WASM_ARCH.key}`], WASM_ARCH.value);
+    assert.equal(tags[`k8s.io/cluster-autoscaler/node-template/taint/${WASM_ARCH.key}`], `${WASM_ARCH.value}:NoSchedule`);
+    assert.equal(asg.desiredCapacity, 1);
+    assert.deepEqual((asg.launchTemplate as { id: string }).id, "prod-aws-krustlet-lt-id");
+    const tpl = inputs(one(ev, "prod-gcp-krustlet-template"));
+    assert.ok(String(tpl.metadataStartupScript).includes(`${WASM_ARCH.key}=${WASM_ARCH.value}`));
+    assert.equal(inputs(one(ev, "prod-gcp-krustlet-group")).targetSize, 1);
+    // The GKE bootstrap token is a secret.
+    assert.ok(one(ev, "prod-gcp-krustlet-bootstrap-token").secretInputs.includes("stringData"));
+  });
+
+  it("runtime-class pools: tainted node groups and a RuntimeClass that tolerates the taint", () => {
+    const { ev } = evs.prod!;
+    const ng = inputs(one(ev, "prod-aws-wasmedge-nodes"));
+    assert.deepEqual(ng.taints, [{ key: "latticeform.io/wasm-runtime", value: "wasmedge", effect: "NO_SCHEDULE" }]);
+    const np = inputs(one(ev, "prod-gcp-wasmedge-nodes")).nodeConfig as { taints: unknown[]; imageType: string };
+    assert.deepEqual(np.taints, [{ key: "latticeform.io/wasm-runtime", value: "wasmedge", effect: "NO_SCHEDULE" }]);
+    for (const cloud of ["aws", "gcp"]) {
+      const rc = inputs(one(ev, `prod-${cloud}-wasmedge-runtimeclass-wasmedge`));
+      assert.equal(rc.handler, "wasmedge");
+      assert.deepEqual((rc.scheduling as { nodeSelector: Record<string, string> }).nodeSelector, {
+        "latticeform.io/wasm-runtime": "wasmedge",
+      });
+    }
+  });
+
+  it("active-passive: the standby cloud keeps its warm instances", async () => {
+    const input = stackInput("small");
+    const spec = parseLattice({
+      ...input,
+      workloads: input.workloads!.map((w) =>
+        w.name === "ledger"
+          ? { ...w, instances: { aws: 3, gcp: 3 }, failover: { mode: "active-passive" as const, primary: "aws", warmStandby: 2 } }
+          : w,
+      ),
+    });
+    const ev = await evaluateLattice(spec, {}, "ap");
+    const replicas = (cloud: string) => (inputs(one(ev, `ap-workload-ledger-${cloud}`)).spec as { replicas: number }).replicas;
+    assert.equal(replicas("aws"), 3);
+    assert.equal(replicas("gcp"), 2);
+    assert.equal(one(ev, "ap-workload-ledger-gcp").type, "kubernetes:runtime.wasmcloud.dev/v1alpha1:WorkloadDeployment");
+  });
+
+  it("key material is secret: Secrets, secret-store versions, kubeconfigs, credentials; none in Helm values", async () => {
+    const { ev } = evs.prod!;
+    for (const s of ev.ofType("kubernetes:core/v1:Secret")) assert.ok(s.secretInputs.includes("stringData"), `${s.name} stringData secret`);
+    for (const s of ev.ofType("gcp:secretmanager/secretVersion:SecretVersion")) assert.ok(s.secretInputs.includes("secretData"), s.name);
+    for (const s of ev.ofType("aws:secretsmanager/secretVersion:SecretVersion")) assert.ok(s.secretInputs.includes("secretString"), s.name);
+    for (const [cloud, e] of Object.entries(ev.lattice.clouds)) assert.equal(await e.kubeconfig.isSecret, true, `${cloud} kubeconfig`);
+    assert.equal(await ev.lattice.compiled.isSecret, true);
+    const jwtOrKey = /eyJ0eXAiOiJKV1Qi|-----BEGIN [A-Z ]*PRIVATE KEY|SUA[A-Z2-7]{50}/;
+    let checked = 0;
+    for (const r of ev.resources) {
+      const plain = Object.fromEntries(Object.entries(inputs(r)).filter(([k]) => !r.secretInputs.includes(k)));
+      assert.ok(!jwtOrKey.test(JSON.stringify(plain)), `${r.type} ${r.name} holds key material in plain inputs`);
+      checked++;
+    }
+    assert.ok(checked > 100);
+  });
+
+  it("stable credentials: a second evaluation issues byte-identical auth includes and creds", async () => {
+    const { spec, ev } = evs.small!;
+    const again = await evaluateLattice(spec, {}, "small");
+    for (const s of ev.ofType("kubernetes:core/v1:Secret").filter((x) => !x.name.endsWith("-tls"))) {
+      assert.deepEqual(inputs(again.byName.get(s.name)).stringData, inputs(s).stringData, s.name);
+    }
+  });
+
+  it("every Kubernetes object the components create passes its schema", async () => {
+    for (const { ev } of Object.values(evs)) {
+      const problems: string[] = [];
+      for (const r of ev.resources.filter((x) => x.type.startsWith("kubernetes:") && x.custom && !x.type.includes("helm.sh"))) {
+        problems.push(...(await schemaProblems(inputs(r) as { apiVersion: string; kind: string })));
+      }
+      assert.deepEqual(problems, []);
+    }
+  });
+
+  it("an existing cluster replaces the GKE site; Krustlet pools there are refused with a clear message; GCP without a project is refused", async () => {
+    const input = stackInput("small");
+    const spec = parseLattice({
+      ...input,
+      clouds: input.clouds.map((c) => (c.name === "gcp" ? { ...c, existingKubeconfig: "kube/gcp.yaml" } : c)),
+    });
+    const ev = await evaluateLattice(
+      spec,
+      { kubeconfigs: { gcp: "apiVersion: v1\nkind: Config\n" }, existingEgressCidrs: { gcp: ["35.9.9.9/32"] } },
+      "ex",
+    );
+    assert.equal(one(ev, "ex-gcp-site").type, "latticeform:cloud:ExistingSite");
+    assert.equal(ev.ofType("gcp:container/cluster:Cluster").length, 0);
+    const lb = inputs(one(ev, "ex-aws-lb-service-nats-nats-aws-external")).spec as { loadBalancerSourceRanges: string[] };
+    assert.ok(lb.loadBalancerSourceRanges.includes("35.9.9.9/32"));
+    const withKrustlet = parseLattice({
+      ...input,
+      clouds: input.clouds.map((c) =>
+        c.name === "gcp" ? { ...c, existingKubeconfig: "kube/gcp.yaml", nodePools: [{ name: "k", kind: "krustlet" as const }] } : c,
+      ),
+    });
+    await assert.rejects(
+      evaluateLattice(withKrustlet, { kubeconfigs: { gcp: "x" }, existingEgressCidrs: { gcp: ["35.9.9.9/32"] } }, "ex2"),
+      /Krustlet pools need a cluster latticeform creates/,
+    );
+    await assert.rejects(evaluateLattice(parseLattice(input), { gcpProject: undefined }, "np"), /no gcpProject/);
+  });
+});
