@@ -164,7 +164,7 @@ export async function evaluateLattice(
     const secretInputs: string[] = [];
     for (const [k, v] of Object.entries((a.props ?? {}) as Record<string, unknown>)) {
       if (pulumi.Output.isInstance(v))
-        pending.push((v as unknown as { isSecret: Promise<boolean> }).isSecret.then((s) => void (s && secretInputs.push(k))));
+        pending.push(pulumi.isSecret(v as pulumi.Output<unknown>).then((s) => void (s && secretInputs.push(k))));
     }
     const rec: Recorded = {
       type: a.type,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { ISSUED_AT } from "../../components/credentials";
 import { buildCredentials } from "../../src/compile/credentials";
 import { natsHelmValues, natsReleaseGroups } from "../../src/compile/helm";
@@ -329,8 +330,9 @@ describe("Pulumi components under mocks", () => {
     for (const s of ev.ofType("kubernetes:core/v1:Secret")) assert.ok(s.secretInputs.includes("stringData"), `${s.name} stringData secret`);
     for (const s of ev.ofType("gcp:secretmanager/secretVersion:SecretVersion")) assert.ok(s.secretInputs.includes("secretData"), s.name);
     for (const s of ev.ofType("aws:secretsmanager/secretVersion:SecretVersion")) assert.ok(s.secretInputs.includes("secretString"), s.name);
-    for (const [cloud, e] of Object.entries(ev.lattice.clouds)) assert.equal(await e.kubeconfig.isSecret, true, `${cloud} kubeconfig`);
-    assert.equal(await ev.lattice.compiled.isSecret, true);
+    for (const [cloud, e] of Object.entries(ev.lattice.clouds))
+      assert.equal(await pulumi.isSecret(e.kubeconfig), true, `${cloud} kubeconfig`);
+    assert.equal(await pulumi.isSecret(ev.lattice.compiled), true);
     const jwtOrKey = /eyJ0eXAiOiJKV1Qi|-----BEGIN [A-Z ]*PRIVATE KEY|SUA[A-Z2-7]{50}/;
     let checked = 0;
     for (const r of ev.resources) {
