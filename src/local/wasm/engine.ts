@@ -1,0 +1,291 @@
+/**
+ * The Wasm engine of the local lattice's hosts: Node's built-in WebAssembly, guests run in worker threads.
+ *
+ * - The module is compiled once and shared with every worker; each request gets a fresh instance, so no
+ *   state leaks between requests.
+ * - Sandbox: a guest gets only `env.memory` (created by the host with the workload's memory limit as its
+ *   maximum), `env.kv_get` and `env.kv_put`; any other import is refused at load. No WASI: no file system,
+ *   clock or network. A guest that loops is stopped by terminating its worker at the request's time limit
+ *   (the only way to interrupt running Wasm in Node); a fresh worker takes its place.
+ * - Key-value is a synchronous host function for the guest: the worker blocks on a SharedArrayBuffer
+ *   (Atomics.wait, bounded by the request's deadline) while this thread runs the async capability.
+ *
+ * Guest ABI: exports `alloc(len) -> ptr` and `handle(ptr, len) -> ptr to [len: i32 LE][bytes]`.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+
+export interface KvCapability {
+  get(key: string): Promise<Uint8Array | undefined>;
+  put(key: string, value: Uint8Array): Promise<void>;
+}
+
+export interface WasmLimits {
+  readonly memoryMiB: number;
+  readonly timeoutMs: number;
+}
+
+export type WasmResult =
+  | { ok: true; output: Uint8Array; durationMs: number }
+  | { ok: false; error: string; kind: "trap" | "timeout" | "memory" | "abi"; durationMs: number };
+
+const WORKER = path.join(__dirname, "worker.cjs");
+const PAGE = 65536;
+const KV_BUFFER = 1 << 20;
+const ALLOWED_IMPORTS = ["env.memory", "env.kv_get", "env.kv_put"];
+
+export class WasmLoadError extends Error {
+  constructor(file: string, why: string) {
+    super(`${file}: ${why}`);
+    this.name = "WasmLoadError";
+  }
+}
+
+function readLeb(buf: Uint8Array, at: number): [number, number] {
+  let result = 0;
+  let shift = 0;
+  let i = at;
+  for (;;) {
+    const b = buf[i++]!;
+    result |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) break;
+    shift += 7;
+  }
+  return [result >>> 0, i];
+}
+
+/** The declared minimum pages of an imported memory (the import section, id 2), or undefined. */
+export function importedMemoryMin(bytes: Uint8Array): number | undefined {
+  let i = 8;
+  while (i < bytes.length) {
+    const id = bytes[i]!;
+    const [size, start] = readLeb(bytes, i + 1);
+    if (id === 2) {
+      let p = start;
+      let count: number;
+      [count, p] = readLeb(bytes, p);
+      for (let k = 0; k < count; k++) {
+        let len: number;
+        [len, p] = readLeb(bytes, p);
+        p += len;
+        [len, p] = readLeb(bytes, p);
+        p += len;
+        const kind = bytes[p++]!;
+        if (kind === 0) [, p] = readLeb(bytes, p);
+        else if (kind === 1) {
+          p++;
+          const flags = bytes[p++]!;
+          [, p] = readLeb(bytes, p);
+          if (flags & 1) [, p] = readLeb(bytes, p);
+        } else if (kind === 2) {
+          const flags = bytes[p++]!;
+          let min: number;
+          [min, p] = readLeb(bytes, p);
+          if (flags & 1) [, p] = readLeb(bytes, p);
+          return min;
+        } else if (kind === 3) p += 2;
+      }
+      return undefined;
+    }
+    i = start + size;
+  }
+  return undefined;
+}
+
+interface Pending {
+  id: number;
+  payload: Uint8Array;
+  resolve: (r: WasmResult) => void;
+  started: number;
+  timer?: NodeJS.Timeout;
+}
+
+interface Slot {
+  worker: Worker;
+  ctrl: Int32Array;
+  data: Uint8Array;
+  busy?: Pending;
+  ready: Promise<void>;
+}
+
+export class WasmPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+  private counters = { restarts: 0, served: 0, errors: 0 };
+
+  private constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly minPages: number,
+    private readonly maxPages: number,
+    private readonly limits: WasmLimits,
+    private readonly kv: KvCapability | undefined,
+    readonly name: string,
+  ) {}
+
+  /** Load, check and compile a guest, and start `size` workers. Refuses modules that ask for more than the sandbox grants. */
+  static async create(opts: { wasmFile: string; limits: WasmLimits; size?: number; kv?: KvCapability; name?: string }): Promise<WasmPool> {
+    const bytes = new Uint8Array(readFileSync(opts.wasmFile));
+    let module: WebAssembly.Module;
+    try {
+      module = await WebAssembly.compile(bytes);
+    } catch (e) {
+      throw new WasmLoadError(opts.wasmFile, `not a valid WebAssembly module: ${(e as Error).message}`);
+    }
+    const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
+    const denied = imports.filter((i) => !ALLOWED_IMPORTS.includes(i));
+    if (denied.length) {
+      throw new WasmLoadError(
+        opts.wasmFile,
+        `imports ${denied.join(", ")}, which the sandbox does not grant (allowed: ${ALLOWED_IMPORTS.join(", ")})`,
+      );
+    }
+    if (!imports.includes("env.memory")) {
+      throw new WasmLoadError(
+        opts.wasmFile,
+        "defines its own memory; a guest must import env.memory so the host can cap it (AssemblyScript: --importMemory)",
+      );
+    }
+    const exports = WebAssembly.Module.exports(module);
+    for (const name of ["alloc", "handle"]) {
+      if (!exports.some((e) => e.name === name && e.kind === "function"))
+        throw new WasmLoadError(opts.wasmFile, `does not export the function ${name} (the latticeform guest ABI)`);
+    }
+    const maxPages = Math.floor((opts.limits.memoryMiB * 1024 * 1024) / PAGE);
+    const minPages = importedMemoryMin(bytes) ?? 1;
+    if (minPages > maxPages) {
+      throw new WasmLoadError(
+        opts.wasmFile,
+        `needs ${minPages} memory pages at start, more than its limit of ${opts.limits.memoryMiB} MiB (${maxPages} pages)`,
+      );
+    }
+    const pool = new WasmPool(module, minPages, maxPages, opts.limits, opts.kv, opts.name ?? path.basename(opts.wasmFile, ".wasm"));
+    for (let i = 0; i < Math.max(1, opts.size ?? 2); i++) pool.slots.push(pool.spawn());
+    await Promise.all(pool.slots.map((s) => s.ready));
+    return pool;
+  }
+
+  private spawn(): Slot {
+    const sab = new SharedArrayBuffer(16 + KV_BUFFER);
+    // execArgv []: the worker is plain JavaScript and must not inherit a TypeScript loader.
+    const worker = new Worker(WORKER, {
+      execArgv: [],
+      workerData: { wasmModule: this.module, minPages: this.minPages, maxPages: this.maxPages, sab },
+    });
+    const slot: Slot = { worker, ctrl: new Int32Array(sab, 0, 4), data: new Uint8Array(sab, 16), ready: Promise.resolve() };
+    let started = false;
+    slot.ready = new Promise((resolve, reject) => {
+      const onReady = (m: { type?: string }) => {
+        if (m?.type === "ready") {
+          started = true;
+          worker.off("message", onReady);
+          resolve();
+        }
+      };
+      worker.on("message", onReady);
+      worker.once("error", (e) => {
+        if (!started) reject(new Error(`the Wasm worker of ${this.name} failed to start: ${e.message}`));
+      });
+    });
+    worker.on("message", (m: Record<string, unknown>) => void this.onMessage(slot, m));
+    worker.on("error", () => {
+      if (started) this.replace(slot, "trap", "the guest's worker failed");
+    });
+    return slot;
+  }
+
+  private async onMessage(slot: Slot, m: Record<string, unknown>): Promise<void> {
+    if (m.kv === "get" || m.kv === "put") {
+      let status = -1;
+      let len = 0;
+      try {
+        if (!this.kv) throw new Error("no key-value grant");
+        if (m.kv === "get") {
+          const v = await this.kv.get(String(m.key));
+          if (v === undefined) status = 0;
+          else if (v.length <= slot.data.length) {
+            slot.data.set(v);
+            len = v.length;
+            status = 1;
+          }
+        } else {
+          await this.kv.put(String(m.key), m.value as Uint8Array);
+          status = 1;
+        }
+      } catch {
+        status = -1;
+      }
+      Atomics.store(slot.ctrl, 1, status);
+      Atomics.store(slot.ctrl, 2, len);
+      Atomics.store(slot.ctrl, 0, 1);
+      Atomics.notify(slot.ctrl, 0);
+      return;
+    }
+    if (m.type === "done" && slot.busy && slot.busy.id === m.id) {
+      const p = slot.busy;
+      clearTimeout(p.timer);
+      slot.busy = undefined;
+      const durationMs = performance.now() - p.started;
+      if (m.ok) {
+        this.counters.served++;
+        p.resolve({ ok: true, output: m.output as Uint8Array, durationMs });
+      } else {
+        this.counters.errors++;
+        p.resolve({ ok: false, error: String(m.error), kind: m.kind as "trap" | "memory" | "abi", durationMs });
+      }
+      this.pump();
+    }
+  }
+
+  /** Terminate a worker (a guest that overran its time, or crashed it) and start a fresh one in its place. */
+  private replace(slot: Slot, kind: "timeout" | "trap", error: string): void {
+    const p = slot.busy;
+    slot.busy = undefined;
+    void slot.worker.terminate();
+    this.counters.restarts++;
+    if (p) {
+      clearTimeout(p.timer);
+      this.counters.errors++;
+      p.resolve({ ok: false, kind, error, durationMs: performance.now() - p.started });
+    }
+    if (this.closed) return;
+    const fresh = this.spawn();
+    this.slots[this.slots.indexOf(slot)] = fresh;
+    void fresh.ready.then(() => this.pump());
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy || this.queue.length === 0) continue;
+      const p = this.queue.shift()!;
+      slot.busy = p;
+      p.started = performance.now();
+      p.timer = setTimeout(
+        () => this.replace(slot, "timeout", `the guest ran longer than its ${this.limits.timeoutMs} ms limit`),
+        this.limits.timeoutMs,
+      );
+      slot.worker.postMessage({ type: "run", id: p.id, payload: p.payload, timeoutMs: this.limits.timeoutMs });
+    }
+  }
+
+  /** Run one request in a fresh instance. Never throws for guest faults; never waits past the time limit (plus a worker restart). */
+  handle(payload: Uint8Array): Promise<WasmResult> {
+    if (this.closed) return Promise.resolve({ ok: false, kind: "abi", error: "the pool is closed", durationMs: 0 });
+    return new Promise((resolve) => {
+      this.queue.push({ id: this.nextId++, payload: new Uint8Array(payload), resolve, started: performance.now() });
+      this.pump();
+    });
+  }
+
+  stats(): { workers: number; restarts: number; served: number; errors: number } {
+    return { workers: this.slots.length, ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.resolve({ ok: false, kind: "abi", error: "the pool is closed", durationMs: 0 });
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,77 @@
+// Runs Wasm guests for one WasmPool worker. Plain JavaScript on purpose: a worker that is terminated on
+// timeout is respawned at once, without loading a TypeScript loader. See engine.ts for the protocol.
+"use strict";
+const { parentPort, workerData } = require("node:worker_threads");
+
+const { wasmModule, minPages, maxPages, sab } = workerData;
+const ctrl = new Int32Array(sab, 0, 4);
+const data = new Uint8Array(sab, 16);
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+let deadline = 0;
+
+/** Ask the main thread for a KV operation and block (bounded by the request's deadline). */
+function hostCall(msg) {
+  Atomics.store(ctrl, 0, 0);
+  parentPort.postMessage(msg);
+  const wait = Math.max(1, deadline - Date.now());
+  if (Atomics.wait(ctrl, 0, 0, wait) === "timed-out") return { status: -1 };
+  const status = Atomics.load(ctrl, 1);
+  const len = Atomics.load(ctrl, 2);
+  return { status, bytes: status === 1 ? data.slice(0, len) : undefined };
+}
+
+function run(payload) {
+  const memory = new WebAssembly.Memory({ initial: minPages, maximum: maxPages });
+  let exportsRef;
+  const mem = () => new Uint8Array(memory.buffer);
+  const env = {
+    memory,
+    kv_get(keyPtr, keyLen) {
+      const key = dec.decode(mem().slice(keyPtr, keyPtr + keyLen));
+      const r = hostCall({ kv: "get", key });
+      if (r.status === 0) return 0;
+      if (r.status !== 1) return -1;
+      const p = exportsRef.alloc(4 + r.bytes.length);
+      new DataView(memory.buffer).setInt32(p, r.bytes.length, true);
+      mem().set(r.bytes, p + 4);
+      return p;
+    },
+    kv_put(keyPtr, keyLen, valPtr, valLen) {
+      const m = mem();
+      const key = dec.decode(m.slice(keyPtr, keyPtr + keyLen));
+      const value = m.slice(valPtr, valPtr + valLen);
+      return hostCall({ kv: "put", key, value }).status === 1 ? 0 : -1;
+    },
+  };
+  const instance = new WebAssembly.Instance(wasmModule, { env });
+  exportsRef = instance.exports;
+  try {
+    const ptr = exportsRef.alloc(payload.length);
+    mem().set(payload, ptr);
+    const res = exportsRef.handle(ptr, payload.length) >>> 0;
+    const view = new DataView(memory.buffer);
+    const len = view.getInt32(res, true);
+    if (len < 0 || res + 4 + len > memory.buffer.byteLength) return { ok: false, kind: "abi", error: `guest returned an invalid result (ptr ${res}, len ${len})` };
+    return { ok: true, output: mem().slice(res + 4, res + 4 + len) };
+  } catch (e) {
+    // A trap with the memory within 16 pages (1 MiB) of its cap: a memory.grow was refused, so the guest
+    // ran out of its allowance (allocators grow in steps, so exactly-at-cap is rare).
+    const atCap = memory.buffer.byteLength > (maxPages - 16) * 65536;
+    return { ok: false, kind: atCap ? "memory" : "trap", error: String((e && e.message) || e) };
+  }
+}
+
+parentPort.on("message", (m) => {
+  if (!m || m.type !== "run") return;
+  deadline = Date.now() + m.timeoutMs;
+  let result;
+  try {
+    result = run(m.payload);
+  } catch (e) {
+    result = { ok: false, kind: "trap", error: String((e && e.message) || e) };
+  }
+  parentPort.postMessage({ type: "done", id: m.id, ...result }, result.output ? [result.output.buffer] : []);
+});
+parentPort.postMessage({ type: "ready", enc: enc.encode("ok").length });
