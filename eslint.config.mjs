@@ -2,7 +2,8 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".latticeform/", "workloads/build/", "dist/", "out/", "**/*.d.ts"] },
+  // workloads/*/ are AssemblyScript (decorators on declarations), compiled by asc, not tsc.
+  { ignores: ["node_modules/", ".latticeform/", "workloads/build/", "workloads/*/", "dist/", "out/", "**/*.d.ts"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -142,8 +142,8 @@ async function main(): Promise<void> {
             )
               break;
         }
-        let faultAt: number | undefined;
-        const at = () => faultAt;
+        const fault0: { at?: number } = {};
+        const at = () => fault0.at;
         const probes = {
           [`${fault}/leaf/plain`]: firstSuccessAfter(leafReq, "plain.leaf", at, 60000),
           [`${fault}/leaf/wasm`]: firstSuccessAfter(leafReq, "payments.validate", at, 60000),
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
           [`${fault}/direct/wasm`]: firstSuccessAfter(directReq, "payments.validate", at, 60000),
         };
         await new Promise((res) => setTimeout(res, 200));
-        faultAt = performance.now();
+        fault0.at = performance.now();
         if (fault === "kill") await Promise.all(awsHubs.map((n) => sup.kill(n)));
         else for (const n of awsHubs) sup.signal(n, "SIGSTOP");
         for (const [k, p] of Object.entries(probes)) add(k, await p);

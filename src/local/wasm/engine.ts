@@ -62,9 +62,8 @@ export function importedMemoryMin(bytes: Uint8Array): number | undefined {
     const id = bytes[i]!;
     const [size, start] = readLeb(bytes, i + 1);
     if (id === 2) {
-      let p = start;
-      let count: number;
-      [count, p] = readLeb(bytes, p);
+      const [count, first] = readLeb(bytes, start);
+      let p = first;
       for (let k = 0; k < count; k++) {
         let len: number;
         [len, p] = readLeb(bytes, p);
