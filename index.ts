@@ -11,6 +11,10 @@ import { parseLattice } from "./src/spec/validate";
 
 const config = new pulumi.Config("latticeform");
 const spec = parseLattice(config.requireObject("lattice"));
+// Pulumi records a stack trace per resource and per internal promise; with source maps on (tsx turns them on)
+// each one is mapped, which costs about 40% of the program's time on a 1000-workload lattice (see
+// bench/components.bench.ts). Spec errors are reported above, with their own messages.
+process.setSourceMapsEnabled(false);
 const gcpProject = new pulumi.Config("gcp").get("project");
 const kubeconfigs: Record<string, pulumi.Output<string>> = {};
 for (const c of spec.clouds) {

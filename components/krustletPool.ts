@@ -41,6 +41,8 @@ export class KrustletPool extends pulumi.ComponentResource {
   /** Labels and taints the pool's nodes carry. */
   public readonly nodeLabels: Record<string, string>;
   public readonly nodeTaints: string[];
+  /** The node group (Auto Scaling group or instance group manager): what Krustlet workloads wait for. */
+  public readonly ready: pulumi.Resource;
 
   constructor(name: string, args: KrustletPoolArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("latticeform:wasm:KrustletPool", name, { cloud: args.cloud, pool: args.pool.name, nodes: args.pool.nodes }, opts);
@@ -129,7 +131,7 @@ export class KrustletPool extends pulumi.ComponentResource {
       };
       for (const [k, v] of Object.entries(this.nodeLabels)) asgTags[`k8s.io/cluster-autoscaler/node-template/label/${k}`] = v;
       for (const t of KRUSTLET_TAINTS) asgTags[`k8s.io/cluster-autoscaler/node-template/taint/${t.key}`] = `${t.value}:${t.effect}`;
-      new aws.autoscaling.Group(
+      this.ready = new aws.autoscaling.Group(
         `${name}-asg`,
         {
           vpcZoneIdentifiers: site.privateSubnetIds,
@@ -234,7 +236,7 @@ export class KrustletPool extends pulumi.ComponentResource {
         },
         o,
       );
-      new gcp.compute.RegionInstanceGroupManager(
+      this.ready = new gcp.compute.RegionInstanceGroupManager(
         `${name}-group`,
         {
           region: cloud.region,

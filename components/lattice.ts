@@ -26,7 +26,7 @@ import { RuntimeClassPool } from "./runtimeClassPool";
 import { TieBreakerSite } from "./tieBreakerSite";
 import { WasmcloudOperator } from "./wasmcloudOperator";
 import { WasmHostPool } from "./wasmHostPool";
-import { Workload } from "./workload";
+import { Workloads } from "./workloads";
 
 export interface LatticeArgs {
   /** The validated spec (`parseLattice`). */
@@ -225,15 +225,16 @@ export class Lattice extends pulumi.ComponentResource {
     );
 
     // Wasm: operator, hosts, node pools, workloads.
-    const wasmDeps: Record<string, pulumi.Resource[]> = {};
+    const wasmDeps: Record<string, Partial<Record<"wasmcloud" | "krustlet" | "wasmedge", pulumi.Resource[]>>> = {};
     for (const c of spec.clouds) {
       const p = providers[c.name]!;
       const base = [...nsRes[c.name]!, hubs[c.name]!];
-      wasmDeps[c.name] = [];
+      const deps: Record<"wasmcloud" | "krustlet" | "wasmedge", pulumi.Resource[]> = { wasmcloud: [], krustlet: [], wasmedge: [] };
+      wasmDeps[c.name] = deps;
       const needsOperator = c.hostPools.length > 0 || spec.workloads.some((w) => w.runtime === "wasmcloud");
       if (needsOperator) {
         const op = new WasmcloudOperator(`${name}-${c.name}-wasmcloud`, { spec, cloud: c.name, provider: p, dependsOn: base }, o);
-        wasmDeps[c.name]!.push(op);
+        deps.wasmcloud.push(op.release);
         for (const pool of c.hostPools) {
           new WasmHostPool(
             `${name}-${c.name}-${pool.name}-hosts`,
@@ -262,21 +263,19 @@ export class Lattice extends pulumi.ComponentResource {
               `Lattice ${name}: clouds.${c.name}.nodePools.${pool.name}: Krustlet pools need a cluster latticeform creates (not existingKubeconfig)`,
             );
           }
-          wasmDeps[c.name]!.push(
-            new KrustletPool(
-              `${name}-${c.name}-${pool.name}`,
-              { spec, cloud: c.name, pool, site: kind, provider: p, sha256: args.krustletSha256 },
-              o,
-            ),
+          const kp = new KrustletPool(
+            `${name}-${c.name}-${pool.name}`,
+            { spec, cloud: c.name, pool, site: kind, provider: p, sha256: args.krustletSha256 },
+            o,
           );
+          deps.krustlet.push(kp.ready);
         } else {
-          wasmDeps[c.name]!.push(
-            new RuntimeClassPool(
-              `${name}-${c.name}-${pool.name}`,
-              { spec, cloud: c.name, pool, site: kind, provider: p, sha256: args.shimSha256 },
-              o,
-            ),
+          const rp = new RuntimeClassPool(
+            `${name}-${c.name}-${pool.name}`,
+            { spec, cloud: c.name, pool, site: kind, provider: p, sha256: args.shimSha256 },
+            o,
           );
+          if (pool.runtime === "wasmedge") deps.wasmedge.push(rp.ready);
         }
       }
       if (jetstreamObjects(spec, c.name).length > 0) {
@@ -287,10 +286,16 @@ export class Lattice extends pulumi.ComponentResource {
         );
       }
     }
-    for (const w of spec.workloads) {
-      new Workload(
-        `${name}-workload-${w.name}`,
-        { spec, workload: w, providers, registry: args.registry ?? "ghcr.io/latticeform", dependsOn: wasmDeps },
+    for (const c of spec.clouds) {
+      new Workloads(
+        `${name}-${c.name}-workloads`,
+        {
+          spec,
+          cloud: c.name,
+          provider: providers[c.name]!,
+          registry: args.registry ?? "ghcr.io/latticeform",
+          dependsOn: wasmDeps[c.name],
+        },
         o,
       );
     }

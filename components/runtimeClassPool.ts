@@ -36,6 +36,8 @@ export interface RuntimeClassPoolArgs {
 
 export class RuntimeClassPool extends pulumi.ComponentResource {
   public readonly runtimeClassName: string;
+  /** The RuntimeClass: what workloads of this runtime wait for. */
+  public readonly ready: pulumi.Resource;
 
   constructor(name: string, args: RuntimeClassPoolArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("latticeform:wasm:RuntimeClassPool", name, { cloud: args.cloud, pool: args.pool.name, runtime: args.pool.runtime }, opts);
@@ -92,7 +94,7 @@ export class RuntimeClassPool extends pulumi.ComponentResource {
     }
     const k = { ...base, provider: args.provider };
     const rc = runtimeClass(spec, args.cloud, pool);
-    applyObject(objectResourceName(name, rc), rc, k);
+    this.ready = applyObject(objectResourceName(name, rc), rc, k);
     for (const obj of shimInstaller(spec, args.cloud, pool, shimInstallScript(spec, pool, { sha256: args.sha256 }))) {
       applyObject(objectResourceName(name, obj), obj, k);
     }

@@ -34,7 +34,7 @@ const COMPONENT_TYPES = new Set([
   "latticeform:wasm:HostPool",
   "latticeform:wasm:KrustletPool",
   "latticeform:wasm:RuntimeClassPool",
-  "latticeform:wasm:Workload",
+  "latticeform:wasm:Workloads",
 ]);
 
 /** aws:* types that take no tags. */
@@ -127,7 +127,7 @@ describe("Pulumi components under mocks", () => {
         c["latticeform:wasm:HostPool"],
         spec.clouds.reduce((n, x) => n + x.hostPools.length, 0),
       );
-      assert.equal(c["latticeform:wasm:Workload"], spec.workloads.length);
+      assert.equal(c["latticeform:wasm:Workloads"], spec.clouds.length);
       assert.equal(c["gcp:compute/instance:Instance"], spec.tieBreaker!.servers);
       assert.equal(c["kubernetes:apps/v1:Deployment"] ?? 0, topologyOf(spec).hosts.length + (name === "prod" ? 2 : 0));
     });
@@ -151,7 +151,7 @@ describe("Pulumi components under mocks", () => {
   it("providers: Kubernetes objects use their cloud's provider, cloud resources their site's region provider", () => {
     const { ev } = evs.prod!;
     for (const r of ev.resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"))) {
-      const cloud = ["aws", "gcp"].find((c) => r.name.startsWith(`prod-${c}-`) || new RegExp(`^prod-workload-.*-${c}$`).test(r.name));
+      const cloud = ["aws", "gcp"].find((c) => r.name.startsWith(`prod-${c}-`));
       if (r.type.startsWith("kubernetes:")) {
         assert.ok(cloud, `${r.name}: a Kubernetes object outside a cloud`);
         assert.equal(r.provider, `prod-${cloud}-site-k8s`, r.name);
@@ -319,10 +319,11 @@ describe("Pulumi components under mocks", () => {
       ),
     });
     const ev = await evaluateLattice(spec, {}, "ap");
-    const replicas = (cloud: string) => (inputs(one(ev, `ap-workload-ledger-${cloud}`)).spec as { replicas: number }).replicas;
+    const replicas = (cloud: string) => (inputs(one(ev, `ap-${cloud}-workloads-ledger`)).spec as { replicas: number }).replicas;
     assert.equal(replicas("aws"), 3);
     assert.equal(replicas("gcp"), 2);
-    assert.equal(one(ev, "ap-workload-ledger-gcp").type, "kubernetes:runtime.wasmcloud.dev/v1alpha1:WorkloadDeployment");
+    assert.equal(one(ev, "ap-gcp-workloads-ledger").type, "kubernetes:runtime.wasmcloud.dev/v1alpha1:WorkloadDeployment");
+    assert.deepEqual(inputs(one(ev, "ap-gcp-workloads")).instances, { validator: 1, ledger: 2 });
   });
 
   it("key material is secret: Secrets, secret-store versions, kubeconfigs, credentials; none in Helm values", async () => {
