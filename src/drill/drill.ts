@@ -54,7 +54,9 @@ export async function executeDrill(
   const sup = new Supervisor(dir);
   const startedAt = new Date().toISOString();
   try {
-    progress(`booting the local lattice of stack ${stack.name} (${r.nats.servers.length} servers, ${r.nats.leafs.length} leafs, ${r.topo.hosts.length} hosts)`);
+    progress(
+      `booting the local lattice of stack ${stack.name} (${r.nats.servers.length} servers, ${r.nats.leafs.length} leafs, ${r.topo.hosts.length} hosts)`,
+    );
     const up = await upLocal(r, sup, (s) => progress(`  ${s}`));
     const reps: RepetitionResult[] = [];
     for (let i = 0; i < plan.repetitions; i++) {

@@ -45,7 +45,7 @@ export function cloudProcesses(r: LocalRender, cloud: string): { servers: string
 
 async function streamLeader(r: LocalRender, nc: NatsConnection | undefined, cloud: string): Promise<string | undefined> {
   if (!nc) return undefined;
-  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000 });
+  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false });
   for (const s of r.spec.streams.filter((x) => x.placement.cluster === cloud)) {
     try {
       const info = await jsm.streams.info(s.name);

@@ -166,7 +166,7 @@ export async function reconcileStream(
   copy: string,
   acked: readonly PublishRecord[],
 ): Promise<Reconciliation> {
-  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 3000 });
+  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 3000, checkAPI: false });
   const seen = new Map<string, number>();
   const lostIds: string[] = [];
   let outOfOrder = 0;
@@ -175,14 +175,15 @@ export async function reconcileStream(
   for (const a of acked) {
     let found: string | undefined;
     let seq = 0;
-    for (let attempt = 0; attempt < 3 && found === undefined; attempt++) {
+    // Bounded retries: right after a cloud loss the copy's leader may still be being elected.
+    for (let attempt = 0; attempt < 40 && found === undefined; attempt++) {
       try {
         const m = await jsm.streams.getMessage(copy, { seq: a.seq });
         found = m?.header?.get("Nats-Msg-Id") || m?.string();
         seq = m?.seq ?? 0;
       } catch (e) {
         if (/no message found|not found/i.test(String(e))) break;
-        await new Promise((res) => setTimeout(res, 100));
+        await new Promise((res) => setTimeout(res, 250));
       }
     }
     if (found === a.msgId) {
@@ -203,17 +204,25 @@ export async function reconcileLedger(
   bucket: string,
   ackedIds: readonly string[],
 ): Promise<{ acked: number; recovered: number; lost: number; lostIds: string[] }> {
-  const kv = await new Kvm(jetstream(nc, { domain: r.spec.jetstream.domain, timeout: 3000 })).open(bucket);
+  const kvm = new Kvm(jetstream(nc, { domain: r.spec.jetstream.domain, timeout: 3000 }));
+  let kv: Awaited<ReturnType<Kvm["open"]>> | undefined;
+  for (let attempt = 0; attempt < 40 && !kv; attempt++) {
+    kv = await kvm.open(bucket).catch(async () => {
+      await new Promise((res) => setTimeout(res, 250));
+      return undefined;
+    });
+  }
+  if (!kv) throw new Error(`could not open KV bucket ${bucket} to reconcile the ledger`);
   const lostIds: string[] = [];
   let recovered = 0;
   for (const id of ackedIds) {
     let e;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 40; attempt++) {
       try {
         e = await kv.get(`applied.${id}`);
         break;
       } catch {
-        await new Promise((res) => setTimeout(res, 100));
+        await new Promise((res) => setTimeout(res, 250));
       }
     }
     if (e && e.operation === "PUT") recovered++;

@@ -183,7 +183,8 @@ export async function runRepetition(
     : [];
 
   const fired: string[] = [];
-  let injected: Injected[] = [];
+  const injected: Injected[] = [];
+  let restored = false;
   try {
     for (const p of probes) p.start();
     for (const p of publishers) p.start();
@@ -193,7 +194,7 @@ export async function runRepetition(
     // Mirror lag at the moment of the fault: how much an asynchronous copy can lose.
     const lagAtFault = new Map<string, number>();
     if (plan.streams) {
-      const jsm = await jetstreamManager(pubConn, { domain: spec.jetstream.domain, timeout: 2000 });
+      const jsm = await jetstreamManager(pubConn, { domain: spec.jetstream.domain, timeout: 2000, checkAPI: false });
       for (const s of spec.streams) {
         for (const m of s.mirrors) {
           try {
@@ -339,8 +340,8 @@ export async function runRepetition(
 
     progress(`  restoring`);
     for (const inj of injected) await restore(r, sup, inj);
+    restored = true;
     const restoredIso = new Date().toISOString();
-    injected = injected.map((i) => i);
     // Steady again: a fresh request to every workload from every cloud succeeds (bounded).
     const steadyAgain = await checkSteady(r, conns.slice(0, spec.clouds.length), runnable, plan.requestTimeoutMs);
     return {
@@ -364,6 +365,8 @@ export async function runRepetition(
     for (const p of probes) await p.stop();
     for (const p of publishers) await p.stop();
     for (const c of conns) await c.close().catch(() => {});
+    // Whatever went wrong, never leave the lattice broken.
+    if (!restored) for (const inj of injected) await restore(r, sup, inj).catch(() => {});
   }
 }
 
