@@ -185,7 +185,7 @@ export async function evaluateLattice(
     lattice = new Lattice(
       name,
       { gcpProject: "mock-project", operatorCidrs: ["198.51.100.0/24"], ...extra, spec },
-      process.env.LF_BENCH_NO_RECORD ? {} : { transformations: [record] },
+      { transformations: [record] },
     );
   } catch (e) {
     // Let the registrations already sent finish, so they do not reach the next test's mock monitor.
