@@ -129,12 +129,18 @@ export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => resolve(v)));
 }
 
-/** Build one `Lattice` under mocks and wait until every registration has been answered. */
-export async function evaluateLattice(
-  spec: LatticeSpec,
-  extra: Partial<Omit<LatticeArgs, "spec">> = {},
-  name = "test",
-): Promise<Evaluation> {
+export interface ProgramEvaluation<T extends pulumi.Resource> extends Omit<Evaluation, "lattice"> {
+  readonly root: T;
+}
+
+/**
+ * Run `build` under mocks (stack `name`) and wait until every registration has been answered. `build` gets the
+ * resource options (a recording transformation) to give its top-level resource.
+ */
+export async function evaluateProgram<T extends pulumi.Resource>(
+  name: string,
+  build: (opts: pulumi.ComponentResourceOptions) => T,
+): Promise<ProgramEvaluation<T>> {
   const resources: Recorded[] = [];
   const byKey = new Map<string, Recorded>();
   const pending: Promise<void>[] = [];
@@ -179,29 +185,32 @@ export async function evaluateLattice(
     byKey.set(`${a.type}::${a.name}`, rec);
     return undefined;
   };
-  let lattice: Lattice;
+  let root: T;
   try {
-    // `transformations` apply to the Lattice itself too, so it is recorded first.
-    lattice = new Lattice(
-      name,
-      { gcpProject: "mock-project", operatorCidrs: ["198.51.100.0/24"], ...extra, spec },
-      { transformations: [record] },
-    );
+    // `transformations` apply to the top resource itself too, so it is recorded first.
+    root = build({ transformations: [record] });
   } catch (e) {
     // Let the registrations already sent finish, so they do not reach the next test's mock monitor.
     await settings.waitForRPCs();
     throw e;
   }
-  await valueOf(lattice.urn);
+  await valueOf(root.urn);
   await settings.waitForRPCs();
   await Promise.all(pending);
   const byName = new Map<string, Recorded>();
   for (const r of resources) if (!byName.has(r.name)) byName.set(r.name, r);
-  return {
-    lattice,
-    resources,
-    byName,
-    ofType: (type) => resources.filter((r) => r.type === type),
-    value: valueOf,
-  };
+  return { root, resources, byName, ofType: (type) => resources.filter((r) => r.type === type), value: valueOf };
+}
+
+/** Build one `Lattice` under mocks and wait until every registration has been answered. */
+export async function evaluateLattice(
+  spec: LatticeSpec,
+  extra: Partial<Omit<LatticeArgs, "spec">> = {},
+  name = "test",
+): Promise<Evaluation> {
+  const ev = await evaluateProgram(
+    name,
+    (opts) => new Lattice(name, { gcpProject: "mock-project", operatorCidrs: ["198.51.100.0/24"], ...extra, spec }, opts),
+  );
+  return { ...ev, lattice: ev.root };
 }
