@@ -47,7 +47,7 @@ function ip(prefix: string, name: string): string {
 }
 
 /** Fake outputs per provider type, merged over the inputs. */
-function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+export function fakeState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const pem = (kind: string) => `-----BEGIN ${kind}-----\nmock-${name}\n-----END ${kind}-----\n`;
   const out: Record<string, unknown> = {
     arn: `arn:mock:${type}:${name}`,
