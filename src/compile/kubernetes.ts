@@ -99,15 +99,13 @@ export function namespaces(spec: LatticeSpec, cloud: string): K8sObject[] {
   }));
 }
 
-/** Cloud-specific annotations of a public L4 load balancer that only the other sites may reach. */
+/**
+ * Cloud-specific annotations of a public L4 load balancer that only the other sites may reach: an NLB from the
+ * in-tree AWS cloud provider (no extra controller to install; `loadBalancerSourceRanges` become node security
+ * group rules), a backend-service-based passthrough load balancer on GKE.
+ */
 function lbAnnotations(provider: "aws" | "gcp"): Record<string, string> {
-  return provider === "aws"
-    ? {
-        "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-      }
-    : { "cloud.google.com/l4-rbs": "enabled" };
+  return provider === "aws" ? { "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" } : { "cloud.google.com/l4-rbs": "enabled" };
 }
 
 /** Source range that matches no address: load balancers rendered without Pulumi's egress addresses stay closed. */
