@@ -50,7 +50,7 @@ function spec() {
     workloads: [
       { name: "validator", artifact: { path: "workloads/build/validator.wasm" }, subject: "payments.validate", instances: { gcp: 1 } },
     ],
-    local: { basePort: 43000 },
+    local: { basePort: 26000 },
   });
 }
 

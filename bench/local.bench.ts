@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   {
     const dir = mkdtempSync(path.join(tmpdir(), "lf-bench-prod-"));
     const raw = readStackConfig("stacks/Pulumi.prod.yaml") as Record<string, unknown>;
-    const spec = parseLattice({ ...raw, local: { basePort: 41000 } });
+    const spec = parseLattice({ ...raw, local: { basePort: 28000 } });
     const r = await renderLocal(spec, "bench-prod", dir);
     const sup = new Supervisor(dir);
     try {
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       unknown
     >;
     raw.workloads = raw.workloads.map((w) => (w.name === "validator" ? { ...w, instances: { gcp: 1 } } : w));
-    const spec = parseLattice({ ...raw, local: { basePort: 42000 } });
+    const spec = parseLattice({ ...raw, local: { basePort: 27000 } });
     const r = await renderLocal(spec, "bench-path", dir);
     const sup = new Supervisor(dir);
     try {

@@ -2,13 +2,34 @@
 import * as path from "node:path";
 import type { Command } from "commander";
 import { executeDrill } from "../drill/drill";
+import { verifyDrillEvidence, writeDrillEvidence } from "../drill/pack";
 import { builtinPlans } from "../drill/plans";
 import { loadStack, REPO_ROOT } from "../spec/load";
 import { SpecError } from "../spec/validate";
+import type { LatticeSpec } from "../spec/schema";
+import { HEARTBEAT_MS, PRIMARY_DEAD_MS } from "../local/host/constants";
 import type { CliContext } from "./commands";
 import { stackOption } from "./options";
 
 export const DEFAULT_SCENARIO = "lose-primary-cloud";
+
+/** The failover-relevant settings, recorded in the evidence. */
+export function tuningOf(spec: LatticeSpec): Record<string, string | number> {
+  return {
+    "nats ping_interval (hubs and leafs)": spec.tuning.pingInterval,
+    "nats ping_max": spec.tuning.pingMax,
+    "leafnodes reconnect (s)": spec.tuning.leafReconnectSeconds,
+    "leaf remote order": [
+      ...new Set(
+        spec.clouds.flatMap((c) => c.hostPools.map((p) => `${c.name}/${p.name}: ${p.connection === "leaf" ? p.remoteOrder : "direct"}`)),
+      ),
+    ].join(", "),
+    "host heartbeat (ms)": HEARTBEAT_MS,
+    "active-passive promotion after primary silence (ms)": PRIMARY_DEAD_MS,
+    "probe client":
+      "every cloud's hub URLs, own cloud first, noRandomize, reconnectTimeWait 20 ms, connect timeout 250 ms, pingInterval 250 ms, maxPingOut 2",
+  };
+}
 
 export async function drillCommand(opts: {
   stack?: string;
@@ -40,8 +61,7 @@ export async function drillCommand(opts: {
     { ...plan, repetitions: reps },
     { progress: (s) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}\n`) },
   );
-  const { writeDrillEvidence } = await import("../drill/pack");
-  const result = await writeDrillEvidence(out, run);
+  const result = await writeDrillEvidence(out, run, tuningOf(spec));
   process.stdout.write(`\n${result.summary}\n\nevidence pack: ${out}\n  report: ${path.join(out, "report.html")}\n`);
   return result.allMet ? 0 : 1;
 }
@@ -70,7 +90,6 @@ export function registerDrillCommands(program: Command, ctx: CliContext): void {
     .argument("<dir>")
     .action(async (dir: string) => {
       try {
-        const { verifyDrillEvidence } = await import("../drill/pack");
         const problems = await verifyDrillEvidence(dir);
         if (problems.length) {
           process.stderr.write(`evidence pack ${dir} FAILED verification:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);

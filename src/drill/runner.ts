@@ -339,8 +339,8 @@ export async function runRepetition(
     const steadyT = workloads.some((w) => w.recoveryMs === null) ? null : Math.max(0, ...workloads.map((w) => w.recoveryMs ?? 0));
 
     progress(`  restoring`);
-    for (const inj of injected) await restore(r, sup, inj);
     restored = true;
+    for (const inj of injected) await restore(r, sup, inj);
     const restoredIso = new Date().toISOString();
     // Steady again: a fresh request to every workload from every cloud succeeds (bounded).
     const steadyAgain = await checkSteady(r, conns.slice(0, spec.clouds.length), runnable, plan.requestTimeoutMs);

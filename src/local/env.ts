@@ -7,14 +7,18 @@ import type { HostNode, ServerNode, Topology } from "../spec/topology";
 export const LOOPBACK = "127.0.0.1";
 const PORTS_PER_SERVER = 5;
 
-/** A stable base port per stack, so two stacks run side by side: 20000 + 100 * (FNV-1a(stack) mod 400). */
+/**
+ * A stable base port per stack, so two stacks run side by side: 10000 + 100 * (FNV-1a(stack) mod 160).
+ * Kept below Linux's ephemeral range (32768+): a client socket could otherwise take the port of a server
+ * that a drill restarts.
+ */
 export function defaultBasePort(stack: string): number {
   let h = 0x811c9dc5;
   for (const ch of stack) {
     h ^= ch.charCodeAt(0);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return 20000 + (h % 400) * 100;
+  return 10000 + (h % 160) * 100;
 }
 
 export interface LocalLayout {

@@ -42,7 +42,7 @@ function assertRecovered(rep: RepetitionResult): void {
 describe("drills on the small example", () => {
   before(async () => {
     const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
-    const spec = parseLattice({ ...raw, local: { basePort: 35000 + (process.pid % 50) * 100 } });
+    const spec = parseLattice({ ...raw, local: { basePort: 29000 + (process.pid % 9) * 100 } });
     r = await renderLocal(spec, "drill-test", stateDir);
     sup = new Supervisor(stateDir);
     await upLocal(r, sup);

@@ -32,7 +32,7 @@ describe("local boot of the small example", () => {
         { name: "OTHER", users: [{ name: "bob" }], imports: [{ account: "APP", subject: "shared.>", type: "stream" }] },
       ],
     };
-    raw.local = { basePort: 32000 + (process.pid % 50) * 100 };
+    raw.local = { basePort: 30000 + (process.pid % 9) * 100 };
     const spec = parseLattice(raw);
     r = await renderLocal(spec, "boot-test", stateDir);
     sup = new Supervisor(stateDir);

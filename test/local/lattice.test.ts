@@ -29,7 +29,7 @@ describe("local lattice (small example, real Wasm hosts)", () => {
       { name: "trap", artifact: { path: "workloads/build/trap.wasm" }, subject: "test.trap" },
       { name: "loop", artifact: { path: "workloads/build/loop.wasm" }, subject: "test.loop", limits: { timeoutMs: 200 } },
     );
-    raw.local = { basePort: 33000 + (process.pid % 50) * 100 };
+    raw.local = { basePort: 31000 + (process.pid % 9) * 100 };
     r = await renderLocal(parseLattice(raw), "lattice-test", stateDir);
     sup = new Supervisor(stateDir);
     await upLocal(r, sup);
@@ -79,10 +79,13 @@ describe("local lattice (small example, real Wasm hosts)", () => {
   it("status shows every host with its cloud and workloads", async () => {
     const rows = await latticeStatus(r);
     const hosts = rows.filter((x) => x.kind === "host");
-    assert.deepEqual(hosts.map((h) => [h.name, h.cloud, h.health]), [
-      ["aws-hosts-1", "aws", "ok"],
-      ["gcp-hosts-1", "gcp", "ok"],
-    ]);
+    assert.deepEqual(
+      hosts.map((h) => [h.name, h.cloud, h.health]),
+      [
+        ["aws-hosts-1", "aws", "ok"],
+        ["gcp-hosts-1", "gcp", "ok"],
+      ],
+    );
     assert.match(hosts[0]!.detail, /ledger:serving/);
     assert.match(hosts[1]!.detail, /ledger:standby/);
     assert.ok(rows.filter((x) => x.kind !== "host").every((x) => x.health === "ok"));
@@ -101,11 +104,18 @@ describe("local lattice (small example, real Wasm hosts)", () => {
     const v = await callWorkload(r, "validator", payment, { cloud: "aws" });
     assert.equal(v.cloud, "gcp");
     let served: string | undefined;
-    const promoted = await waitFor(async () => {
-      const l = await callWorkload(r, "ledger", JSON.stringify({ id: `after-${Date.now()}`, account: "acc-1", delta: 1 }), { cloud: "aws", timeoutMs: 300 }).catch(() => undefined);
-      served = l?.cloud;
-      return served === "gcp" && !l?.error;
-    }, 10000, 100);
+    const promoted = await waitFor(
+      async () => {
+        const l = await callWorkload(r, "ledger", JSON.stringify({ id: `after-${Date.now()}`, account: "acc-1", delta: 1 }), {
+          cloud: "aws",
+          timeoutMs: 300,
+        }).catch(() => undefined);
+        served = l?.cloud;
+        return served === "gcp" && !l?.error;
+      },
+      10000,
+      100,
+    );
     assert.ok(promoted, `the gcp standby was not promoted (last served by ${served})`);
   });
 });
