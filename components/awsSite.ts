@@ -73,7 +73,12 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
     if (c.provider !== "aws") throw new Error(`AwsSite ${name}: cloud ${c.name} has provider ${c.provider}, expected aws`);
     this.region = c.region;
     const tags = (role: string) => awsTags(args.tags, args.lattice, role);
-    const awsProvider = new aws.Provider(`${name}-aws`, { region: c.region as aws.Region }, { parent: this });
+    const awsProvider = new aws.Provider(
+      `${name}-aws`,
+      // Default tags as a safety net; every taggable resource also lists its tags explicitly (policies read those).
+      { region: c.region as aws.Region, defaultTags: { tags: awsTags(args.tags, args.lattice, "default") } },
+      { parent: this },
+    );
     const o = { parent: this, provider: awsProvider };
     const cidr = args.vpcCidr ?? "10.20.0.0/16";
     const m = /^(\d+)\.(\d+)\.0\.0\/16$/.exec(cidr);

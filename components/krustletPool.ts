@@ -58,7 +58,11 @@ export class KrustletPool extends pulumi.ComponentResource {
     if (args.site.kind === "aws") {
       const site = args.site.site;
       const tags = (role: string) => awsTags(spec.tags, spec.name, role);
-      const awsProvider = new aws.Provider(`${name}-aws`, { region: cloud.region as aws.Region }, base);
+      const awsProvider = new aws.Provider(
+        `${name}-aws`,
+        { region: cloud.region as aws.Region, defaultTags: { tags: awsTags(spec.tags, spec.name, "default") } },
+        base,
+      );
       const o = { ...base, provider: awsProvider };
       const role = new aws.iam.Role(
         `${name}-role`,

@@ -50,7 +50,11 @@ export class RuntimeClassPool extends pulumi.ComponentResource {
     const base = { parent: this };
     if (args.site.kind === "aws") {
       const site = args.site.site;
-      const awsProvider = new aws.Provider(`${name}-aws`, { region: cloud.region as aws.Region }, base);
+      const awsProvider = new aws.Provider(
+        `${name}-aws`,
+        { region: cloud.region as aws.Region, defaultTags: { tags: awsTags(spec.tags, spec.name, "default") } },
+        base,
+      );
       new aws.eks.NodeGroup(
         `${name}-nodes`,
         {
@@ -68,7 +72,11 @@ export class RuntimeClassPool extends pulumi.ComponentResource {
       );
     } else if (args.site.kind === "gcp") {
       const site = args.site.site;
-      const gcpProvider = new gcp.Provider(`${name}-gcp`, { project: site.project, region: cloud.region }, base);
+      const gcpProvider = new gcp.Provider(
+        `${name}-gcp`,
+        { project: site.project, region: cloud.region, defaultLabels: gcpLabels(spec.tags, spec.name, "default") },
+        base,
+      );
       new gcp.container.NodePool(
         `${name}-nodes`,
         {
