@@ -152,9 +152,12 @@ export async function runRepetition(
 ): Promise<RepetitionResult> {
   const { spec } = r;
   const run = `${plan.id}-${Date.now().toString(36)}-${index}`;
-  const origin = { t0: performance.now() };
-  const clock = () => performance.now() - origin.t0;
-  const wallAt = (t: number) => new Date(Date.now() - (clock() - t)).toISOString();
+  // Probes stamp samples with the absolute clock; analysis shifts them so the injection is t = 0.
+  let injAbs = performance.now();
+  const absClock = () => performance.now();
+  const clock = () => performance.now() - injAbs;
+  const rel = (ss: readonly Sample[]): Sample[] => ss.map((x) => ({ ...x, t: x.t - injAbs }));
+  const wallAt = (t: number) => new Date(Date.now() - (performance.now() - (t + injAbs))).toISOString();
   const startIso = new Date().toISOString();
   const lost = lostClouds(plan);
 
@@ -165,7 +168,7 @@ export async function runRepetition(
     const nc = await probeConnection(r, cloud, `drill probe ${cloud}`);
     conns.push(nc);
     for (const w of runnable)
-      probes.push(new RequestProbe(nc, w, cloud, clock, { rateHz: plan.rateHz, timeoutMs: plan.requestTimeoutMs, run }));
+      probes.push(new RequestProbe(nc, w, cloud, absClock, { rateHz: plan.rateHz, timeoutMs: plan.requestTimeoutMs, run }));
   }
   // Publishers live in a cloud the plan does not take down, as a surviving client would.
   const pubHome = spec.clouds.find((c) => !lost.includes(c.name))?.name ?? spec.clouds[0]!.name;
@@ -174,7 +177,7 @@ export async function runRepetition(
   const publishers = plan.streams
     ? spec.streams.map(
         (s) =>
-          new StreamPublisher(pubConn, r, s.name, s.subjects[0]!.replace(/\.>$/, ".drill").replace(/\*/g, "drill"), clock, {
+          new StreamPublisher(pubConn, r, s.name, s.subjects[0]!.replace(/\.>$/, ".drill").replace(/\*/g, "drill"), absClock, {
             rateHz: plan.rateHz,
             timeoutMs: 500,
             run,
@@ -208,7 +211,7 @@ export async function runRepetition(
     }
 
     // The fault: t = 0 of the measurement.
-    origin.t0 = performance.now();
+    injAbs = performance.now();
     const injectedIso = new Date().toISOString();
     for (const step of plan.faults) {
       const inj = await inject(r, sup, step, pubConn);
@@ -236,7 +239,7 @@ export async function runRepetition(
         progress(`  healed the timed faults at ${t.toFixed(0)} ms`);
       }
       const states = runnable.map((w) => {
-        const samples = probes.filter((p) => p.workload.name === w.name).flatMap((p) => p.samples);
+        const samples = rel(probes.filter((p) => p.workload.name === w.name).flatMap((p) => p.samples));
         return { w, rec: recoveryFrom(samples, plan.steadyWindowMs) };
       });
       for (const { w, rec } of states) {
@@ -300,7 +303,7 @@ export async function runRepetition(
     const workloads: WorkloadMeasurement[] = [];
     for (const w of runnable) {
       const ps = probes.filter((p) => p.workload.name === w.name);
-      const samples = ps.flatMap((p) => p.samples).sort((a, b) => a.t - b.t);
+      const samples = rel(ps.flatMap((p) => p.samples)).sort((a, b) => a.t - b.t);
       const rec = recoveryFrom(samples, plan.steadyWindowMs);
       const o = objectiveOf(spec, plan, w);
       const servedBy: Record<string, number> = {};

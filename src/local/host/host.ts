@@ -95,7 +95,13 @@ export class WasmHost {
         continue;
       }
       const kv = w.kv ? kvCapability(await kvm.open(w.kv)) : undefined;
-      s.pool = await WasmPool.create({ wasmFile: path.resolve(REPO_ROOT, w.artifact.path), limits: w.limits, size: 2, kv, name: w.name });
+      s.pool = await WasmPool.create({
+        wasmFile: path.resolve(REPO_ROOT, w.artifact.path),
+        limits: w.limits,
+        size: w.kv ? 8 : 2,
+        kv,
+        name: w.name,
+      });
     }
     const { evt } = latticeSubjects(spec.name);
     // Track heartbeats of the primary cloud for active-passive workloads.
