@@ -83,7 +83,18 @@ function ensureOptionalTools() {
   if (r.status !== 0) log("could not install nftables: partition faults will be skipped with a reason");
 }
 
+/** The evidence report is checked in headless Chromium by the tests; without it that one test skips with its reason. */
+function ensureChromium() {
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  if (existsSync("/usr/bin/chromium") || !root || !isDebianLike()) return;
+  log("installing Debian's chromium (for the evidence report test)");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const r = spawnSync("apt-get", ["install", "-y", "-qq", "chromium"], { stdio: "inherit", env });
+  if (r.status !== 0) log("could not install chromium: the report.html browser test will be skipped");
+}
+
 ensureDeps();
 ensureNatsServer();
 ensureOptionalTools();
+if (process.argv.includes("--test")) ensureChromium();
 buildWorkloads();
