@@ -26,6 +26,17 @@ function cmp(a, b) {
   return 0;
 }
 
+let aptUpdated = false;
+/** apt-get install with one `apt-get update` first per run (a fresh machine has no package lists). */
+function aptInstall(pkg) {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (!aptUpdated) {
+    spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+    aptUpdated = true;
+  }
+  return spawnSync("apt-get", ["install", "-y", "-qq", pkg], { stdio: "inherit", env }).status === 0;
+}
+
 function isDebianLike() {
   if (!existsSync("/etc/os-release")) return false;
   const os = readFileSync("/etc/os-release", "utf8");
@@ -38,9 +49,10 @@ function ensureNatsServer() {
     const root = typeof process.getuid === "function" && process.getuid() === 0;
     if (root && isDebianLike()) {
       log("nats-server not found: installing Debian's nats-server package (apt-get)");
-      const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-      execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-      execFileSync("apt-get", ["install", "-y", "-qq", "nats-server"], { stdio: "inherit", env });
+      if (!aptInstall("nats-server")) {
+        console.error("apt-get could not install nats-server; install it by hand (apt-get install nats-server) and run this again.");
+        process.exit(3);
+      }
       v = natsVersion();
     } else {
       console.error(
@@ -78,9 +90,7 @@ function ensureOptionalTools() {
   if (!root || !isDebianLike()) return;
   if (spawnSync("sh", ["-c", "command -v nft"]).status === 0) return;
   log("installing nftables (for partition drills)");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const r = spawnSync("apt-get", ["install", "-y", "-qq", "nftables"], { stdio: "inherit", env });
-  if (r.status !== 0) log("could not install nftables: partition faults will be skipped with a reason");
+  if (!aptInstall("nftables")) log("could not install nftables: partition faults will be skipped with a reason");
 }
 
 /** The evidence report is checked in headless Chromium by the tests; without it that one test skips with its reason. */
@@ -88,9 +98,7 @@ function ensureChromium() {
   const root = typeof process.getuid === "function" && process.getuid() === 0;
   if (existsSync("/usr/bin/chromium") || !root || !isDebianLike()) return;
   log("installing Debian's chromium (for the evidence report test)");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const r = spawnSync("apt-get", ["install", "-y", "-qq", "chromium"], { stdio: "inherit", env });
-  if (r.status !== 0) log("could not install chromium: the report.html browser test will be skipped");
+  if (!aptInstall("chromium")) log("could not install chromium: the report.html browser test will be skipped");
 }
 
 ensureDeps();
