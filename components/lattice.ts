@@ -141,7 +141,12 @@ export class Lattice extends pulumi.ComponentResource {
     const tb = spec.tieBreaker
       ? new TieBreakerSite(
           `${name}-tiebreaker`,
-          { spec, servers: tbServers, project: project(), sourceRanges: cloudEgress.apply((e) => [...e, ...operator]) },
+          {
+            spec,
+            servers: tbServers,
+            project: spec.tieBreaker.provider === "gcp" ? project() : undefined,
+            sourceRanges: cloudEgress.apply((e) => [...e, ...operator]),
+          },
           o,
         )
       : undefined;

@@ -92,6 +92,7 @@ tar -C /usr/local/bin -xzf "$tmp/krustlet.tar.gz" krustlet-wasi
 chmod 0755 /usr/local/bin/krustlet-wasi
 
 install -d -m 0700 /etc/krustlet /var/lib/krustlet
+${c.provider === "aws" ? "command -v aws >/dev/null || snap install aws-cli --classic" : "# gcloud ships with Google's Ubuntu images."}
 ${fetchSecret(c.provider, c.region, o.bootstrapSecret, "/etc/krustlet/bootstrap.conf")}
 
 cat > /etc/systemd/system/krustlet.service <<EOF
@@ -187,6 +188,7 @@ export function tieBreakerBootScript(spec: LatticeSpec, server: ServerNode, o: T
   return `${header(`tie-breaker nats-server ${server.name} at site ${tb.name}`, spec)}
 export DEBIAN_FRONTEND=noninteractive
 command -v nats-server >/dev/null || { apt-get update -q && apt-get install -y -q nats-server; }
+${tb.provider === "aws" ? "command -v aws >/dev/null || apt-get install -y -q awscli" : "# gcloud ships with Google's Debian images."}
 
 # JetStream store on its own disk, formatted once.
 DEV=${shq(o.dataDevice)}

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -206,7 +207,7 @@ describe("components one by one, under mocks", () => {
     );
   });
 
-  it("TieBreakerSite: addresses first, VMs on start (once); non-GCP sites refused", async () => {
+  it("TieBreakerSite: addresses first, VMs on start (once), on GCP and AWS", async () => {
     const servers = topo.servers.filter((s) => s.role === "tiebreaker");
     let tb!: TieBreakerSite;
     const ev = await evaluateProgram("c8", (opts) => {
@@ -220,13 +221,32 @@ describe("components one by one, under mocks", () => {
     assert.ok(conf.secretInputs.includes("secretData"));
     assert.equal(conf.inputs!.secretData, "server_name: tb-1");
     assert.throws(() => tb.start({}, () => pems()), /started twice/);
+    // An AWS site: VPC, security group, Elastic IPs, Secrets Manager entries the instance role alone may read, encrypted disks.
     const awsTb = parseLattice({
       ...(readStackConfig("stacks/Pulumi.prod.yaml") as LatticeInput),
       tieBreaker: { name: "tb", provider: "aws", region: "eu-central-1", zones: ["eu-central-1a"] },
     });
+    const awsServers = topologyOf(awsTb).servers.filter((s) => s.role === "tiebreaker");
+    const aev = await evaluateProgram("c8b", (opts) => {
+      const site = new TieBreakerSite("tb", { spec: awsTb, servers: awsServers, sourceRanges: ["10.2.2.2/32"] }, opts);
+      site.start({ "tb-1": "server_name: tb-1" }, () => pems());
+      return site;
+    });
+    assertTree(aev.resources, "tb", () => "tb-aws");
+    const vm = aev.byName.get("tb-tb-1-vm")!.inputs!;
+    assert.deepEqual(vm.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
+    assert.equal(spawnSync("bash", ["-n"], { input: String(vm.userData) }).status, 0);
+    assert.match(String(vm.userData), /aws secretsmanager get-secret-value --region 'eu-central-1' --secret-id 'payments-tb-1-conf'/);
+    assert.ok(aev.byName.get("tb-payments-tb-1-key-v")!.secretInputs.includes("secretString"));
+    const policy = JSON.parse(String(aev.byName.get("tb-tb-1-read")!.inputs!.policy)) as { Statement: { Resource: string[] }[] };
+    assert.equal(policy.Statement[0]!.Resource.length, 4);
+    const ingress = aev.byName.get("tb-nats-sg")!.inputs!.ingress as { cidrBlocks: string[] }[];
+    for (const r of ingress) assert.deepEqual(r.cidrBlocks, ["10.2.2.2/32"]);
+    assert.equal(aev.byName.get("tb-tb-1-data")!.inputs!.encrypted, true);
+    assert.deepEqual(await aev.value(aev.root.egressCidrs), [`${String(aev.byName.get("tb-tb-1-ip")!.state!.publicIp)}/32`]);
     await assert.rejects(
-      evaluateProgram("c8b", (opts) => new TieBreakerSite("tb", { spec: awsTb, servers, project: "p", sourceRanges: [] }, opts)),
-      /not supported by the Pulumi components yet \(allowed: gcp\)/,
+      evaluateProgram("c8c", (opts) => new TieBreakerSite("tb", { spec, servers, sourceRanges: [] }, opts)),
+      /needs a project/,
     );
   });
 
