@@ -194,7 +194,10 @@ export class Lattice extends pulumi.ComponentResource {
     }
     for (const s of tbServers) subjects.push({ id: s.name, ...sans([s.name], [memberAddresses[s.name]!]) });
     for (const h of topo.hosts) subjects.push({ id: `${h.name}-leaf`, dnsNames: [h.name, "localhost"], ipAddresses: ["127.0.0.1"] });
-    for (const c of spec.clouds) subjects.push({ id: `nack-${c.name}`, dnsNames: [`nack-${c.name}`] });
+    for (const c of spec.clouds) {
+      subjects.push({ id: `nack-${c.name}`, dnsNames: [`nack-${c.name}`] });
+      subjects.push({ id: `wasmcloud-operator-${c.name}`, dnsNames: [`wasmcloud-operator-${c.name}`] });
+    }
     const creds = new LatticeCredentials(`${name}-credentials`, { spec, subjects }, o);
 
     // Compile once, with every cloud's addresses.
@@ -238,7 +241,11 @@ export class Lattice extends pulumi.ComponentResource {
       wasmDeps[c.name] = deps;
       const needsOperator = c.hostPools.length > 0 || spec.workloads.some((w) => w.runtime === "wasmcloud");
       if (needsOperator) {
-        const op = new WasmcloudOperator(`${name}-${c.name}-wasmcloud`, { spec, cloud: c.name, provider: p, dependsOn: base }, o);
+        const op = new WasmcloudOperator(
+          `${name}-${c.name}-wasmcloud`,
+          { spec, cloud: c.name, tls: creds.pem(`wasmcloud-operator-${c.name}`), provider: p, dependsOn: base },
+          o,
+        );
         deps.wasmcloud.push(op.release);
         for (const pool of c.hostPools) {
           new WasmHostPool(

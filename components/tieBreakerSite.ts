@@ -262,14 +262,12 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       `${name}-${s.name}-read`,
       {
         role: ctx.role.name,
-        policy: pulumi
-          .all(arns)
-          .apply((resources) =>
-            JSON.stringify({
-              Version: "2012-10-17",
-              Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: resources }],
-            }),
-          ),
+        policy: pulumi.all(arns).apply((resources) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: resources }],
+          }),
+        ),
       },
       o,
     );

@@ -209,12 +209,22 @@ export function natsHelmValues(
   };
 }
 
-/** Values of the wasmCloud runtime-operator chart: no bundled NATS, the cloud's hub as scheduler and data plane. */
+/** Secret (ca.crt, tls.crt, tls.key) the runtime-operator presents to NATS: issued from the lattice CA by latticeform. */
+export const WASMCLOUD_OPERATOR_TLS_SECRET = "wasmcloud-operator-tls";
+
+/**
+ * Values of the wasmCloud runtime-operator chart: no bundled NATS, the cloud's hub as scheduler and data plane,
+ * TLS with the lattice CA (not the chart's generated one, which the hub would not trust).
+ */
 export function wasmcloudOperatorValues(spec: LatticeSpec, cloud: string): Record<string, unknown> {
   const c = spec.clouds.find((x) => x.name === cloud)!;
   const url = `tls://${releaseName(cloud)}.${NATS_NAMESPACE}.svc.cluster.local:${c.hub.ports.client}`;
   return {
-    global: { nats: { schedulerUrl: url, dataUrl: url }, tls: { enabled: true } },
+    global: {
+      nats: { schedulerUrl: url, dataUrl: url },
+      tls: { enabled: true },
+      certificates: { generate: false, operatorCertSecretName: WASMCLOUD_OPERATOR_TLS_SECRET },
+    },
     nats: { enabled: false },
     operator: { enabled: true },
     gateway: { enabled: false },

@@ -260,7 +260,7 @@ describe("components one by one, under mocks", () => {
         { spec, cloud: "aws", credentials: pulumi.secret(buildCredentials(spec, topo, new Uint8Array(32), 1)), tls: pems(), provider },
         { parent },
       );
-      new WasmcloudOperator("L-op", { spec, cloud: "gcp", provider }, { parent });
+      new WasmcloudOperator("L-op", { spec, cloud: "gcp", tls: pems(), provider }, { parent });
       return parent;
     });
     assertTree(ev.resources, "L", () => "k");
@@ -271,6 +271,12 @@ describe("components one by one, under mocks", () => {
       ev.resources.filter((r) => r.type.startsWith("kubernetes:jetstream")).map((r) => r.name),
       ["L-js-stream-nats-ledger", "L-js-stream-nats-audit", "L-js-keyvalue-nats-kv-balances"],
     );
-    assert.equal((ev.byName.get("L-op-release")!.inputs!.values as { nats: { enabled: boolean } }).nats.enabled, false);
+    const op = ev.byName.get("L-op-release")!.inputs!.values as {
+      nats: { enabled: boolean };
+      global: { certificates: { generate: boolean } };
+    };
+    assert.equal(op.nats.enabled, false);
+    assert.equal(op.global.certificates.generate, false, "the operator trusts the lattice CA, not a chart-generated one");
+    assert.deepEqual(ev.byName.get("L-op-tls")!.inputs!.stringData, { "tls.crt": "CERT", "tls.key": "KEY", "ca.crt": "CA" });
   });
 });
