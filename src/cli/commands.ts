@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { registerDrillCommands, registerStartCommand } from "./drill";
 import { registerLocalCommands } from "./local";
+import { registerReviewCommand } from "./review";
 
 export interface CliContext {
   fail(e: unknown): never;
@@ -11,4 +12,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerLocalCommands(program, ctx);
   registerDrillCommands(program, ctx);
   registerStartCommand(program, ctx);
+  registerReviewCommand(program, ctx);
 }

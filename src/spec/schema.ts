@@ -142,8 +142,8 @@ export const SecuritySchema = z.strictObject({
   /** TLS on every NATS port; turning a port's block off is then an error. */
   requireTls: z.boolean().default(true),
   tls: TlsSchema.default(TlsSchema.parse({})),
-  /** `operator`: decentralized JWT auth (operator, accounts, users signed with nkeys); `nkey`: nkey users listed in the config. */
-  auth: z.enum(["operator", "nkey"]).default("operator"),
+  /** `operator`: decentralized JWT auth (operator, accounts, users signed with nkeys). Plain nkey users in the config are not supported yet. */
+  auth: z.enum(["operator"]).default("operator"),
   systemAccount: z.string().regex(ACCOUNT_RE).default("SYS"),
   accounts: z.array(AccountSchema).default([{ name: "APP", users: [], exports: [], imports: [] }]),
 });

@@ -1,0 +1,14 @@
+import { onTypes, type LatticePolicy } from "../lib";
+
+export const policy: LatticePolicy = {
+  name: "latticeform-aws-eks-secrets-encryption",
+  description: "EKS encrypts Kubernetes Secrets with a KMS key (envelope encryption).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps: 'Set encryptionConfig: { provider: { keyArn: <KMS key> }, resources: ["secrets"] }.',
+  validateResource: onTypes(["aws:eks/cluster:Cluster"], (props, report) => {
+    const enc = props.encryptionConfig;
+    if (!enc || !(enc.resources ?? []).includes("secrets") || !enc.provider?.keyArn)
+      report("encryptionConfig does not encrypt secrets with a KMS key.");
+  }),
+};
