@@ -18,12 +18,12 @@ export function onSpec(check: (spec: LatticeSpec, report: ReportViolation, args:
   };
 }
 
+/** Resource inputs as CrossGuard hands them over: untyped provider properties. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Props = Record<string, any>;
+
 /** Run `check` on resources of the given types. */
-export function onTypes(
-  types: readonly string[],
-  check: (props: Record<string, any>, report: ReportViolation, args: ResourceValidationArgs) => void,
-) {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
+export function onTypes(types: readonly string[], check: (props: Props, report: ReportViolation, args: ResourceValidationArgs) => void) {
   return (args: ResourceValidationArgs, report: ReportViolation): void => {
     if (!types.includes(args.type)) return;
     check(args.props, report, args);
