@@ -25,7 +25,7 @@ export const policy: LatticePolicy = {
     const field = TAGGED[args.type]!;
     const tags = (props[field] ?? {}) as Record<string, string>;
     // GCP label keys are lower-case with '_' for other characters.
-    const norm = (k: string) => k.toLowerCase().replace(/[^a-z0-9_-]/g, "_");
+    const norm = (k: string) => k.toLowerCase().replace(/[^a-z0-9]/g, "_");
     const have = new Set(Object.keys(tags).map(norm));
     const missing = requiredTags.filter((t) => !have.has(norm(t)));
     if (missing.length) report(`${field} lack ${missing.join(", ")}.`);
