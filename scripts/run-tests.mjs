@@ -24,9 +24,7 @@ roots.forEach(walk);
 const filter = process.argv.slice(2);
 const selected = filter.length ? files.filter((f) => filter.some((x) => f.includes(x))) : files;
 selected.sort();
-const r = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...selected],
-  { stdio: "inherit" },
-);
+const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...selected], {
+  stdio: "inherit",
+});
 process.exit(r.status ?? 1);

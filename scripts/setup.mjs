@@ -56,7 +56,9 @@ function ensureNatsServer() {
       v = natsVersion();
     } else {
       console.error(
-        "latticeform needs nats-server >= " + MIN_NATS_SERVER + " on PATH, and it is not there.\n" +
+        "latticeform needs nats-server >= " +
+          MIN_NATS_SERVER +
+          " on PATH, and it is not there.\n" +
           "  Debian/Ubuntu: sudo apt-get install nats-server\n" +
           "  Elsewhere:     install a release from the NATS project, or `go install github.com/nats-io/nats-server/v2@latest`,\n" +
           "                 then run this command again.",

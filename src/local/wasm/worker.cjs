@@ -53,7 +53,8 @@ function run(payload) {
     const res = exportsRef.handle(ptr, payload.length) >>> 0;
     const view = new DataView(memory.buffer);
     const len = view.getInt32(res, true);
-    if (len < 0 || res + 4 + len > memory.buffer.byteLength) return { ok: false, kind: "abi", error: `guest returned an invalid result (ptr ${res}, len ${len})` };
+    if (len < 0 || res + 4 + len > memory.buffer.byteLength)
+      return { ok: false, kind: "abi", error: `guest returned an invalid result (ptr ${res}, len ${len})` };
     return { ok: true, output: mem().slice(res + 4, res + 4 + len) };
   } catch (e) {
     // A trap with the memory within 16 pages (1 MiB) of its cap: a memory.grow was refused, so the guest
