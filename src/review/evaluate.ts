@@ -4,8 +4,8 @@
  * inputs, parent, dependencies, and inputs computed from other resources' outputs marked unknown (with
  * CrossGuard's own sentinels, so policies that read them raise the same UnknownValueError).
  */
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { fakeState, unwrapSecrets } from "./fakes";
 
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
@@ -21,71 +21,6 @@ export interface EvaluatedResource {
   /** Input paths whose values are unknown until deploy. */
   readonly unknownPaths: string[];
   readonly providerName?: string;
-}
-
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-function unwrapSecrets(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(unwrapSecrets);
-  if (typeof v !== "object" || v === null) return v;
-  const o = v as Record<string, unknown>;
-  if (o[SECRET_SIG] !== undefined && "value" in o) return unwrapSecrets(o.value);
-  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
-}
-
-/** Deterministic, well-formed outputs for what a cloud would compute (ids, endpoints, keys), so the program runs. */
-function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  const hash = createHash("sha256").update(`${type}:${name}`).digest();
-  const out: Record<string, unknown> = { arn: `arn:offline:${type}:${name}`, selfLink: `https://offline/${name}` };
-  const pem = (kind: string) => `-----BEGIN ${kind}-----\noffline-${name}\n-----END ${kind}-----\n`;
-  switch (type) {
-    case "random:index/randomBytes:RandomBytes":
-      out.base64 = hash.toString("base64");
-      out.hex = hash.toString("hex");
-      break;
-    case "random:index/randomString:RandomString":
-    case "random:index/randomPassword:RandomPassword":
-      out.result = hash.toString("hex").slice(0, Number(inputs.length ?? 16));
-      break;
-    case "tls:index/privateKey:PrivateKey":
-      out.privateKeyPem = pem("PRIVATE KEY");
-      out.publicKeyPem = pem("PUBLIC KEY");
-      break;
-    case "tls:index/selfSignedCert:SelfSignedCert":
-    case "tls:index/locallySignedCert:LocallySignedCert":
-      out.certPem = pem("CERTIFICATE");
-      break;
-    case "tls:index/certRequest:CertRequest":
-      out.certRequestPem = pem("CERTIFICATE REQUEST");
-      break;
-    case "aws:eks/cluster:Cluster":
-      out.endpoint = `https://${name}.eks.offline`;
-      out.certificateAuthority = { data: Buffer.from(`ca-${name}`).toString("base64") };
-      out.vpcConfig = { ...(inputs.vpcConfig as object), clusterSecurityGroupId: `sg-${name}` };
-      break;
-    case "aws:ec2/eip:Eip":
-      out.publicIp = `52.1.${hash[0]! % 250}.${(hash[1]! % 250) + 1}`;
-      break;
-    case "aws:ec2/launchTemplate:LaunchTemplate":
-      out.latestVersion = 1;
-      break;
-    case "gcp:compute/address:Address":
-      out.address = `34.1.${hash[0]! % 250}.${(hash[1]! % 250) + 1}`;
-      break;
-    case "gcp:container/cluster:Cluster":
-      out.endpoint = `10.9.${hash[0]! % 250}.${(hash[1]! % 250) + 1}`;
-      out.masterAuth = { clusterCaCertificate: Buffer.from(`ca-${name}`).toString("base64") };
-      break;
-    case "gcp:serviceaccount/account:Account":
-      out.email = `${String(inputs.accountId)}@offline.iam.gserviceaccount.com`;
-      break;
-    case "kubernetes:core/v1:Service": {
-      const spec = inputs.spec as { type?: string } | undefined;
-      if (spec?.type === "LoadBalancer") out.status = { loadBalancer: { ingress: [{ hostname: `${name}.lb.offline` }] } };
-      break;
-    }
-  }
-  return { ...inputs, ...out };
 }
 
 /** Paths of every Output inside `v` that depends on another resource: unknown in a preview of a new stack. */
@@ -131,7 +66,7 @@ export async function evaluateOffline(stack: string, config: Record<string, stri
         const plain = unwrapSecrets(args.inputs) as Record<string, unknown>;
         const rec = byKey.get(`${args.type}::${args.name}`);
         if (rec) rec.props = structuredClone(plain);
-        return { id: args.custom ? `${args.name}-id` : undefined, state: fakeOutputs(args.type, args.name, plain) };
+        return { id: args.custom ? `${args.name}-id` : undefined, state: fakeState(args.type, args.name, plain) };
       },
       call(args) {
         return args.inputs;
