@@ -17,7 +17,7 @@ import { probeConnection } from "../src/drill/probes";
 import { connectLocal } from "../src/local/client";
 import { upLocal } from "../src/local/lattice";
 import { renderLocal, type LocalRender } from "../src/local/state";
-import { Supervisor } from "../src/local/supervisor";
+import { monitorJson, Supervisor, waitFor } from "../src/local/supervisor";
 import { parseLattice } from "../src/spec/validate";
 import { validatePaymentJs } from "./plain-validator";
 
@@ -111,6 +111,8 @@ async function main(): Promise<void> {
         servers: hubUrlsFor(r.spec, r.topo, r.layout.env, "gcp", "home-first", "client", "tls"),
         maxReconnectAttempts: -1,
         reconnectTimeWait: 20,
+        reconnectJitter: 0,
+        reconnectJitterTLS: 0,
         timeout: 250,
         pingInterval: 250,
         maxPingOut: 2,
@@ -124,7 +126,25 @@ async function main(): Promise<void> {
     const awsHubs = r.nats.servers.filter((s) => s.site === "aws").map((s) => s.name);
     for (const fault of ["kill", "blackhole"] as const) {
       for (let run = 0; run < RUNS; run++) {
-        const leafReq = await connectLocal(r, { servers: ["aws-edge-1-leaf"], options: { maxReconnectAttempts: -1 } });
+        // The AWS leaf must start on an AWS hub, or the fault would not bite its path: restart it (its remote
+        // lists aws-1 first) and wait until its leafnode connection is to an AWS hub.
+        const leaf = r.nats.leafs.find((l) => l.name === "aws-edge-1-leaf")!;
+        const awsLeafPorts = r.topo.servers.filter((x) => x.site === "aws").map((x) => r.layout.env.ports(x).leafnode);
+        await sup.stop(leaf.name);
+        sup.startServer(leaf.name, r.confFiles[leaf.name]!, leaf.monitorPort);
+        await sup.waitReady([leaf.name]);
+        await waitFor(
+          async () => {
+            const lz = await monitorJson<{ leafs?: { port: number }[] }>(leaf.monitorPort, "/leafz");
+            return (lz.leafs ?? []).some((l) => awsLeafPorts.includes(l.port));
+          },
+          10000,
+          50,
+        );
+        const leafReq = await connectLocal(r, {
+          servers: ["aws-edge-1-leaf"],
+          options: { maxReconnectAttempts: -1, reconnectJitter: 0, reconnectJitterTLS: 0 },
+        });
         const directReq = await probeConnection(r, "aws", "bench direct requester");
         // Warm: interest for every subject must have crossed the gateway before the fault.
         for (const [nc, subj] of [

@@ -29,6 +29,10 @@ export function probeConnection(r: LocalRender, cloud: string, name: string): Pr
       noRandomize: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 20,
+      // nats.js adds up to 1 s of random jitter before reconnecting over TLS by default: the largest part of a
+      // direct client's failover time. Clients here are few; no jitter.
+      reconnectJitter: 0,
+      reconnectJitterTLS: 0,
       // A frozen server is found by pings; the connect timeout bounds each reconnect attempt.
       timeout: 250,
       pingInterval: 250,

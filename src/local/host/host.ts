@@ -79,6 +79,8 @@ export class WasmHost {
         servers: this.servers(),
         maxReconnectAttempts: -1,
         reconnectTimeWait: 50,
+        reconnectJitter: 0,
+        reconnectJitterTLS: 0,
         // A frozen server is detected by pings; a short connect timeout keeps reconnects fast.
         pingInterval: 1000,
         maxPingOut: 2,
