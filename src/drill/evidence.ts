@@ -69,6 +69,7 @@ export interface Evidence {
       readonly reason: string | null;
     }[];
     readonly stopConditionsFired: readonly string[];
+    readonly jetstreamApi: { readonly ok: boolean; readonly ms: number; readonly error: string | null } | null;
     readonly workloads: readonly {
       readonly workload: string;
       readonly recoveryMs: number | null;
@@ -248,6 +249,7 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
       timestamps: r.timestamps,
       faults: r.faults.map((f) => ({ kind: f.step.kind, action: f.action, processes: f.processes, reason: f.reason ?? null })),
       stopConditionsFired: r.stopConditionsFired,
+      jetstreamApi: r.jetstreamApi ?? null,
       workloads: r.workloads.map((w) => ({
         workload: w.workload,
         recoveryMs: w.recoveryMs,
@@ -260,7 +262,10 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
         timeline: timeline(w.samples),
       })),
     })),
-    verdict: objectives.every((o) => o.verdict === "met") && !stopped ? "met" : "breached",
+    verdict:
+      objectives.every((o) => o.verdict === "met") && !stopped && reps.every((r) => !r.jetstreamApi || r.jetstreamApi.ok)
+        ? "met"
+        : "breached",
     findings,
     signOff: {
       owner: { name: "", role: "service owner", date: "", signature: "" },

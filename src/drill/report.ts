@@ -87,7 +87,10 @@ export function renderHtml(e: Evidence): string {
       const faults = r.faults
         .map((f) => `<li>${esc(f.kind)}: ${esc(f.action)} ${esc(f.processes.join(", "))}${f.reason ? ` — ${esc(f.reason)}` : ""}</li>`)
         .join("");
-      return `<section><h3>Repetition ${r.index + 1}</h3><ul>${faults}</ul>${r.stopConditionsFired.length ? `<p class="bad">Stop conditions fired: ${esc(r.stopConditionsFired.join("; "))}</p>` : ""}
+      const api = r.jetstreamApi
+        ? `<p>JetStream API during the fault: ${r.jetstreamApi.ok ? `<span class="v met">AVAILABLE</span> (stream and consumer created in ${r.jetstreamApi.ms} ms)` : `<span class="v breached">UNAVAILABLE</span> ${esc(r.jetstreamApi.error ?? "")}`}</p>`
+        : "";
+      return `<section><h3>Repetition ${r.index + 1}</h3><ul>${faults}</ul>${api}${r.stopConditionsFired.length ? `<p class="bad">Stop conditions fired: ${esc(r.stopConditionsFired.join("; "))}</p>` : ""}
 <table class="kv">${ts}</table>${charts}
 <table><tr><th>workload</th><th>recovery</th><th>ok</th><th>failed</th><th>latency before p50/p99 ms</th><th>during</th><th>after</th><th>served by</th><th>ledger</th></tr>${wrows}</table></section>`;
     })

@@ -3,7 +3,7 @@
  * recovery (or a stop condition), reconciliation of acknowledged messages in the surviving copies, restore,
  * and a check that the lattice is steady again. Produces raw measurements; `evidence/` turns them into a pack.
  */
-import { jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { mirrorName } from "../compile/jetstream";
 import type { LocalRender } from "../local/state";
@@ -91,6 +91,33 @@ export interface RepetitionResult {
   readonly workloads: readonly WorkloadMeasurement[];
   readonly streams: readonly StreamMeasurement[];
   readonly stopConditionsFired: readonly string[];
+  /** Stream and consumer creation and deletion through the JetStream API while the fault was still in place. */
+  readonly jetstreamApi: { readonly ok: boolean; readonly ms: number; readonly error: string | null } | null;
+}
+
+/** While the fault holds: can the JetStream API still create (and remove) a stream and a consumer? */
+async function checkJetStreamApi(
+  nc: NatsConnection,
+  r: LocalRender,
+  placement: string,
+  run: string,
+): Promise<{ ok: boolean; ms: number; error: string | null }> {
+  const t0 = performance.now();
+  const name = `DRILL_API_${run.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+  let lastError = "";
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false });
+      await jsm.streams.add({ name, subjects: [`drill.api.${name}`], num_replicas: 1, placement: { cluster: placement, tags: [] } });
+      await jsm.consumers.add(name, { durable_name: "probe", ack_policy: AckPolicy.Explicit });
+      await jsm.streams.delete(name);
+      return { ok: true, ms: +(performance.now() - t0).toFixed(1), error: null };
+    } catch (e) {
+      lastError = String((e as Error).message ?? e);
+      await sleep(250);
+    }
+  }
+  return { ok: false, ms: +(performance.now() - t0).toFixed(1), error: lastError.slice(0, 200) };
 }
 
 function pct(values: number[], p: number): number {
@@ -262,6 +289,14 @@ export async function runRepetition(
     for (const p of publishers) await p.stop();
     for (const p of probes) await p.stop();
 
+    // The JetStream API (meta group) must still work while the fault holds: the tie-breaker's job.
+    const survivor = spec.clouds.find((c) => !lost.includes(c.name))?.name ?? spec.clouds[0]!.name;
+    const jetstreamApi = plan.streams ? await checkJetStreamApi(pubConn, r, survivor, run) : null;
+    if (jetstreamApi)
+      progress(
+        `  JetStream API during the fault: ${jetstreamApi.ok ? `stream and consumer created in ${jetstreamApi.ms} ms` : `FAILED (${jetstreamApi.error})`}`,
+      );
+
     // Reconcile before restoring: the RPO question is what survives if the lost cloud never returns.
     const streams: StreamMeasurement[] = [];
     for (const pub of publishers) {
@@ -363,6 +398,7 @@ export async function runRepetition(
       workloads,
       streams,
       stopConditionsFired: fired,
+      jetstreamApi,
     };
   } finally {
     for (const p of probes) await p.stop();

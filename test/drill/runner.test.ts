@@ -77,6 +77,8 @@ describe("drills on the small example", () => {
     assert.equal(payments.recovered + payments.lost, payments.acked);
     assert.match(payments.note ?? "", /asynchronous mirror/);
     assert.equal(typeof payments.mirrorLagAtFault, "number");
+    // The tie-breaker keeps the meta group's majority: the JetStream API still creates streams and consumers.
+    assert.equal(rep.jetstreamApi?.ok, true, rep.jetstreamApi?.error ?? "");
   });
 
   it("hub node loss at a stream leader: no acknowledged message lost", async () => {

@@ -71,6 +71,7 @@ function rep(ws: WorkloadMeasurement[], over: Partial<RepetitionResult> = {}): R
       },
     ],
     stopConditionsFired: [],
+    jetstreamApi: { ok: true, ms: 120, error: null },
     ...over,
   };
 }
