@@ -106,11 +106,18 @@ async function checkJetStreamApi(
   const name = `DRILL_API_${run.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   let lastError = "";
   for (let attempt = 0; attempt < 20; attempt++) {
+    // A fresh name per attempt: an attempt that timed out may still have created its stream.
+    const stream = `${name}_${attempt}`;
     try {
       const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false });
-      await jsm.streams.add({ name, subjects: [`drill.api.${name}`], num_replicas: 1, placement: { cluster: placement, tags: [] } });
-      await jsm.consumers.add(name, { durable_name: "probe", ack_policy: AckPolicy.Explicit });
-      await jsm.streams.delete(name);
+      await jsm.streams.add({
+        name: stream,
+        subjects: [`drill.api.${stream}`],
+        num_replicas: 1,
+        placement: { cluster: placement, tags: [] },
+      });
+      await jsm.consumers.add(stream, { durable_name: "probe", ack_policy: AckPolicy.Explicit });
+      await jsm.streams.delete(stream);
       return { ok: true, ms: +(performance.now() - t0).toFixed(1), error: null };
     } catch (e) {
       lastError = String((e as Error).message ?? e);
@@ -290,7 +297,10 @@ export async function runRepetition(
     for (const p of probes) await p.stop();
 
     // The JetStream API (meta group) must still work while the fault holds: the tie-breaker's job.
-    const survivor = spec.clouds.find((c) => !lost.includes(c.name))?.name ?? spec.clouds[0]!.name;
+    // Placed outside every cloud a fault touches: this checks the meta group, not a cluster that just lost a peer
+    // (2.9.10 may still place an R1 stream on a peer it has not yet marked offline).
+    const touched = new Set(plan.faults.map((f) => f.cloud).filter((c): c is string => !!c));
+    const survivor = spec.clouds.find((c) => !touched.has(c.name))?.name ?? spec.clouds[0]!.name;
     const jetstreamApi = plan.streams ? await checkJetStreamApi(pubConn, r, survivor, run) : null;
     if (jetstreamApi)
       progress(
