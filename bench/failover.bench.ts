@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { hubUrlsFor } from "../src/compile/nats";
 import { probeConnection } from "../src/drill/probes";
 import { connectLocal } from "../src/local/client";
 import { upLocal } from "../src/local/lattice";
@@ -106,19 +105,8 @@ async function main(): Promise<void> {
     await upLocal(r, sup);
     // Plain responders on the same paths as the Wasm hosts.
     const plainLeaf = await connectLocal(r, { servers: ["gcp-edge-1-leaf"] });
-    const plainDirect = await connectLocal(r, {
-      options: {
-        servers: hubUrlsFor(r.spec, r.topo, r.layout.env, "gcp", "home-first", "client", "tls"),
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 20,
-        reconnectJitter: 0,
-        reconnectJitterTLS: 0,
-        timeout: 250,
-        pingInterval: 250,
-        maxPingOut: 2,
-        noRandomize: true,
-      },
-    });
+    // The same connection settings as the drills' direct clients, homed in GCP.
+    const plainDirect = await probeConnection(r, "gcp", "bench plain responder");
     plainLeaf.subscribe("plain.leaf", { callback: (_e, m) => void m.respond(JSON.stringify(validatePaymentJs(JSON.parse(m.string())))) });
     plainDirect.subscribe("plain.direct", {
       callback: (_e, m) => void m.respond(JSON.stringify(validatePaymentJs(JSON.parse(m.string())))),

@@ -12,6 +12,16 @@ import type { RepetitionResult, WorkloadMeasurement } from "../../src/drill/runn
 import { readStackConfig } from "../../src/spec/load";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "lf-evidence-"));
+/** Headless Chromium as this machine runs it: no sandbox as root, no background network traffic. */
+const CHROME_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 const iso = (ms: number) => new Date(Date.UTC(2026, 10, 24, 12, 0, 0, ms)).toISOString();
 const lat = { p50: 1, p99: 2, n: 10 };
 
@@ -209,18 +219,7 @@ describe("evidence", () => {
     const profile = mkdtempSync(path.join(tmp, "chrome-"));
     const r = spawnSync(
       chromium,
-      [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        `--user-data-dir=${profile}`,
-        "--dump-dom",
-        `file://${path.join(dir, "report.html")}`,
-      ],
+      [...CHROME_FLAGS, `--user-data-dir=${profile}`, "--dump-dom", `file://${path.join(dir, "report.html")}`],
       { encoding: "utf8", timeout: 60000 },
     );
     assert.equal(r.status, 0, r.stderr);
@@ -236,13 +235,7 @@ describe("evidence", () => {
     const shot = spawnSync(
       chromium,
       [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        ...CHROME_FLAGS,
         `--user-data-dir=${profile}`,
         `--screenshot=${path.join(tmp, "report.png")}`,
         "--window-size=1200,1600",
