@@ -3,7 +3,7 @@
  * recovery (or a stop condition), reconciliation of acknowledged messages in the surviving copies, restore,
  * and a check that the lattice is steady again. Produces raw measurements; `evidence/` turns them into a pack.
  */
-import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { mirrorName } from "../compile/jetstream";
 import type { LocalRender } from "../local/state";
@@ -91,6 +91,8 @@ export interface RepetitionResult {
   readonly workloads: readonly WorkloadMeasurement[];
   readonly streams: readonly StreamMeasurement[];
   readonly stopConditionsFired: readonly string[];
+  /** Why the lattice was not steady again after restore, if it was not. */
+  readonly notSteadyReason?: string;
   /** Stream and consumer creation and deletion through the JetStream API while the fault was still in place. */
   readonly jetstreamApi: { readonly ok: boolean; readonly ms: number; readonly error: string | null } | null;
 }
@@ -391,7 +393,11 @@ export async function runRepetition(
     for (const inj of injected) await restore(r, sup, inj);
     const restoredIso = new Date().toISOString();
     // Steady again: a fresh request to every workload from every cloud succeeds (bounded).
-    const steadyAgain = await checkSteady(r, conns.slice(0, spec.clouds.length), runnable, plan.requestTimeoutMs);
+    const requestsSteady = await checkSteady(r, conns.slice(0, spec.clouds.length), runnable, plan.requestTimeoutMs);
+    // Steady also means every mirror has caught up with its source again: a stale mirror is no copy.
+    const mirrorsSteady = plan.streams ? await mirrorsCaughtUp(r, pubConn, 30000) : null;
+    if (mirrorsSteady) progress(`  mirrors not caught up after restore: ${mirrorsSteady}`);
+    const steadyAgain = mirrorsSteady ? null : requestsSteady;
     return {
       index,
       timestamps: {
@@ -408,6 +414,7 @@ export async function runRepetition(
       workloads,
       streams,
       stopConditionsFired: fired,
+      ...(steadyAgain === null ? { notSteadyReason: mirrorsSteady ?? "a workload did not answer from every cloud within 30 s" } : {}),
       jetstreamApi,
     };
   } finally {
@@ -417,6 +424,50 @@ export async function runRepetition(
     // Whatever went wrong, never leave the lattice broken.
     if (!restored) for (const inj of injected) await restore(r, sup, inj).catch(() => {});
   }
+}
+
+/**
+ * After restore, every mirror must follow its source again: publish a marker to each mirrored stream and wait
+ * (bounded) until the mirror holds it. Undefined when all do, else what lags.
+ */
+async function mirrorsCaughtUp(r: LocalRender, nc: NatsConnection, timeoutMs: number): Promise<string | undefined> {
+  const mirrored = r.spec.streams.filter((s) => s.mirrors.length > 0);
+  if (mirrored.length === 0) return undefined;
+  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false });
+  const js = jetstream(nc, { domain: r.spec.jetstream.domain, timeout: 2000 });
+  const targets: { src: string; mir: string; seq: number }[] = [];
+  for (const s of mirrored) {
+    let seq = 0;
+    for (let i = 0; i < 40 && !seq; i++) {
+      seq = await js
+        .publish(s.subjects[0]!.replace(/\.>$/, ".drill-marker").replace(/\*/g, "drill-marker"), "marker")
+        .then((pa) => pa.seq)
+        .catch(async () => {
+          await sleep(250);
+          return 0;
+        });
+    }
+    for (const m of s.mirrors) targets.push({ src: s.name, mir: mirrorName(s.name, m), seq });
+  }
+  let lagging = "";
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 300 && Date.now() < deadline; i++) {
+    lagging = "";
+    for (const t of targets) {
+      if (!t.seq) {
+        lagging += `${t.src} accepts no publish; `;
+        continue;
+      }
+      const last = await jsm.streams
+        .info(t.mir)
+        .then((b) => b.state.last_seq)
+        .catch(() => -1);
+      if (last < t.seq) lagging += `${t.mir} does not follow ${t.src} (has seq ${last}, source at ${t.seq}); `;
+    }
+    if (!lagging) return undefined;
+    await sleep(250);
+  }
+  return `${lagging.trim()} after ${timeoutMs / 1000} s`;
 }
 
 /** After restore: every workload answers from every cloud within a bounded time. ISO time or null. */
