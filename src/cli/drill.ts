@@ -3,7 +3,8 @@ import * as path from "node:path";
 import type { Command } from "commander";
 import { executeDrill } from "../drill/drill";
 import { verifyDrillEvidence, writeDrillEvidence } from "../drill/pack";
-import { builtinPlans } from "../drill/plans";
+import { plansFor } from "../drill/plans";
+import type { DrillPlan } from "../drill/runner";
 import { loadStack, REPO_ROOT } from "../spec/load";
 import { SpecError } from "../spec/validate";
 import type { LatticeSpec } from "../spec/schema";
@@ -31,19 +32,43 @@ export function tuningOf(spec: LatticeSpec): Record<string, string | number> {
   };
 }
 
+/** The scenarios of a stack, one per line: id, where it is declared, repetitions, faults, title. */
+export function listPlans(plans: readonly DrillPlan[]): string {
+  const rows = plans.map((p) => [
+    p.id,
+    p.source,
+    String(p.repetitions),
+    p.faults.map((f) => `${f.kind}(${f.cloud ?? f.between?.join("|") ?? ""})`).join(", "),
+    p.name,
+  ]);
+  const head = ["SCENARIO", "SOURCE", "REPS", "FAULTS", "NAME"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join("\n") + "\n";
+}
+
 export async function drillCommand(opts: {
   stack?: string;
   scenario?: string;
   out?: string;
   repetitions?: string;
   local?: boolean;
+  list?: boolean;
 }): Promise<number> {
   if (!opts.stack)
     throw new SpecError([
       { path: "--stack", message: "required", got: undefined, allowed: "a stack name in stacks/ or a path to a stack config file" },
     ]);
   const { ref, spec } = loadStack(opts.stack);
-  const plans = builtinPlans(spec);
+  const plans = plansFor(spec);
+  if (opts.list) {
+    process.stdout.write(listPlans(plans));
+    return 0;
+  }
   const id = opts.scenario ?? DEFAULT_SCENARIO;
   const plan = plans.find((p) => p.id === id);
   if (!plan)
@@ -76,8 +101,9 @@ export function registerDrillCommands(program: Command, ctx: CliContext): void {
     .option("--local", "run on the local lattice (the only target here)")
     .option("--scenario <id>", `scenario id (default ${DEFAULT_SCENARIO})`)
     .option("--repetitions <n>", "repetitions (default from the scenario)")
+    .option("--list", "list the stack's scenarios (built-in and declared under drills) and exit")
     .option("--out <dir>", "evidence pack folder (default out/drills/<stack>-<scenario>-<time>)")
-    .action(async (opts: { stack?: string; scenario?: string; out?: string; repetitions?: string; local?: boolean }) => {
+    .action(async (opts: { stack?: string; scenario?: string; out?: string; repetitions?: string; local?: boolean; list?: boolean }) => {
       try {
         process.exit(await drillCommand(opts));
       } catch (e) {

@@ -24,6 +24,8 @@ export interface Evidence {
     readonly id: string;
     readonly name: string;
     readonly hypothesis: string;
+    /** Declared in the stack's `drills`, or a built-in scenario. */
+    readonly source: "built-in" | "stack";
     readonly faults: readonly Record<string, unknown>[];
     readonly repetitions: number;
     readonly settings: Record<string, number | boolean>;
@@ -225,6 +227,7 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
       id: plan.id,
       name: plan.name,
       hypothesis: plan.hypothesis,
+      source: plan.source,
       faults: plan.faults.map((f) => ({ ...f })),
       repetitions: plan.repetitions,
       settings: {

@@ -1,5 +1,9 @@
-/** Built-in drill plans for a lattice: what a bank asks first (lose the primary cloud), then smaller faults. */
-import type { LatticeSpec } from "../spec/schema";
+/**
+ * Drill plans for a lattice: the built-in scenarios (what a bank asks first: lose the primary cloud, then
+ * smaller faults) and those the stack declares under `drills`, which replace a built-in of the same id.
+ */
+import type { Drill, DrillFault, LatticeSpec } from "../spec/schema";
+import type { FaultStep } from "./faults";
 import type { DrillPlan } from "./runner";
 
 /** The cloud whose loss hurts most: the primary of an active-passive workload, else the first cloud. */
@@ -17,6 +21,7 @@ const DEFAULTS = {
   abortFactor: 3,
   repetitions: 1,
   streams: true,
+  source: "built-in",
 } as const;
 
 export function builtinPlans(spec: LatticeSpec): DrillPlan[] {
@@ -52,4 +57,49 @@ export function builtinPlans(spec: LatticeSpec): DrillPlan[] {
       faults: [{ kind: "blackhole", cloud: primary, durationMs: 5000 }],
     },
   ];
+}
+
+function faultStep(f: DrillFault): FaultStep {
+  switch (f.kind) {
+    case "cloud-outage":
+      return { kind: f.kind, cloud: f.cloud };
+    case "hub-node-loss":
+      return { kind: f.kind, cloud: f.cloud, server: f.server };
+    case "host-crash":
+      return { kind: f.kind, cloud: f.cloud, ...(f.host ? { host: f.host } : {}) };
+    case "blackhole":
+      return { kind: f.kind, cloud: f.cloud, durationMs: f.durationSeconds * 1000, ...(f.server ? { server: f.server } : {}) };
+    case "partition":
+      return { kind: f.kind, between: f.between, durationMs: f.durationSeconds * 1000 };
+    case "latency":
+      return { kind: f.kind, between: f.between, delayMs: f.delayMs, durationMs: f.durationSeconds * 1000 };
+  }
+}
+
+/** A drill declared in the stack, as the runner takes it. */
+export function planOf(d: Drill): DrillPlan {
+  return {
+    id: d.id,
+    name: d.name ?? d.id,
+    hypothesis: d.hypothesis,
+    faults: d.faults.map(faultStep),
+    rateHz: d.load.rateHz,
+    requestTimeoutMs: d.load.requestTimeoutMs,
+    streams: d.load.streams,
+    warmupMs: Math.round(d.steadyState.warmupSeconds * 1000),
+    steadyWindowMs: Math.round(d.steadyState.windowSeconds * 1000),
+    observeMs: Math.round(d.observeSeconds * 1000),
+    abortFactor: d.stopConditions.downFactor,
+    repetitions: d.repetitions,
+    objectives: d.objectives,
+    source: "stack",
+  };
+}
+
+/** Every scenario of a lattice: the built-ins, with the stack's declared drills replacing or adding to them. */
+export function plansFor(spec: LatticeSpec): DrillPlan[] {
+  const declared = spec.drills.map(planOf);
+  const builtin = builtinPlans(spec);
+  const byId = new Map(declared.map((p) => [p.id, p]));
+  return [...builtin.map((p) => byId.get(p.id) ?? p), ...declared.filter((p) => !builtin.some((b) => b.id === p.id))];
 }

@@ -113,6 +113,7 @@ table{border-collapse:collapse;margin:8px 0;font-size:13px} td,th{border:1px sol
 ${objRows}</table>
 <h2>Findings</h2><ul>${findings}</ul>
 <h2>Scenario</h2><p><b>Hypothesis.</b> ${esc(e.scenario.hypothesis)}</p>
+<p>Scenario <code>${esc(e.scenario.id)}</code>, ${e.scenario.source === "stack" ? `declared in the stack file <code>${esc(e.stack.file)}</code>` : "built into latticeform"}.</p>
 <p>Faults: ${esc(JSON.stringify(e.scenario.faults))}. Settings: ${esc(JSON.stringify(e.scenario.settings))}.</p>
 <h2>Reconciliation of acknowledged messages</h2>
 <table id="reconciliation"><tr><th>rep</th><th>stream</th><th>placement</th><th>looked up in</th><th>acknowledged</th><th>recovered</th><th>lost</th><th>duplicated</th><th>out of order</th><th>mirror lag at fault</th><th>note</th></tr>${recRows || `<tr><td colspan="11">no streams published</td></tr>`}</table>
@@ -171,6 +172,10 @@ export function renderMarkdown(e: Evidence): string {
     );
   }
   lines.push("## Hypothesis", "", e.scenario.hypothesis, "");
+  lines.push(
+    `Scenario \`${e.scenario.id}\`, ${e.scenario.source === "stack" ? `declared in the stack file \`${e.stack.file}\`` : "built into latticeform"}.`,
+    "",
+  );
   lines.push("## Sign-off", "", "| | name | date |", "|---|---|---|", "| Service owner | | |", "| Independent reviewer | | |", "");
   return lines.join("\n");
 }

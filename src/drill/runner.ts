@@ -41,6 +41,8 @@ export interface DrillPlan {
   readonly objectives?: Readonly<Record<string, { rtoSeconds?: number; rpoMessages?: number }>>;
   /** Publish to streams and reconcile acknowledged messages. */
   readonly streams: boolean;
+  /** Where the scenario comes from: built into latticeform, or declared in the stack's `drills`. */
+  readonly source: "built-in" | "stack";
 }
 
 export interface LatencyStats {

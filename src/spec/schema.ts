@@ -223,6 +223,73 @@ export const WorkloadSchema = z.strictObject({
     .default({ memoryMiB: 16, timeoutMs: 1000 }),
 });
 
+const site = z.string().min(1);
+const faultDuration = z.number().positive().max(600);
+/** One fault of a drill. Durations are how long a freeze, partition or delay lasts before it is healed. */
+export const DrillFaultSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("cloud-outage"), cloud: site }),
+  z.strictObject({
+    kind: z.literal("hub-node-loss"),
+    cloud: site,
+    /** A server of that cloud, or the leader of a stream placed there. */
+    server: z.string().min(1).default("stream-leader"),
+  }),
+  z.strictObject({ kind: z.literal("host-crash"), cloud: site, host: z.string().min(1).optional() }),
+  z.strictObject({
+    kind: z.literal("blackhole"),
+    cloud: site,
+    /** Freeze one server only; default: every process of the site. */
+    server: z.string().min(1).optional(),
+    durationSeconds: faultDuration.default(5),
+  }),
+  z.strictObject({ kind: z.literal("partition"), between: z.tuple([site, site]), durationSeconds: faultDuration.default(5) }),
+  z.strictObject({
+    kind: z.literal("latency"),
+    between: z.tuple([site, site]),
+    delayMs: z.number().int().min(1).max(5000).default(100),
+    durationSeconds: faultDuration.default(5),
+  }),
+]);
+
+/** A failover drill declared next to the lattice; one with a built-in scenario's id replaces it. */
+export const DrillSchema = z.strictObject({
+  id: name,
+  /** Title in the evidence pack; default: the id. */
+  name: z.string().min(1).max(120).optional(),
+  /** What is expected to hold, in words a reviewer can judge. */
+  hypothesis: z.string().min(20),
+  faults: z.array(DrillFaultSchema).min(1),
+  /** Steady-state probes: requests per workload per client cloud, and JetStream publishes with acknowledgements. */
+  load: z
+    .strictObject({
+      rateHz: z.number().int().min(1).max(1000).default(50),
+      requestTimeoutMs: z.number().int().min(10).max(10000).default(250),
+      streams: z.boolean().default(true),
+    })
+    .default({ rateHz: 50, requestTimeoutMs: 250, streams: true }),
+  steadyState: z
+    .strictObject({
+      /** Steady state measured before the first fault. */
+      warmupSeconds: z.number().positive().max(300).default(1.5),
+      /** Success must hold this long to count as recovered. */
+      windowSeconds: z.number().positive().max(60).default(1),
+    })
+    .default({ warmupSeconds: 1.5, windowSeconds: 1 }),
+  /** Longest wait for recovery after the fault. */
+  observeSeconds: z.number().positive().max(3600).default(30),
+  stopConditions: z
+    .strictObject({
+      /** Abort and restore when a workload is down longer than this many times its recovery objective. */
+      downFactor: z.number().min(1).max(100).default(3),
+    })
+    .default({ downFactor: 3 }),
+  /** Objectives judged by this drill, per workload; default: the workload's own. */
+  objectives: z
+    .record(z.string(), z.strictObject({ rtoSeconds: z.number().positive().optional(), rpoMessages: z.number().int().min(0).optional() }))
+    .default({}),
+  repetitions: z.number().int().min(1).max(20).default(1),
+});
+
 export const TuningSchema = z.strictObject({
   /** Ping interval on hubs and leafs (kept equal to avoid the loop-detection penalty). */
   pingInterval: duration.default("1s"),
@@ -256,6 +323,8 @@ export const LatticeSchema = z.strictObject({
   workloads: z.array(WorkloadSchema).default([]),
   tuning: TuningSchema.default(TuningSchema.parse({})),
   local: LocalSchema.default({}),
+  /** Failover drills declared next to the lattice (the built-in scenarios apply too). */
+  drills: z.array(DrillSchema).default([]),
   /** Tags every cloud resource carries (the policy pack requires owner and data-classification). */
   tags: z.record(z.string(), z.string()).default({}),
 });
@@ -270,4 +339,6 @@ export type KvBucket = z.infer<typeof KvSchema>;
 export type Workload = z.infer<typeof WorkloadSchema>;
 export type Account = z.infer<typeof AccountSchema>;
 export type Ports = z.infer<typeof PortsSchema>;
+export type Drill = z.infer<typeof DrillSchema>;
+export type DrillFault = z.infer<typeof DrillFaultSchema>;
 export type TlsBlock = z.infer<typeof tlsBlock>;

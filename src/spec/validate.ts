@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import { isZoneOf, regionsOf, zonePattern } from "./regions";
 import { LatticeSchema, type LatticeSpec } from "./schema";
+import { drillProblems } from "./drills";
 import { metaQuorumRisks, topologyOf } from "./topology";
 
 export interface Problem {
@@ -76,6 +77,13 @@ function shapeKeys(path: readonly PropertyKey[]): string {
   return fin.shape ? Object.keys(fin.shape).join(", ") : "the documented keys";
 }
 
+/** Values a discriminated union's discriminator allows, when zod reports an unknown one (e.g. a fault's kind). */
+function discriminatorOptions(issue: z.core.$ZodIssue): string[] | undefined {
+  if (issue.code !== "invalid_union") return undefined;
+  const options = (issue as { options?: unknown }).options;
+  return Array.isArray(options) && options.length ? options.map(String) : undefined;
+}
+
 function zodProblems(issues: readonly z.core.$ZodIssue[], input: unknown): Problem[] {
   const out: Problem[] = [];
   for (const issue of issues) {
@@ -104,6 +112,8 @@ function zodProblems(issues: readonly z.core.$ZodIssue[], input: unknown): Probl
       const what = issue.origin === "array" ? "items" : issue.origin === "string" ? "characters" : "";
       const allowedText = `${issue.code === "too_small" ? "at least" : "at most"} ${bound}${what ? " " + what : ""}`;
       out.push({ path: pathString(path), message: issue.code === "too_small" ? "too small" : "too large", got, allowed: allowedText });
+    } else if (discriminatorOptions(issue)) {
+      out.push({ path: pathString(path), message: "invalid value", got, allowed: discriminatorOptions(issue)!.join(", ") });
     } else if (issue.code === "invalid_union") {
       out.push({ path: pathString(path), message: "matches none of the allowed forms", got, allowed: unionHint(path) });
     } else {
@@ -137,6 +147,7 @@ function repair(input: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
     if (!parent || typeof parent !== "object") continue;
     const key = path[path.length - 1]!;
     if (issue.code === "invalid_value" && issue.values.length) parent[key] = issue.values[0];
+    else if (discriminatorOptions(issue)) parent[key] = discriminatorOptions(issue)![0];
     else if (issue.code === "invalid_type" && parent[key] === undefined) parent[key] = placeholder[issue.expected] ?? {};
     else delete parent[key];
   }
@@ -477,6 +488,7 @@ function semanticProblems(spec: LatticeSpec): Problem[] {
       );
     }
   }
+  drillProblems(spec, topo, add);
   return out;
 }
 

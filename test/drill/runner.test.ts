@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { NetworkFaults } from "../../src/drill/network";
-import { builtinPlans } from "../../src/drill/plans";
+import { plansFor } from "../../src/drill/plans";
 import { recoveryFrom, runRepetition, type DrillPlan, type RepetitionResult } from "../../src/drill/runner";
 import { upLocal } from "../../src/local/lattice";
 import { renderLocal, type LocalRender } from "../../src/local/state";
@@ -46,7 +46,7 @@ describe("drills on the small example", () => {
     r = await renderLocal(spec, "drill-test", stateDir);
     sup = new Supervisor(stateDir);
     await upLocal(r, sup);
-    plans = builtinPlans(spec);
+    plans = plansFor(spec);
   });
   after(async () => {
     await sup?.stopAll();
@@ -105,13 +105,10 @@ describe("drills on the small example", () => {
     assert.equal(rep.faults[0]!.action, "frozen");
   });
 
-  it("partition between the clouds (root only), or a clear reason when it cannot be done", async () => {
-    const rep = await runRepetition(
-      r,
-      sup,
-      plan("lose-primary-cloud", { id: "partition", faults: [{ kind: "partition", between: ["aws", "gcp"], durationMs: 3000 }] }),
-      0,
-    );
+  it("the stack's declared partition drill (root only), or a clear reason when it cannot be done", async () => {
+    const declared = plan("partition-clouds");
+    assert.equal(declared.source, "stack");
+    const rep = await runRepetition(r, sup, { ...declared, faults: declared.faults.map((f) => ({ ...f, durationMs: 3000 })) }, 0);
     const why = NetworkFaults.unavailable();
     if (why) {
       assert.equal(rep.faults[0]!.action, "skipped");

@@ -99,6 +99,7 @@ function run(reps: RepetitionResult[]): DrillRunRaw {
       steadyWindowMs: 1000,
       observeMs: 20000,
       abortFactor: 3,
+      source: "built-in",
       repetitions: reps.length,
       streams: true,
     },
@@ -247,27 +248,47 @@ describe("evidence", () => {
     assert.ok(readFileSync(path.join(tmp, "report.png")).length > 10000, "the screenshot is empty");
   });
 
-  it("the drill command: an impossible objective exits 1 with a verifiable pack; a bad scenario exits 2", () => {
+  it("the drill command: a declared drill with an impossible objective exits 1 with a verifiable pack; a bad scenario or drill exits 2", () => {
     const stackDir = path.join(tmp, "stacks");
-    const raw = structuredClone(readStackConfig("stacks/Pulumi.small.yaml")) as { workloads: Record<string, unknown>[] } & Record<
-      string,
-      unknown
-    >;
-    raw.workloads = raw.workloads.map((w) => (w.name === "ledger" ? { ...w, objectives: { rtoSeconds: 0.001, rpoMessages: 0 } } : w));
-    const file = path.join(stackDir, "Pulumi.impossible.yaml");
     spawnSync("mkdir", ["-p", stackDir]);
-    writeFileSync(file, stringify({ config: { "latticeform:lattice": raw } }));
+    const stack = (name: string, drills: unknown[]) => {
+      const raw = structuredClone(readStackConfig("stacks/Pulumi.small.yaml")) as Record<string, unknown>;
+      raw.drills = drills;
+      const file = path.join(stackDir, `Pulumi.${name}.yaml`);
+      writeFileSync(file, stringify({ config: { "latticeform:lattice": raw } }));
+      return file;
+    };
+    const impossible = {
+      id: "impossible-ledger",
+      hypothesis: "the ledger recovers from losing AWS within one millisecond",
+      faults: [{ kind: "cloud-outage", cloud: "aws" }],
+      objectives: { ledger: { rtoSeconds: 0.001 } },
+    };
+    const file = stack("impossible", [impossible]);
     const out = path.join(tmp, "impossible-pack");
     const bin = path.join("bin", "latticeform.js");
     const bad = spawnSync(process.execPath, [bin, "drill", "--local", "--stack", file, "--scenario", "nope"], { encoding: "utf8" });
     assert.equal(bad.status, 2);
     assert.match(
       bad.stderr,
-      /--scenario: no such scenario \(got "nope"; allowed lose-primary-cloud, hub-node-loss, host-crash, blackhole-primary\)/,
+      /--scenario: no such scenario \(got "nope"; allowed lose-primary-cloud, hub-node-loss, host-crash, blackhole-primary, impossible-ledger\)/,
     );
-    const r = spawnSync(process.execPath, [bin, "drill", "--local", "--stack", file, "--out", out], { encoding: "utf8", timeout: 240000 });
+    const badDrill = stack("baddrill", [{ ...impossible, faults: [{ kind: "cloud-outage", cloud: "azure" }] }]);
+    const refused = spawnSync(process.execPath, [bin, "drill", "--local", "--stack", badDrill], { encoding: "utf8", timeout: 60000 });
+    assert.equal(refused.status, 2);
+    assert.match(
+      refused.stderr,
+      /drills\[0\]\.faults\[0\]\.cloud: not a declared cloud or tie-breaker site \(got "azure"; allowed aws, gcp, tb\)/,
+    );
+    assert.doesNotMatch(refused.stdout, /booting/, "a process was started for a bad drill");
+    const r = spawnSync(process.execPath, [bin, "drill", "--local", "--stack", file, "--scenario", "impossible-ledger", "--out", out], {
+      encoding: "utf8",
+      timeout: 240000,
+    });
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /BREACHED ledger/);
+    const evidence = JSON.parse(readFileSync(path.join(out, "evidence.json"), "utf8")) as { scenario: { id: string; source: string } };
+    assert.deepEqual([evidence.scenario.id, evidence.scenario.source], ["impossible-ledger", "stack"]);
     const ok = spawnSync(process.execPath, [bin, "drill", "verify", out], { encoding: "utf8" });
     assert.equal(ok.status, 0, ok.stderr);
     const ev = path.join(out, "evidence.json");
