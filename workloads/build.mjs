@@ -15,6 +15,7 @@ const modules = {
   trap: "faulty/trap.ts",
   loop: "faulty/loop.ts",
   hog: "faulty/hog.ts",
+  snoop: "faulty/snoop.ts",
 };
 const asc = path.join(here, "..", "node_modules", "assemblyscript", "bin", "asc.js");
 mkdirSync(out, { recursive: true });

@@ -137,5 +137,12 @@ describe("Wasm engine and sample workloads", () => {
     // Same account, many requests in parallel on two workers: each sees only the KV state, never another request's memory.
     const out = await Promise.all(Array.from({ length: 20 }, (_, i) => json(l, { id: `x${i}`, account: `acc${i}`, delta: i + 1 })));
     out.forEach((o, i) => assert.deepEqual(o, { account: `acc${i}`, balance: i + 1, applied: true }));
+    // A guest that reads what the previous request left in memory sees only zeros, on every worker.
+    const snoop = await pool("snoop");
+    for (let i = 0; i < 10; i++) {
+      const r = await snoop.handle(enc(`secret-${i}-0123456789`));
+      assert.ok(r.ok, r.ok ? "" : r.error);
+      assert.deepEqual([...r.output], new Array(16).fill(0), `request ${i} saw ${JSON.stringify(dec(r.output))}`);
+    }
   });
 });

@@ -2,7 +2,8 @@
  * The Wasm engine of the local lattice's hosts: Node's built-in WebAssembly, guests run in worker threads.
  *
  * - The module is compiled once and shared with every worker; each request gets a fresh instance, so no
- *   state leaks between requests.
+ *   state leaks between requests. Its memory is the worker's previous one zeroed (or a new one when a guest
+ *   grew it): the same as a new memory, at a tenth of the cost (see worker.cjs).
  * - Sandbox: a guest gets only `env.memory` (created by the host with the workload's memory limit as its
  *   maximum), `env.kv_get` and `env.kv_put`; any other import is refused at load. No WASI: no file system,
  *   clock or network. A guest that loops is stopped by terminating its worker at the request's time limit
