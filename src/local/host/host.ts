@@ -149,6 +149,21 @@ export class WasmHost {
     }
   }
 
+  private replies: (() => void)[] = [];
+
+  /**
+   * Replies finished in one turn of the event loop go out together: nats.js writes to the socket once per
+   * microtask flush, and each worker message is its own task, so replying at once costs a write each.
+   */
+  private reply(send: () => void): void {
+    if (this.replies.push(send) === 1)
+      setImmediate(() => {
+        const all = this.replies;
+        this.replies = [];
+        for (const f of all) f();
+      });
+  }
+
   private async handle(s: Served, m: Msg): Promise<void> {
     const res = await s.pool!.handle(m.data);
     const h = headers();
@@ -157,11 +172,11 @@ export class WasmHost {
     h.set("lf-duration-ms", res.durationMs.toFixed(3));
     if (res.ok) {
       s.served++;
-      m.respond(res.output, { headers: h });
+      this.reply(() => m.respond(res.output, { headers: h }));
     } else {
       s.errors++;
       h.set("lf-error", res.kind);
-      m.respond(new TextEncoder().encode(JSON.stringify({ error: res.error, kind: res.kind })), { headers: h });
+      this.reply(() => m.respond(new TextEncoder().encode(JSON.stringify({ error: res.error, kind: res.kind })), { headers: h }));
     }
   }
 

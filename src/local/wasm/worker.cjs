@@ -78,15 +78,19 @@ function run(payload) {
   }
 }
 
+// A batch runs in order; each request gets its own deadline and its own reply, so the host can time out the
+// one that overruns and requeue those behind it.
 parentPort.on("message", (m) => {
   if (!m || m.type !== "run") return;
-  deadline = Date.now() + m.timeoutMs;
-  let result;
-  try {
-    result = run(m.payload);
-  } catch (e) {
-    result = { ok: false, kind: "trap", error: String((e && e.message) || e) };
+  for (const item of m.items) {
+    deadline = Date.now() + m.timeoutMs;
+    let result;
+    try {
+      result = run(item.payload);
+    } catch (e) {
+      result = { ok: false, kind: "trap", error: String((e && e.message) || e) };
+    }
+    parentPort.postMessage({ type: "done", id: item.id, ...result }, result.output ? [result.output.buffer] : []);
   }
-  parentPort.postMessage({ type: "done", id: m.id, ...result }, result.output ? [result.output.buffer] : []);
 });
 parentPort.postMessage({ type: "ready", enc: enc.encode("ok").length });
