@@ -3,14 +3,14 @@
  * throughput through leaf -> hub -> gateway -> hub -> leaf -> host -> Wasm, beside a plain NATS responder on
  * the same path in the same run (the ratio is the host's overhead); memory per host and per server.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectLocal } from "../src/local/client";
 import { upLocal } from "../src/local/lattice";
 import { renderLocal } from "../src/local/state";
-import { Supervisor } from "../src/local/supervisor";
+import { monitorJson, Supervisor, waitFor } from "../src/local/supervisor";
 import { readStackConfig } from "../src/spec/load";
 import { parseLattice } from "../src/spec/validate";
 
@@ -50,6 +50,59 @@ async function throughput(nc: NatsConnection, subject: string, payload: string, 
   return done / (ms / 1000);
 }
 
+/**
+ * The floor, same run: bare JetStream servers (no TLS, no accounts, no leafs, no hosts) until every one
+ * reports the same meta leader over all of them. /healthz alone is not enough for a supercluster: before the
+ * gateways connect (nats-server waits 1 s) each cluster elects its own leader, and they merge later.
+ */
+async function bareReadyMs(clusters: number): Promise<number | null> {
+  const dir = mkdtempSync(path.join(tmpdir(), "lf-bench-bare-"));
+  const sup = new Supervisor(dir);
+  const base = 26000;
+  const port = (c: number, i: number, k: number) => base + 100 * c + 10 * i + k; // k: 0 client, 1 route, 2 http, 3 gateway
+  const names: string[] = [];
+  try {
+    const t0 = performance.now();
+    for (let c = 0; c < clusters; c++) {
+      const routes = [0, 1, 2].map((i) => `nats-route://127.0.0.1:${port(c, i, 1)}`).join(", ");
+      const gateways = Array.from({ length: clusters }, (_, o) => `{ name: c${o}, urls: ["nats://127.0.0.1:${port(o, 0, 3)}"] }`).join(
+        ", ",
+      );
+      for (const i of [0, 1, 2]) {
+        const name = `bare-c${c}-${i}`;
+        const conf = path.join(dir, `${name}.conf`);
+        writeFileSync(
+          conf,
+          `server_name: ${name}\nlisten: 127.0.0.1:${port(c, i, 0)}\nhttp: 127.0.0.1:${port(c, i, 2)}\n` +
+            `jetstream { store_dir: "${dir}/js-${name}" }\n` +
+            `cluster { name: c${c}, listen: 127.0.0.1:${port(c, i, 1)}, routes: [${routes}] }\n` +
+            (clusters > 1 ? `gateway { name: c${c}, listen: 127.0.0.1:${port(c, i, 3)}, gateways: [${gateways}] }\n` : ""),
+        );
+        sup.startServer(name, conf, port(c, i, 2));
+        names.push(name);
+      }
+    }
+    await sup.waitReady(names, 60000);
+    const ports = names.map((_, n) => port(Math.floor(n / 3), n % 3, 2));
+    const agreed = await waitFor(
+      async () => {
+        const metas = await Promise.all(
+          ports.map((p) => monitorJson<{ meta_cluster?: { leader?: string } }>(p, "/jsz").catch(() => undefined)),
+        );
+        const leaders = new Set(metas.map((m) => m?.meta_cluster?.leader));
+        // One leader for all (each cluster's early leader differs until the gateways merge them).
+        return leaders.size === 1 && !leaders.has(undefined);
+      },
+      15000,
+      20,
+    );
+    return agreed ? performance.now() - t0 : null;
+  } finally {
+    await sup.stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const payload = JSON.stringify({ id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
 
@@ -60,6 +113,7 @@ async function main(): Promise<void> {
     const spec = parseLattice({ ...raw, local: { basePort: 28000 } });
     const r = await renderLocal(spec, "bench-prod", dir);
     const sup = new Supervisor(dir);
+    let times: { serversMs: number; readyMs: number } | undefined;
     try {
       const up = await upLocal(r, sup);
       const servers = r.nats.servers.map((s) => rssMiB(sup.processes.get(s.name)!.pid));
@@ -69,11 +123,25 @@ async function main(): Promise<void> {
       console.log(`prod stack: ${r.nats.servers.length} servers, ${r.nats.leafs.length} leafs, ${r.topo.hosts.length} hosts`);
       console.log(`  servers ready (routes, gateways, JetStream meta leader): ${up.serversMs.toFixed(0)} ms`);
       console.log(`  everything ready (plus streams, KV, Wasm hosts):        ${up.readyMs.toFixed(0)} ms   (target < 3000 ms)`);
+      times = up;
       console.log(`  RSS per hub server ${avg(servers)} MiB, per leaf sidecar ${avg(leafs)} MiB, per Wasm host ${avg(hosts)} MiB`);
     } finally {
       await sup.stopAll();
       rmSync(dir, { recursive: true, force: true });
     }
+    // Measured after the lattice is down, so nothing else competes for the cores.
+    const single = await bareReadyMs(1);
+    const superc = await bareReadyMs(2);
+    const ms = (v: number | null) => (v === null ? "never (within 15 s)" : `${v.toFixed(0)} ms`);
+    console.log(`  floor, same run: a bare 3-server JetStream cluster has one meta leader in ${ms(single)}`);
+    console.log(
+      `    a bare supercluster (2 x 3 servers, gateways, started at once) agrees on one meta leader: ${ms(superc)}` +
+        (superc === null ? " (each cluster elects its own before the gateways connect; on nats-server 2.9.10 they need not merge)" : ""),
+    );
+    if (single !== null)
+      console.log(
+        `    lattice servers / single-cluster floor ${(times!.serversMs / single).toFixed(1)}x (the supercluster's meta group forms over gateways)`,
+      );
   }
 
   // 2. Cross-cloud path: client on the AWS leaf, validator only in GCP, beside a plain responder on the GCP leaf.

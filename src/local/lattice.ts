@@ -1,12 +1,11 @@
 /** The local lattice: the declared topology booted on one machine (servers, JetStream assets, Wasm hosts). */
 import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { latticeSubjects } from "../compile/credentials";
 import { planJetStream } from "../compile/jetstream";
-import { REPO_ROOT } from "../spec/load";
 import { connectLocal } from "./client";
+import { hostCommand } from "./host/bundle";
 import type { Heartbeat } from "./host/host";
 import { siteGid } from "./sites";
 import type { LocalRender } from "./state";
@@ -23,12 +22,17 @@ export class PortInUseError extends Error {
 }
 
 /** Start every hub, stretched, tie-breaker and leaf server; resolve when all answer /healthz. */
-export async function startServers(r: LocalRender, sup: Supervisor, opts: { timeoutMs?: number; leafs?: boolean } = {}): Promise<void> {
+export async function startServers(
+  r: LocalRender,
+  sup: Supervisor,
+  opts: { timeoutMs?: number; leafs?: boolean; /** Run once every server is spawned, before waiting for them. */ then?: () => void } = {},
+): Promise<void> {
   sup.reapStale();
   const busy = await busyPorts(r.layout.allPorts);
   if (busy.length) throw new PortInUseError(busy);
   for (const s of r.nats.servers) sup.startServer(s.name, r.confFiles[s.name]!, s.monitorPort, siteGid(r, s.site));
   if (opts.leafs !== false) for (const l of r.nats.leafs) sup.startServer(l.name, r.confFiles[l.name]!, l.monitorPort, siteGid(r, l.site));
+  opts.then?.();
   await sup.waitReady(
     [...r.nats.servers, ...(opts.leafs !== false ? r.nats.leafs : [])].map((s) => s.name),
     opts.timeoutMs ?? 60000,
@@ -65,8 +69,6 @@ export async function ensureJetStream(r: LocalRender, nc: NatsConnection): Promi
   return names;
 }
 
-export const HOST_MAIN = path.join(REPO_ROOT, "src", "local", "host", "main.ts");
-
 /** Start the Wasm host processes, resolving when each has logged "ready" (bounded). */
 export async function startHosts(
   r: LocalRender,
@@ -74,13 +76,29 @@ export async function startHosts(
   names = r.topo.hosts.map((h) => h.name),
   timeoutMs = 30000,
 ): Promise<void> {
+  spawnHosts(r, sup, names);
+  await hostsReady(r, sup, names, timeoutMs);
+}
+
+/** Spawn host processes without waiting: a host waits for its own servers and buckets (WasmHost.start). */
+export function spawnHosts(r: LocalRender, sup: Supervisor, names = r.topo.hosts.map((h) => h.name)): void {
+  const command = names.length ? hostCommand() : [];
   for (const h of names) {
     const cloud = r.topo.hosts.find((x) => x.name === h)!.cloud;
-    sup.spawnProcess(`host-${h}`, process.execPath, ["--import", "tsx", HOST_MAIN, r.layout.stateDir, h], {
+    sup.spawnProcess(`host-${h}`, process.execPath, [...command, r.layout.stateDir, h], {
       pipeStdin: true,
       gid: siteGid(r, cloud),
     });
   }
+}
+
+/** Wait until each host has logged "ready"; a host that exits or stays silent fails the start with its last log lines. */
+export async function hostsReady(
+  r: LocalRender,
+  sup: Supervisor,
+  names = r.topo.hosts.map((h) => h.name),
+  timeoutMs = 30000,
+): Promise<void> {
   const failures: string[] = [];
   await Promise.all(
     names.map(async (h) => {
@@ -132,7 +150,8 @@ export interface UpResult {
 /** Boot everything: servers, JetStream assets, hosts. */
 export async function upLocal(r: LocalRender, sup: Supervisor, log: (s: string) => void = () => {}): Promise<UpResult> {
   const t0 = performance.now();
-  await startServers(r, sup);
+  // Hosts boot (load, compile their guests) while the servers elect their JetStream meta leader.
+  await startServers(r, sup, { then: () => spawnHosts(r, sup) });
   const serversMs = performance.now() - t0;
   log(`${r.nats.servers.length} servers and ${r.nats.leafs.length} leaf sidecars ready in ${serversMs.toFixed(0)} ms`);
   const nc = await connectLocal(r, { name: "latticeform up" });
@@ -143,7 +162,7 @@ export async function upLocal(r: LocalRender, sup: Supervisor, log: (s: string) 
     await nc.close();
   }
   log(`JetStream: ${streams.join(", ") || "no streams"}`);
-  await startHosts(r, sup);
+  await hostsReady(r, sup, undefined, 60000);
   const readyMs = performance.now() - t0;
   log(`${r.topo.hosts.length} Wasm hosts ready; lattice up in ${readyMs.toFixed(0)} ms`);
   return { readyMs, serversMs, streams };

@@ -2,11 +2,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { REPO_ROOT } from "../paths";
 import type { LatticeSpec } from "./schema";
 import { SpecError, validateLattice, type ValidationResult } from "./validate";
 
+export { REPO_ROOT };
+
 export const CONFIG_KEY = "latticeform:lattice";
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 export const STACKS_DIR = path.join(REPO_ROOT, "stacks");
 
 export interface StackRef {

@@ -131,6 +131,20 @@ describe("Wasm engine and sample workloads", () => {
     await assert.rejects(WasmPool.create({ wasmFile: junk, limits }), /not a valid WebAssembly module/);
   });
 
+  it("grows from one worker while guests wait on slow key-value, up to its maximum", async () => {
+    const kv = memoryKv();
+    const slow: KvCapability = {
+      get: async (k) => (await new Promise((r) => setTimeout(r, 40)), kv.get(k)),
+      put: (k, v) => kv.put(k, v),
+    };
+    const l = await WasmPool.create({ wasmFile: build("ledger"), limits, kv: slow, size: 1, maxSize: 3 });
+    pools.push(l);
+    assert.equal(l.stats().workers, 1);
+    const out = await Promise.all(Array.from({ length: 12 }, (_, i) => json(l, { id: `g${i}`, account: `g${i}`, delta: 1 })));
+    out.forEach((o, i) => assert.deepEqual(o, { account: `g${i}`, balance: 1, applied: true }));
+    assert.equal(l.stats().workers, 3);
+  });
+
   it("gives every request a fresh instance: nothing leaks between requests", async () => {
     const kv = memoryKv();
     const l = await pool("ledger", { kv });

@@ -17,7 +17,7 @@ import { connectLocal, serverUrls } from "../client";
 import type { LocalRender } from "../state";
 import { WasmPool, type KvCapability } from "../wasm/engine";
 
-import { HEARTBEAT_MS, PRIMARY_DEAD_MS } from "./constants";
+import { HEARTBEAT_MS, PRIMARY_DEAD_MS, START_WAIT_MS } from "./constants";
 
 export interface Heartbeat {
   readonly host: string;
@@ -39,16 +39,25 @@ interface Served {
   reason?: string;
 }
 
-function kvCapability(kv: KV): KvCapability {
+/** Key-value for a guest, on a bucket bound once the host is connected. */
+function kvCapability(holder: { kv?: KV }): KvCapability {
+  const bucket = (): KV => {
+    if (!holder.kv) throw new Error("key-value bucket not bound yet");
+    return holder.kv;
+  };
   return {
     async get(key) {
-      const e = await kv.get(key);
+      const e = await bucket().get(key);
       return e && e.operation === "PUT" ? e.value : undefined;
     },
     async put(key, value) {
-      await kv.put(key, value);
+      await bucket().put(key, value);
     },
   };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 export class WasmHost {
@@ -56,7 +65,7 @@ export class WasmHost {
   private readonly served = new Map<string, Served>();
   private readonly lastPrimaryBeat = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
-  private readonly started = Date.now();
+  private started = Date.now();
 
   constructor(
     private readonly r: LocalRender,
@@ -70,9 +79,39 @@ export class WasmHost {
     return hubUrlsFor(this.r.spec, this.r.topo, this.r.layout.env, this.host.cloud, this.host.remoteOrder, "client", "tls");
   }
 
+  /**
+   * Start: compile the guests, connect, bind the key-value buckets, serve. A host may be started while its
+   * servers are still starting (the lattice boots them together): refused connections and a JetStream API
+   * or bucket that is not there yet are retried until START_WAIT_MS; wrong credentials fail at once.
+   */
   async start(): Promise<void> {
     const { spec } = this.r;
-    this.nc = await connectLocal(this.r, {
+    const buckets = new Map<string, { kv?: KV }>();
+    for (const w of workloadsOnHost(spec, this.host)) {
+      const s: Served = { w, served: 0, errors: 0 };
+      this.served.set(w.name, s);
+      if (!("path" in w.artifact)) {
+        s.reason = "OCI artifacts run in the clouds only; the local lattice runs .wasm files";
+        continue;
+      }
+      let kv: KvCapability | undefined;
+      if (w.kv) {
+        const holder = buckets.get(w.kv) ?? {};
+        buckets.set(w.kv, holder);
+        kv = kvCapability(holder);
+      }
+      s.pool = await WasmPool.create({
+        wasmFile: path.resolve(REPO_ROOT, w.artifact.path),
+        limits: w.limits,
+        // A guest waiting on key-value holds its worker: stateful pools grow while requests wait.
+        size: 2,
+        maxSize: w.kv ? 8 : 2,
+        kv,
+        name: w.name,
+      });
+    }
+    const deadline = Date.now() + START_WAIT_MS;
+    const options = {
       user: `host:${this.host.name}`,
       name: `host ${this.host.name}`,
       options: {
@@ -86,25 +125,31 @@ export class WasmHost {
         maxPingOut: 2,
         noRandomize: true,
       },
-    });
-    const js = jetstream(this.nc, { domain: spec.jetstream.domain, timeout: 2000 });
-    const kvm = new Kvm(js);
-    for (const w of workloadsOnHost(spec, this.host)) {
-      const s: Served = { w, served: 0, errors: 0 };
-      this.served.set(w.name, s);
-      if (!("path" in w.artifact)) {
-        s.reason = "OCI artifacts run in the clouds only; the local lattice runs .wasm files";
-        continue;
+    };
+    for (;;) {
+      try {
+        this.nc = await connectLocal(this.r, options);
+        break;
+      } catch (e) {
+        if (!/connection refused|timeout/i.test(String(e)) || Date.now() > deadline) throw e;
+        await sleep(50);
       }
-      const kv = w.kv ? kvCapability(await kvm.open(w.kv)) : undefined;
-      s.pool = await WasmPool.create({
-        wasmFile: path.resolve(REPO_ROOT, w.artifact.path),
-        limits: w.limits,
-        size: w.kv ? 8 : 2,
-        kv,
-        name: w.name,
-      });
     }
+    const kvm = new Kvm(jetstream(this.nc, { domain: spec.jetstream.domain, timeout: 2000 }));
+    for (const [bucket, holder] of buckets) {
+      for (;;) {
+        try {
+          const kv = await kvm.open(bucket);
+          await kv.status(); // the bucket exists (its stream answers)
+          holder.kv = kv;
+          break;
+        } catch (e) {
+          if (Date.now() > deadline) throw new Error(`key-value bucket ${bucket} not available: ${String(e)}`);
+          await sleep(100);
+        }
+      }
+    }
+    this.started = Date.now();
     const { evt } = latticeSubjects(spec.name);
     // Track heartbeats of the primary cloud for active-passive workloads.
     this.nc.subscribe(`${evt}.host_heartbeat`, {

@@ -16,6 +16,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
+import { REPO_ROOT } from "../../paths";
 
 export interface KvCapability {
   get(key: string): Promise<Uint8Array | undefined>;
@@ -31,7 +32,8 @@ export type WasmResult =
   | { ok: true; output: Uint8Array; durationMs: number }
   | { ok: false; error: string; kind: "trap" | "timeout" | "memory" | "abi"; durationMs: number };
 
-const WORKER = path.join(__dirname, "worker.cjs");
+// From the checkout, not __dirname: the host may run from a bundle elsewhere.
+const WORKER = path.join(REPO_ROOT, "src", "local", "wasm", "worker.cjs");
 const PAGE = 65536;
 const KV_BUFFER = 1 << 20;
 const ALLOWED_IMPORTS = ["env.memory", "env.kv_get", "env.kv_put"];
@@ -108,6 +110,8 @@ interface Slot {
   /** Requests sent to the worker and not answered yet, in the order it runs them; the first is running. */
   batch: Pending[];
   timer?: NodeJS.Timeout;
+  /** Started and ready for work. */
+  live: boolean;
   ready: Promise<void>;
 }
 
@@ -120,6 +124,8 @@ export class WasmPool {
   private nextId = 1;
   private closed = false;
   private counters = { restarts: 0, served: 0, errors: 0 };
+  private maxSize = 1;
+  private growing = false;
 
   private constructor(
     private readonly module: WebAssembly.Module,
@@ -130,8 +136,18 @@ export class WasmPool {
     readonly name: string,
   ) {}
 
-  /** Load, check and compile a guest, and start `size` workers. Refuses modules that ask for more than the sandbox grants. */
-  static async create(opts: { wasmFile: string; limits: WasmLimits; size?: number; kv?: KvCapability; name?: string }): Promise<WasmPool> {
+  /**
+   * Load, check and compile a guest, and start `size` workers, growing to `maxSize` while requests wait.
+   * Refuses modules that ask for more than the sandbox grants.
+   */
+  static async create(opts: {
+    wasmFile: string;
+    limits: WasmLimits;
+    size?: number;
+    maxSize?: number;
+    kv?: KvCapability;
+    name?: string;
+  }): Promise<WasmPool> {
     const bytes = new Uint8Array(readFileSync(opts.wasmFile));
     let module: WebAssembly.Module;
     try {
@@ -166,8 +182,10 @@ export class WasmPool {
         `needs ${minPages} memory pages at start, more than its limit of ${opts.limits.memoryMiB} MiB (${maxPages} pages)`,
       );
     }
+    const size = Math.max(1, opts.size ?? 2);
     const pool = new WasmPool(module, minPages, maxPages, opts.limits, opts.kv, opts.name ?? path.basename(opts.wasmFile, ".wasm"));
-    for (let i = 0; i < Math.max(1, opts.size ?? 2); i++) pool.slots.push(pool.spawn());
+    pool.maxSize = Math.max(size, opts.maxSize ?? size);
+    for (let i = 0; i < size; i++) pool.slots.push(pool.spawn());
     await Promise.all(pool.slots.map((s) => s.ready));
     return pool;
   }
@@ -179,12 +197,20 @@ export class WasmPool {
       execArgv: [],
       workerData: { wasmModule: this.module, minPages: this.minPages, maxPages: this.maxPages, sab },
     });
-    const slot: Slot = { worker, ctrl: new Int32Array(sab, 0, 4), data: new Uint8Array(sab, 16), batch: [], ready: Promise.resolve() };
+    const slot: Slot = {
+      worker,
+      ctrl: new Int32Array(sab, 0, 4),
+      data: new Uint8Array(sab, 16),
+      batch: [],
+      live: false,
+      ready: Promise.resolve(),
+    };
     let started = false;
     slot.ready = new Promise((resolve, reject) => {
       const onReady = (m: { type?: string }) => {
         if (m?.type === "ready") {
           started = true;
+          slot.live = true;
           worker.off("message", onReady);
           resolve();
         }
@@ -275,10 +301,11 @@ export class WasmPool {
 
   /** Hand queued requests to idle workers, shared out evenly, at most MAX_BATCH per worker and message. */
   private pump(): void {
-    const idle = this.slots.filter((s) => s.batch.length === 0);
+    const idle = this.slots.filter((s) => s.batch.length === 0 && s.live);
     for (let i = 0; i < idle.length && this.queue.length > 0; i++) {
       const slot = idle[i]!;
-      const n = Math.min(MAX_BATCH, Math.ceil(this.queue.length / (idle.length - i)));
+      // Guests with key-value wait on I/O inside a request: one at a time per worker, and the pool grows instead.
+      const n = this.kv ? 1 : Math.min(MAX_BATCH, Math.ceil(this.queue.length / (idle.length - i)));
       slot.batch = this.queue.splice(0, n);
       this.arm(slot, performance.now());
       slot.worker.postMessage({
@@ -286,6 +313,22 @@ export class WasmPool {
         items: slot.batch.map((p) => ({ id: p.id, payload: p.payload })),
         timeoutMs: this.limits.timeoutMs,
       });
+    }
+    // Every worker busy and requests waiting (a guest blocked on key-value holds its worker): add one.
+    if (this.queue.length > 0 && !this.growing && !this.closed && this.slots.length < this.maxSize) {
+      this.growing = true;
+      const slot = this.spawn();
+      this.slots.push(slot);
+      void slot.ready.then(
+        () => {
+          this.growing = false;
+          this.pump();
+        },
+        () => {
+          this.growing = false;
+          this.slots.splice(this.slots.indexOf(slot), 1);
+        },
+      );
     }
   }
 
