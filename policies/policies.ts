@@ -14,6 +14,7 @@ import { policy as natsNoPlaintextSecrets } from "./rules/natsNoPlaintextSecrets
 import { policy as natsNoPublicExposure } from "./rules/natsNoPublicExposure";
 import { policy as natsTlsEveryPort } from "./rules/natsTlsEveryPort";
 import { policy as residencyAllowedRegions } from "./rules/residencyAllowedRegions";
+import { policy as resilienceDrillCoverage } from "./rules/resilienceDrillCoverage";
 import { policy as resilienceGatewayCompleteness } from "./rules/resilienceGatewayCompleteness";
 import { policy as resilienceHubSpread } from "./rules/resilienceHubSpread";
 import { policy as resilienceImpactTolerance } from "./rules/resilienceImpactTolerance";
@@ -43,6 +44,7 @@ export const policies: readonly LatticePolicy[] = [
   natsNoPublicExposure,
   natsTlsEveryPort,
   residencyAllowedRegions,
+  resilienceDrillCoverage,
   resilienceGatewayCompleteness,
   resilienceHubSpread,
   resilienceImpactTolerance,

@@ -14,7 +14,14 @@ describe("drill plans", () => {
     const plans = plansFor(parseLattice(small()));
     assert.deepEqual(
       plans.map((p) => `${p.id}:${p.source}`),
-      ["lose-primary-cloud:stack", "hub-node-loss:built-in", "host-crash:built-in", "blackhole-primary:built-in", "partition-clouds:stack"],
+      [
+        "lose-primary-cloud:stack",
+        "hub-node-loss:built-in",
+        "host-crash:built-in",
+        "blackhole-primary:built-in",
+        "partition-clouds:stack",
+        "lose-gcp:stack",
+      ],
     );
     assert.equal(plans[0]!.name, "Lose AWS eu-west-1 entirely");
     assert.match(plans[0]!.hypothesis, /no acknowledged ledger update is lost/);
@@ -77,7 +84,7 @@ describe("drill plans", () => {
   it("lists every scenario with its source, repetitions and faults", () => {
     const out = listPlans(plansFor(parseLattice(small())));
     const lines = out.trimEnd().split("\n");
-    assert.equal(lines.length, 6);
+    assert.equal(lines.length, 7);
     assert.match(lines[0]!, /^SCENARIO\s+SOURCE\s+REPS\s+FAULTS\s+NAME$/);
     assert.match(lines[5]!, /^partition-clouds\s+stack\s+1\s+partition\(aws\|gcp\)\s+Cut AWS off from GCP for 5 s$/);
   });

@@ -150,6 +150,22 @@ const CASES: Record<string, { good: () => EvaluatedResource[]; bad: () => Evalua
     bad: () => [lattice(mutate((s) => (s.workloads[1].failover.warmStandby = 0)))],
     expected: ["workload ledger has a cold standby: promotion needs a cold start."],
   },
+  "latticeform-resilience-drill-coverage": {
+    good: () => [lattice(goodSpec())],
+    bad: () => [
+      lattice(
+        mutate((s) => {
+          s.drills = s.drills.filter((d: { id: string }) => d.id !== "lose-gcp");
+          s.drills.push({
+            ...s.drills[0],
+            id: "freeze-gcp-1",
+            faults: [{ kind: "blackhole", cloud: "gcp", server: "gcp-1", durationSeconds: 5 }],
+          });
+        }),
+      ),
+    ],
+    expected: ["no declared drill takes cloud gcp down."],
+  },
   "latticeform-resilience-impact-tolerance": {
     good: () => [lattice(goodSpec())],
     bad: () => [lattice(mutate((s) => ((s.workloads[0].objectives.rtoSeconds = 120), (s.workloads[1].objectives.rpoMessages = 5))))],

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
+import { policies } from "../../policies/policies";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "lf-review-"));
 const cli = (...args: string[]) =>
@@ -14,6 +15,7 @@ const cli = (...args: string[]) =>
 const EXPECTED: Record<string, number> = {
   "latticeform-nats-leafnode-verify": 1,
   "latticeform-residency-allowed-regions": 1,
+  "latticeform-resilience-drill-coverage": 2,
   "latticeform-resilience-hub-spread": 1,
   "latticeform-resilience-impact-tolerance": 1,
   "latticeform-resilience-rpo-zero-replication": 2,
@@ -87,7 +89,7 @@ describe("latticeform review", () => {
     assert.equal(sarif.runs.length, 1);
     const run = sarif.runs[0]!;
     assert.equal(run.tool.driver.name, "latticeform");
-    assert.equal(run.tool.driver.rules.length, 26);
+    assert.equal(run.tool.driver.rules.length, policies.length);
     for (const res of run.results) {
       assert.equal(run.tool.driver.rules[res.ruleIndex]!.id, res.ruleId);
       assert.ok(["error", "warning", "note", "none"].includes(res.level));
@@ -96,7 +98,7 @@ describe("latticeform review", () => {
       assert.match(res.locations[0]!.logicalLocations[0]!.fullyQualifiedName, /^urn:pulumi:noncompliant::latticeform::/);
     }
     assert.equal(run.results.filter((x) => x.level === "error").length, 18);
-    assert.equal(run.results.filter((x) => x.level === "warning").length, 2);
+    assert.equal(run.results.filter((x) => x.level === "warning").length, 4);
   });
 
   it("a bad spec or a bad policy config exits 2 with a clear message", () => {

@@ -195,35 +195,35 @@ describe("lattice spec validation", () => {
     const drill = (over: Mutable) => ({ id: "d", hypothesis: "the lattice keeps serving from the other cloud", faults: [], ...over });
     expectProblem(
       (s) => s.drills.push(drill({ faults: [{ kind: "cloud-outage", cloud: "azure" }] })),
-      'drills[2].faults[0].cloud: not a declared cloud or tie-breaker site (got "azure"; allowed aws, gcp, tb)',
+      'drills[3].faults[0].cloud: not a declared cloud or tie-breaker site (got "azure"; allowed aws, gcp, tb)',
     );
     expectProblem(
       (s) => s.drills.push(drill({ faults: [{ kind: "hub-node-loss", cloud: "aws", server: "gcp-1" }] })),
-      'drills[2].faults[0].server: not a server of "aws" (got "gcp-1"; allowed stream-leader, aws-1, aws-2, aws-3, stretch-aws-1)',
+      'drills[3].faults[0].server: not a server of "aws" (got "gcp-1"; allowed stream-leader, aws-1, aws-2, aws-3, stretch-aws-1)',
     );
     expectProblem(
       (s) => s.drills.push(drill({ faults: [{ kind: "host-crash", cloud: "aws", host: "gcp-hosts-1" }] })),
-      'drills[2].faults[0].host: not a host of "aws" (got "gcp-hosts-1"; allowed aws-hosts-1)',
+      'drills[3].faults[0].host: not a host of "aws" (got "gcp-hosts-1"; allowed aws-hosts-1)',
     );
     expectProblem(
       (s) => s.drills.push(drill({ faults: [{ kind: "partition", between: ["aws", "aws"] }] })),
-      'drills[2].faults[0].between: a site cannot be cut off from itself (got ["aws","aws"]; allowed two different sites)',
+      'drills[3].faults[0].between: a site cannot be cut off from itself (got ["aws","aws"]; allowed two different sites)',
     );
     expectProblem(
       (s) => s.drills.push(drill({ faults: [{ kind: "cloud-outage", cloud: "aws" }], objectives: { payments: { rtoSeconds: 1 } } })),
-      'drills[2].objectives.payments: not a declared workload (got "payments"; allowed validator, ledger)',
+      'drills[3].objectives.payments: not a declared workload (got "payments"; allowed validator, ledger)',
     );
     expectProblem(
       (s) => s.drills.push(drill({ id: "partition-clouds", faults: [{ kind: "cloud-outage", cloud: "gcp" }] })),
-      'drills[2].id: duplicate drill id (first at index 1) (got "partition-clouds"; allowed a drill id not used before)',
+      'drills[3].id: duplicate drill id (first at index 1) (got "partition-clouds"; allowed a drill id not used before)',
     );
     expectProblem(
       (s) => s.drills.push(drill({ faults: [{ kind: "meteor", cloud: "aws" }] })),
-      'drills[2].faults[0].kind: invalid value (got "meteor"; allowed cloud-outage, hub-node-loss, host-crash, blackhole, partition, latency)',
+      'drills[3].faults[0].kind: invalid value (got "meteor"; allowed cloud-outage, hub-node-loss, host-crash, blackhole, partition, latency)',
     );
     expectProblem(
       (s) => s.drills.push(drill({ hypothesis: "it works", faults: [{ kind: "cloud-outage", cloud: "aws" }] })),
-      'drills[2].hypothesis: too small (got "it works"; allowed at least 20 characters)',
+      'drills[3].hypothesis: too small (got "it works"; allowed at least 20 characters)',
     );
   });
 
