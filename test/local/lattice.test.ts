@@ -58,6 +58,21 @@ describe("local lattice (small example, real Wasm hosts)", () => {
     }
   });
 
+  it("concurrent ledger updates of one account through the lattice: JetStream KV's conditional writes lose none", async () => {
+    const n = 30;
+    const replies = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        callWorkload(r, "ledger", JSON.stringify({ id: `hot-${i}`, account: "hot", delta: 1 }), {
+          cloud: i % 2 ? "aws" : "gcp",
+          timeoutMs: 10000,
+        }),
+      ),
+    );
+    for (const l of replies) assert.equal(JSON.parse(l.reply).applied, true, l.reply);
+    const last = await callWorkload(r, "ledger", JSON.stringify({ id: "hot-0", account: "hot", delta: 1 }), { cloud: "aws" });
+    assert.deepEqual(JSON.parse(last.reply), { account: "hot", balance: n, applied: false, duplicate: true });
+  });
+
   it("rejects a bad payment with reasons", async () => {
     const v = await callWorkload(r, "validator", JSON.stringify({ id: "p2", amount: -5, currency: "XXX", iban: "DE00" }), { cloud: "gcp" });
     const body = JSON.parse(v.reply) as { valid: boolean; reasons: string[] };

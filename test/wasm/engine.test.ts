@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import { WasmPool, type KvCapability } from "../../src/local/wasm/engine";
+import { KvConflict, WasmPool, type KvCapability } from "../../src/local/wasm/engine";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -18,9 +18,26 @@ async function pool(name: string, opts: { memoryMiB?: number; timeoutMs?: number
   return p;
 }
 
-function memoryKv(): KvCapability & { store: Map<string, string> } {
+/** An in-memory bucket with revisions and conditional writes, like JetStream KV's. */
+function memoryKv(opts: { delayMs?: number; conditional?: boolean } = {}): KvCapability & { store: Map<string, string> } {
   const store = new Map<string, string>();
-  return { store, get: async (k) => (store.has(k) ? enc(store.get(k)!) : undefined), put: async (k, v) => void store.set(k, dec(v)) };
+  const revs = new Map<string, number>();
+  let seq = 0;
+  const pause = () => new Promise((r) => setTimeout(r, opts.delayMs ?? 0));
+  return {
+    store,
+    async get(k) {
+      await pause();
+      return store.has(k) ? { value: enc(store.get(k)!), revision: revs.get(k)! } : undefined;
+    },
+    async put(k, v, expected) {
+      await pause();
+      if (opts.conditional !== false && expected !== undefined && expected !== (revs.get(k) ?? 0)) throw new KvConflict(k);
+      store.set(k, dec(v));
+      revs.set(k, ++seq);
+      return seq;
+    },
+  };
 }
 
 async function json(p: WasmPool, body: unknown): Promise<Record<string, unknown>> {
@@ -65,7 +82,7 @@ describe("Wasm engine and sample workloads", () => {
       applied: false,
       error: "insufficient funds",
     });
-    assert.equal(kv.store.get("balance.a"), "70");
+    assert.equal(kv.store.get("account.a"), "70|,t1,t2,");
     assert.equal(kv.store.get("applied.t2"), "1");
     assert.equal(kv.store.has("applied.t3"), false);
   });
@@ -131,12 +148,35 @@ describe("Wasm engine and sample workloads", () => {
     await assert.rejects(WasmPool.create({ wasmFile: junk, limits }), /not a valid WebAssembly module/);
   });
 
+  it("concurrent updates of one account: none is lost, each applied once (conditional writes, reruns)", async () => {
+    // Unconditional writes lose updates here: the test fails without the revision check.
+    for (const conditional of [true, false]) {
+      const kv = memoryKv({ delayMs: 5, conditional });
+      const l = await WasmPool.create({ wasmFile: build("ledger"), limits, kv, size: 4, maxSize: 4 });
+      pools.push(l);
+      const n = 40;
+      const out = await Promise.all(
+        Array.from({ length: n }, (_, i) => l.handle(enc(JSON.stringify({ id: `c${i}`, account: "hot", delta: 1 })))),
+      );
+      const balance = Number(kv.store.get("account.hot")!.split("|")[0]);
+      if (conditional) {
+        assert.ok(
+          out.every((r) => r.ok),
+          `a request failed: ${JSON.stringify(out.filter((r) => !r.ok).slice(0, 2))}`,
+        );
+        assert.equal(balance, n, "an acknowledged update was lost");
+        for (let i = 0; i < n; i++) assert.equal(kv.store.get(`applied.c${i}`), "1");
+      } else assert.ok(balance < n, `without conditional writes no update was lost (${balance}): the test cannot fail`);
+      // Replaying every id applies nothing more.
+      if (conditional) {
+        await Promise.all(Array.from({ length: n }, (_, i) => json(l, { id: `c${i}`, account: "hot", delta: 1 })));
+        assert.equal(Number(kv.store.get("account.hot")!.split("|")[0]), n);
+      }
+    }
+  });
+
   it("grows from one worker while guests wait on slow key-value, up to its maximum", async () => {
-    const kv = memoryKv();
-    const slow: KvCapability = {
-      get: async (k) => (await new Promise((r) => setTimeout(r, 40)), kv.get(k)),
-      put: (k, v) => kv.put(k, v),
-    };
+    const slow = memoryKv({ delayMs: 40 });
     const l = await WasmPool.create({ wasmFile: build("ledger"), limits, kv: slow, size: 1, maxSize: 3 });
     pools.push(l);
     assert.equal(l.stats().workers, 1);

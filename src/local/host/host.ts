@@ -15,7 +15,7 @@ import type { Workload } from "../../spec/schema";
 import type { HostNode } from "../../spec/topology";
 import { connectLocal, serverUrls } from "../client";
 import type { LocalRender } from "../state";
-import { WasmPool, type KvCapability } from "../wasm/engine";
+import { KvConflict, WasmPool, type KvCapability } from "../wasm/engine";
 
 import { HEARTBEAT_MS, PRIMARY_DEAD_MS, START_WAIT_MS } from "./constants";
 
@@ -39,19 +39,45 @@ interface Served {
   reason?: string;
 }
 
-/** Key-value for a guest, on a bucket bound once the host is connected. */
+/**
+ * Key-value for a guest, on a bucket bound once the host is connected. Writes to one key leave this host one
+ * at a time: nats-server before 2.9.21 checks Nats-Expected-Last-Subject-Sequence on a clustered (R3) stream
+ * only before proposing, so concurrent conditional writes with the same expected revision can all succeed
+ * (nats-server#4320; 3 of 10 did here on 2.9.10). Serialized, each check sees the previous write applied.
+ */
 function kvCapability(holder: { kv?: KV }): KvCapability {
   const bucket = (): KV => {
     if (!holder.kv) throw new Error("key-value bucket not bound yet");
     return holder.kv;
   };
+  const writing = new Map<string, Promise<unknown>>();
+  const write = async (key: string, value: Uint8Array, expected: number | undefined): Promise<number> => {
+    try {
+      if (expected === undefined) return await bucket().put(key, value);
+      // JetStream's expected-last-subject-sequence: the write fails if another one came first.
+      return expected === 0 ? await bucket().create(key, value) : await bucket().update(key, value, expected);
+    } catch (e) {
+      if (/wrong last sequence|key exists/i.test(String(e))) throw new KvConflict(key);
+      throw e;
+    }
+  };
   return {
     async get(key) {
       const e = await bucket().get(key);
-      return e && e.operation === "PUT" ? e.value : undefined;
+      return e && e.operation === "PUT" ? { value: e.value, revision: e.revision } : undefined;
     },
-    async put(key, value) {
-      await bucket().put(key, value);
+    put(key, value, expected) {
+      const prev = writing.get(key) ?? Promise.resolve();
+      const next = prev.then(
+        () => write(key, value, expected),
+        () => write(key, value, expected),
+      );
+      const settled = next.catch(() => undefined);
+      writing.set(key, settled);
+      void settled.then(() => {
+        if (writing.get(key) === settled) writing.delete(key);
+      });
+      return next;
     },
   };
 }

@@ -18,10 +18,31 @@ import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { REPO_ROOT } from "../../paths";
 
-export interface KvCapability {
-  get(key: string): Promise<Uint8Array | undefined>;
-  put(key: string, value: Uint8Array): Promise<void>;
+export interface KvEntry {
+  readonly value: Uint8Array;
+  /** The key's revision (JetStream sequence), for a conditional write. */
+  readonly revision: number;
 }
+
+export interface KvCapability {
+  get(key: string): Promise<KvEntry | undefined>;
+  /**
+   * Write `value` and return the new revision. With `expected`, only if the key is still at that revision
+   * (0: only if it does not exist); otherwise throw `KvConflict`.
+   */
+  put(key: string, value: Uint8Array, expected?: number): Promise<number>;
+}
+
+/** A conditional write lost a race: another request changed the key since this one read it. */
+export class KvConflict extends Error {
+  constructor(key: string) {
+    super(`key ${key} changed since it was read`);
+    this.name = "KvConflict";
+  }
+}
+
+/** Attempts of a request whose conditional key-value write lost a race (each in a fresh instance). */
+export const CONFLICT_ATTEMPTS = 20;
 
 export interface WasmLimits {
   readonly memoryMiB: number;
@@ -30,7 +51,7 @@ export interface WasmLimits {
 
 export type WasmResult =
   | { ok: true; output: Uint8Array; durationMs: number }
-  | { ok: false; error: string; kind: "trap" | "timeout" | "memory" | "abi"; durationMs: number };
+  | { ok: false; error: string; kind: "trap" | "timeout" | "memory" | "abi" | "conflict"; durationMs: number };
 
 // From the checkout, not __dirname: the host may run from a bundle elsewhere.
 const WORKER = path.join(REPO_ROOT, "src", "local", "wasm", "worker.cjs");
@@ -97,6 +118,8 @@ export function importedMemoryMin(bytes: Uint8Array): number | undefined {
 
 interface Pending {
   id: number;
+  /** Runs so far that lost a key-value race. */
+  conflicts: number;
   payload: Uint8Array;
   resolve: (r: WasmResult) => void;
   started: number;
@@ -106,6 +129,7 @@ interface Pending {
 interface Slot {
   worker: Worker;
   ctrl: Int32Array;
+  rev: Float64Array;
   data: Uint8Array;
   /** Requests sent to the worker and not answered yet, in the order it runs them; the first is running. */
   batch: Pending[];
@@ -191,7 +215,8 @@ export class WasmPool {
   }
 
   private spawn(): Slot {
-    const sab = new SharedArrayBuffer(16 + KV_BUFFER);
+    // [signal, status, length, -] int32, [revision] float64, then the value bytes (see worker.cjs).
+    const sab = new SharedArrayBuffer(24 + KV_BUFFER);
     // execArgv []: the worker is plain JavaScript and must not inherit a TypeScript loader.
     const worker = new Worker(WORKER, {
       execArgv: [],
@@ -200,7 +225,8 @@ export class WasmPool {
     const slot: Slot = {
       worker,
       ctrl: new Int32Array(sab, 0, 4),
-      data: new Uint8Array(sab, 16),
+      rev: new Float64Array(sab, 16, 1),
+      data: new Uint8Array(sab, 24),
       batch: [],
       live: false,
       ready: Promise.resolve(),
@@ -236,17 +262,18 @@ export class WasmPool {
         if (m.kv === "get") {
           const v = await this.kv.get(String(m.key));
           if (v === undefined) status = 0;
-          else if (v.length <= slot.data.length) {
-            slot.data.set(v);
-            len = v.length;
+          else if (v.value.length <= slot.data.length) {
+            slot.data.set(v.value);
+            slot.rev[0] = v.revision;
+            len = v.value.length;
             status = 1;
           }
         } else {
-          await this.kv.put(String(m.key), m.value as Uint8Array);
+          slot.rev[0] = await this.kv.put(String(m.key), m.value as Uint8Array, m.expected as number | undefined);
           status = 1;
         }
-      } catch {
-        status = -1;
+      } catch (e) {
+        status = e instanceof KvConflict ? -2 : -1;
       }
       Atomics.store(slot.ctrl, 1, status);
       Atomics.store(slot.ctrl, 2, len);
@@ -261,7 +288,9 @@ export class WasmPool {
       const durationMs = now - p.started;
       // The worker runs its batch in order: the next request starts now, with its own time limit.
       if (slot.batch.length) this.arm(slot, now);
-      if (m.ok) {
+      if (this.retryConflict(p, m, durationMs)) {
+        // requeued (or given up), see retryConflict
+      } else if (m.ok) {
         this.counters.served++;
         p.resolve({ ok: true, output: m.output as Uint8Array, durationMs });
       } else {
@@ -270,6 +299,28 @@ export class WasmPool {
       }
       if (slot.batch.length === 0) this.pump();
     }
+  }
+
+  /**
+   * A request that lost a key-value race runs again from the start, in a fresh instance, after a random
+   * back-off that grows with its attempts (racing again at once on a hot key mostly loses again).
+   */
+  private retryConflict(p: Pending, m: Record<string, unknown>, durationMs: number): boolean {
+    if (m.ok || m.kind !== "conflict") return false;
+    if (++p.conflicts >= CONFLICT_ATTEMPTS) {
+      this.counters.errors++;
+      p.resolve({ ok: false, kind: "conflict", error: `${String(m.error)} (${p.conflicts} attempts)`, durationMs });
+      return true;
+    }
+    setTimeout(
+      () => {
+        if (this.closed) return p.resolve({ ok: false, kind: "abi", error: "the pool is closed", durationMs: 0 });
+        this.queue.unshift(p);
+        this.pump();
+      },
+      Math.random() * 2 ** Math.min(p.conflicts, 6),
+    );
+    return true;
   }
 
   private arm(slot: Slot, now: number): void {
@@ -336,7 +387,7 @@ export class WasmPool {
   handle(payload: Uint8Array): Promise<WasmResult> {
     if (this.closed) return Promise.resolve({ ok: false, kind: "abi", error: "the pool is closed", durationMs: 0 });
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, payload: new Uint8Array(payload), resolve, started: performance.now() });
+      this.queue.push({ id: this.nextId++, conflicts: 0, payload: new Uint8Array(payload), resolve, started: performance.now() });
       this.pump();
     });
   }

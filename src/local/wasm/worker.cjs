@@ -5,7 +5,8 @@ const { parentPort, workerData } = require("node:worker_threads");
 
 const { wasmModule, minPages, maxPages, sab } = workerData;
 const ctrl = new Int32Array(sab, 0, 4);
-const data = new Uint8Array(sab, 16);
+const rev = new Float64Array(sab, 16, 1);
+const data = new Uint8Array(sab, 24);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -33,11 +34,18 @@ function hostCall(msg) {
   if (Atomics.wait(ctrl, 0, 0, wait) === "timed-out") return { status: -1 };
   const status = Atomics.load(ctrl, 1);
   const len = Atomics.load(ctrl, 2);
-  return { status, bytes: status === 1 ? data.slice(0, len) : undefined };
+  return { status, revision: rev[0], bytes: status === 1 ? data.slice(0, len) : undefined };
 }
 
+/**
+ * Optimistic concurrency for guests: a write to a key this request read is conditional on the revision it
+ * read (0: the key was absent), so two requests that read the same balance cannot both write it. The loser
+ * gets an error from kv_put and the host runs the whole request again in a fresh instance.
+ */
 function run(payload) {
   const memory = scrubbedMemory();
+  const revisions = new Map();
+  let conflict = false;
   let exportsRef;
   const mem = () => new Uint8Array(memory.buffer);
   const env = {
@@ -45,8 +53,12 @@ function run(payload) {
     kv_get(keyPtr, keyLen) {
       const key = dec.decode(mem().slice(keyPtr, keyPtr + keyLen));
       const r = hostCall({ kv: "get", key });
-      if (r.status === 0) return 0;
+      if (r.status === 0) {
+        revisions.set(key, 0);
+        return 0;
+      }
       if (r.status !== 1) return -1;
+      revisions.set(key, r.revision);
       const p = exportsRef.alloc(4 + r.bytes.length);
       new DataView(memory.buffer).setInt32(p, r.bytes.length, true);
       mem().set(r.bytes, p + 4);
@@ -56,7 +68,11 @@ function run(payload) {
       const m = mem();
       const key = dec.decode(m.slice(keyPtr, keyPtr + keyLen));
       const value = m.slice(valPtr, valPtr + valLen);
-      return hostCall({ kv: "put", key, value }).status === 1 ? 0 : -1;
+      const r = hostCall({ kv: "put", key, value, expected: revisions.get(key) });
+      if (r.status === -2) conflict = true;
+      if (r.status !== 1) return -1;
+      revisions.set(key, r.revision);
+      return 0;
     },
   };
   const instance = new WebAssembly.Instance(wasmModule, { env });
@@ -65,12 +81,15 @@ function run(payload) {
     const ptr = exportsRef.alloc(payload.length);
     mem().set(payload, ptr);
     const res = exportsRef.handle(ptr, payload.length) >>> 0;
+    // Whatever the guest made of the failed write, the request runs again (guests keep reruns safe).
+    if (conflict) return { ok: false, kind: "conflict", error: "a key-value write lost a race" };
     const view = new DataView(memory.buffer);
     const len = view.getInt32(res, true);
     if (len < 0 || res + 4 + len > memory.buffer.byteLength)
       return { ok: false, kind: "abi", error: `guest returned an invalid result (ptr ${res}, len ${len})` };
     return { ok: true, output: mem().slice(res + 4, res + 4 + len) };
   } catch (e) {
+    if (conflict) return { ok: false, kind: "conflict", error: "a key-value write lost a race" };
     // A trap with the memory within 16 pages (1 MiB) of its cap: a memory.grow was refused, so the guest
     // ran out of its allowance (allocators grow in steps, so exactly-at-cap is rare).
     const atCap = memory.buffer.byteLength > (maxPages - 16) * 65536;
