@@ -253,36 +253,74 @@ export class WasmPool {
     return slot;
   }
 
+  /**
+   * Keys a running request has touched stay locked to it until it ends, so requests of this pool never race
+   * on a key (a hot account would otherwise rerun in a storm); conditional writes still guard against
+   * writers elsewhere. A request that waits too long hits its own time limit, which releases what it holds.
+   */
+  private readonly locks = new Map<string, { owner: number; waiters: (() => void)[] }>();
+
+  private async lockKey(key: string, rid: number): Promise<void> {
+    for (;;) {
+      const l = this.locks.get(key);
+      if (!l) {
+        this.locks.set(key, { owner: rid, waiters: [] });
+        return;
+      }
+      if (l.owner === rid) return;
+      await new Promise<void>((resolve) => l.waiters.push(resolve));
+    }
+  }
+
+  private unlockRequest(rid: number): void {
+    for (const [key, l] of this.locks) {
+      if (l.owner !== rid) continue;
+      this.locks.delete(key);
+      for (const wake of l.waiters) wake();
+    }
+  }
+
   private async onMessage(slot: Slot, m: Record<string, unknown>): Promise<void> {
     if (m.kv === "get" || m.kv === "put") {
       let status = -1;
-      let len = 0;
+      let value: Uint8Array | undefined;
+      let revision = 0;
+      const rid = Number(m.rid);
       try {
         if (!this.kv) throw new Error("no key-value grant");
+        await this.lockKey(String(m.key), rid);
+        // The request may have ended (time limit) while it waited: answer nothing it could misread.
+        if (slot.batch[0]?.id !== rid) return this.unlockRequest(rid);
         if (m.kv === "get") {
           const v = await this.kv.get(String(m.key));
           if (v === undefined) status = 0;
           else if (v.value.length <= slot.data.length) {
-            slot.data.set(v.value);
-            slot.rev[0] = v.revision;
-            len = v.value.length;
+            value = v.value;
+            revision = v.revision;
             status = 1;
           }
         } else {
-          slot.rev[0] = await this.kv.put(String(m.key), m.value as Uint8Array, m.expected as number | undefined);
+          revision = await this.kv.put(String(m.key), m.value as Uint8Array, m.expected as number | undefined);
           status = 1;
         }
       } catch (e) {
         status = e instanceof KvConflict ? -2 : -1;
       }
+      // The request ended while the call ran: the buffers belong to the next one now.
+      if (slot.batch[0]?.id !== rid) return;
+      if (value) slot.data.set(value);
+      slot.rev[0] = revision;
       Atomics.store(slot.ctrl, 1, status);
-      Atomics.store(slot.ctrl, 2, len);
+      Atomics.store(slot.ctrl, 2, value?.length ?? 0);
+      // Which call this answers: a late answer to an abandoned call must not pass for the next one's.
+      Atomics.store(slot.ctrl, 3, Number(m.seq));
       Atomics.store(slot.ctrl, 0, 1);
       Atomics.notify(slot.ctrl, 0);
       return;
     }
     if (m.type === "done" && slot.batch[0]?.id === m.id) {
       const p = slot.batch.shift()!;
+      this.unlockRequest(p.id);
       clearTimeout(slot.timer);
       const now = performance.now();
       const durationMs = now - p.started;
@@ -335,6 +373,7 @@ export class WasmPool {
   private replace(slot: Slot, kind: "timeout" | "trap", error: string): void {
     const [p, ...notStarted] = slot.batch;
     slot.batch = [];
+    if (p) this.unlockRequest(p.id);
     clearTimeout(slot.timer);
     void slot.worker.terminate();
     this.counters.restarts++;

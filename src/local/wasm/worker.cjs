@@ -11,6 +11,9 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 let deadline = 0;
+/** The request running now (the host locks the keys it touches to it) and a counter of host calls. */
+let currentId = 0;
+let callSeq = 0;
 const PAGE = 65536;
 let memory;
 
@@ -28,10 +31,15 @@ function scrubbedMemory() {
 
 /** Ask the main thread for a KV operation and block (bounded by the request's deadline). */
 function hostCall(msg) {
+  const seq = ++callSeq;
   Atomics.store(ctrl, 0, 0);
-  parentPort.postMessage(msg);
-  const wait = Math.max(1, deadline - Date.now());
-  if (Atomics.wait(ctrl, 0, 0, wait) === "timed-out") return { status: -1 };
+  parentPort.postMessage({ ...msg, rid: currentId, seq });
+  for (;;) {
+    const wait = deadline - Date.now();
+    if (wait <= 0 || Atomics.wait(ctrl, 0, 0, wait) === "timed-out") return { status: -1 };
+    if (Atomics.load(ctrl, 3) === seq) break;
+    Atomics.store(ctrl, 0, 0); // a late answer to an earlier call: keep waiting for ours
+  }
   const status = Atomics.load(ctrl, 1);
   const len = Atomics.load(ctrl, 2);
   return { status, revision: rev[0], bytes: status === 1 ? data.slice(0, len) : undefined };
@@ -103,6 +111,7 @@ parentPort.on("message", (m) => {
   if (!m || m.type !== "run") return;
   for (const item of m.items) {
     deadline = Date.now() + m.timeoutMs;
+    currentId = item.id;
     let result;
     try {
       result = run(item.payload);
