@@ -158,10 +158,19 @@ async function main(): Promise<void> {
     try {
       await upLocal(r, sup);
       const client = await connectLocal(r, { servers: ["aws-hosts-1-leaf"] });
+      // Baselines on the host's leaf: a plain responder in its own process (as the host is), and one in this
+      // process (no process hop to wake: the lowest the path allows).
+      const responder = sup.spawnProcess(
+        "plain-responder",
+        process.execPath,
+        ["--import", "tsx", path.join(__dirname, "plain-responder.ts"), dir, "gcp-hosts-1-leaf"],
+        { pipeStdin: true },
+      );
+      if (!(await waitFor(() => /^ready$/m.test(readFileSync(responder.logFile, "utf8")), 30000, 50)))
+        throw new Error(`the plain responder did not start: ${readFileSync(responder.logFile, "utf8")}`);
       const plainConn = await connectLocal(r, { servers: ["gcp-hosts-1-leaf"] });
       const { validatePaymentJs } = await import("./plain-validator");
-      plainConn.subscribe("bench.plain", {
-        queue: "plain",
+      plainConn.subscribe("bench.inproc", {
         callback: (_e, m) => void m.respond(JSON.stringify(validatePaymentJs(JSON.parse(m.string())))),
       });
       await plainConn.flush();
@@ -169,23 +178,28 @@ async function main(): Promise<void> {
       for (let i = 0; i < 200; i++) {
         await client.request("payments.validate", payload, { timeout: 5000 }).catch(() => {});
         await client.request("bench.plain", payload, { timeout: 5000 }).catch(() => {});
+        await client.request("bench.inproc", payload, { timeout: 5000 }).catch(() => {});
       }
       const n = 2000;
       const wasm = await latency(client, "payments.validate", payload, n);
       const plain = await latency(client, "bench.plain", payload, n);
+      const inproc = await latency(client, "bench.inproc", payload, n);
       console.log(
         `cross-cloud request path (aws leaf -> aws hub -> gateway -> gcp hub -> gcp leaf -> responder), ${n} sequential requests:`,
       );
       console.log(`  Wasm host : p50 ${wasm.p50.toFixed(3)} ms, p99 ${wasm.p99.toFixed(3)} ms`);
-      console.log(`  plain NATS: p50 ${plain.p50.toFixed(3)} ms, p99 ${plain.p99.toFixed(3)} ms`);
+      console.log(`  plain NATS responder, own process: p50 ${plain.p50.toFixed(3)} ms, p99 ${plain.p99.toFixed(3)} ms`);
+      console.log(`  plain NATS responder in the client's process: p50 ${inproc.p50.toFixed(3)} ms, p99 ${inproc.p99.toFixed(3)} ms`);
       console.log(
-        `  ratio Wasm/plain p50 ${(wasm.p50 / plain.p50).toFixed(2)}x (target <= 1.5x), p99 ${(wasm.p99 / plain.p99).toFixed(2)}x`,
+        `  ratio Wasm/plain (own process) p50 ${(wasm.p50 / plain.p50).toFixed(2)}x (target <= 1.5x), p99 ${(wasm.p99 / plain.p99).toFixed(2)}x; ` +
+          `vs in-process p50 ${(wasm.p50 / inproc.p50).toFixed(2)}x`,
       );
       const conc = 64;
       const tw = await throughput(client, "payments.validate", payload, conc, 5000);
       const tp = await throughput(client, "bench.plain", payload, conc, 5000);
+      const ti = await throughput(client, "bench.inproc", payload, conc, 5000);
       console.log(
-        `throughput through one host, ${conc} in flight for 5 s: Wasm ${tw.toFixed(0)} req/s, plain ${tp.toFixed(0)} req/s (ratio ${(tw / tp).toFixed(2)}; target >= 5000 req/s)`,
+        `throughput through one host, ${conc} in flight for 5 s: Wasm ${tw.toFixed(0)} req/s, plain own process ${tp.toFixed(0)} req/s (ratio ${(tw / tp).toFixed(2)}; target >= 5000 req/s), plain in-process ${ti.toFixed(0)} req/s`,
       );
       await client.close();
       await plainConn.close();
