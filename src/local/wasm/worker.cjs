@@ -38,7 +38,9 @@ function hostCall(msg) {
     const wait = deadline - Date.now();
     if (wait <= 0 || Atomics.wait(ctrl, 0, 0, wait) === "timed-out") return { status: -1 };
     if (Atomics.load(ctrl, 3) === seq) break;
-    Atomics.store(ctrl, 0, 0); // a late answer to an earlier call: keep waiting for ours
+    // A late answer to an earlier call: wait on for ours (which may have landed while we looked).
+    Atomics.store(ctrl, 0, 0);
+    if (Atomics.load(ctrl, 3) === seq) break;
   }
   const status = Atomics.load(ctrl, 1);
   const len = Atomics.load(ctrl, 2);
