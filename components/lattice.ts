@@ -243,7 +243,14 @@ export class Lattice extends pulumi.ComponentResource {
       if (needsOperator) {
         const op = new WasmcloudOperator(
           `${name}-${c.name}-wasmcloud`,
-          { spec, cloud: c.name, tls: creds.pem(`wasmcloud-operator-${c.name}`), provider: p, dependsOn: base },
+          {
+            spec,
+            cloud: c.name,
+            tls: creds.pem(`wasmcloud-operator-${c.name}`),
+            credentials: creds.credentials,
+            provider: p,
+            dependsOn: base,
+          },
           o,
         );
         deps.wasmcloud.push(op.release);

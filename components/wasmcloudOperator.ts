@@ -4,8 +4,14 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { WASMCLOUD_OPERATOR_CHART, WASMCLOUD_OPERATOR_TLS_SECRET, wasmcloudOperatorValues } from "../src/compile/helm";
-import { tlsSecret, WASM_NAMESPACE } from "../src/compile/kubernetes";
+import type { Credentials } from "../src/compile/credentials";
+import {
+  WASMCLOUD_OPERATOR_CHART,
+  WASMCLOUD_OPERATOR_CREDS_KEY,
+  WASMCLOUD_OPERATOR_TLS_SECRET,
+  wasmcloudOperatorValues,
+} from "../src/compile/helm";
+import { tlsSecret, WASM_NAMESPACE, type K8sObject } from "../src/compile/kubernetes";
 import type { LatticeSpec } from "../src/spec/schema";
 import { applySecret } from "./common";
 import type { PemSet } from "./credentials";
@@ -17,6 +23,8 @@ export interface WasmcloudOperatorArgs {
   readonly cloud: string;
   /** Client certificate of the operator, from the lattice CA (subject `wasmcloud-operator-<cloud>`). */
   readonly tls: PemSet;
+  /** The lattice's credentials (secret); the operator authenticates as user `wasmcloud-operator`. */
+  readonly credentials: pulumi.Output<Credentials>;
   /** Kubernetes provider of the cloud's cluster. */
   readonly provider: k8s.Provider;
   /**
@@ -32,11 +40,14 @@ export class WasmcloudOperator extends pulumi.ComponentResource {
   constructor(name: string, args: WasmcloudOperatorArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("latticeform:wasm:Operator", name, { cloud: args.cloud }, opts);
     const o = { parent: this, provider: args.provider, dependsOn: args.dependsOn ?? [] };
+    // One secret, as the chart mounts one: the certificate for TLS, the creds for the operator-mode hub.
     const tls = applySecret(
       `${name}-tls`,
-      pulumi
-        .all([args.tls.cert, args.tls.key, args.tls.ca])
-        .apply(([cert, key, ca]) => tlsSecret(WASMCLOUD_OPERATOR_TLS_SECRET, WASM_NAMESPACE, { cert, key, ca })),
+      pulumi.all([args.tls.cert, args.tls.key, args.tls.ca, args.credentials]).apply(([cert, key, ca, creds]): K8sObject => {
+        const s = tlsSecret(WASMCLOUD_OPERATOR_TLS_SECRET, WASM_NAMESPACE, { cert, key, ca });
+        const data = s.stringData as Record<string, string>;
+        return { ...s, stringData: { ...data, [WASMCLOUD_OPERATOR_CREDS_KEY]: creds.users["wasmcloud-operator"]!.creds } };
+      }),
       { name: WASMCLOUD_OPERATOR_TLS_SECRET, namespace: WASM_NAMESPACE },
       o,
     );

@@ -27,7 +27,10 @@ export interface Credentials {
   /** Account name -> public key and JWT (the system account included). */
   readonly accounts: Readonly<Record<string, { readonly publicKey: string; readonly jwt: string }>>;
   readonly systemAccount: string;
-  /** User id -> credentials. Ids: `host:<host>`, `leaf:<host>`, `client`, `sys`, `user:<account>:<name>`. */
+  /**
+   * User id -> credentials. Ids: `host:<host>`, `leaf:<host>`, `client`, `sys`, `wasmcloud-operator`,
+   * `user:<account>:<name>`.
+   */
   readonly users: Readonly<Record<string, UserCreds>>;
 }
 
@@ -149,6 +152,8 @@ export async function buildCredentials(spec: LatticeSpec, topo: Topology, master
       if (host.connection === "leaf") await addUser(`leaf:${host.name}`, app);
     }
     await addUser("client", app);
+    // wasmCloud's runtime-operator schedules through the hub (its subjects are its own: the whole account).
+    await addUser("wasmcloud-operator", app);
     await addUser("sys", spec.security.systemAccount);
     for (const a of spec.security.accounts) {
       for (const u of a.users) {

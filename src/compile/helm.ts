@@ -16,6 +16,9 @@ import { renderConf, type ConfValue, type NatsConf } from "./natsconf";
 
 export const NATS_CHART = { chart: "nats", version: "2.14.2", repo: "https://nats-io.github.io/k8s/helm/charts/" } as const;
 export const NACK_CHART = { chart: "nack", version: "0.34.0", repo: "https://nats-io.github.io/k8s/helm/charts/" } as const;
+/** Where the runtime-operator chart mounts `global.certificates.operatorCertSecretName`, and the creds key in it. */
+export const WASMCLOUD_OPERATOR_CERT_DIR = "/operator-cert";
+export const WASMCLOUD_OPERATOR_CREDS_KEY = "nats.creds";
 export const WASMCLOUD_OPERATOR_CHART = { chart: "oci://ghcr.io/wasmcloud/charts/runtime-operator", version: "2.7.0" } as const;
 /** Config dir of the chart (the include paths below are relative to it). */
 export const CHART_CONFIG_DIR = "/etc/nats-config";
@@ -226,7 +229,9 @@ export function wasmcloudOperatorValues(spec: LatticeSpec, cloud: string): Recor
       certificates: { generate: false, operatorCertSecretName: WASMCLOUD_OPERATOR_TLS_SECRET },
     },
     nats: { enabled: false },
-    operator: { enabled: true },
+    // The hub runs in operator (JWT) mode, where a client certificate alone authenticates no one: the
+    // operator also presents its user creds, mounted with its certificate (the chart mounts that secret).
+    operator: { enabled: true, extraArgs: [`-nats-creds=${WASMCLOUD_OPERATOR_CERT_DIR}/${WASMCLOUD_OPERATOR_CREDS_KEY}`] },
     gateway: { enabled: false },
     // Hosts run as latticeform's own pods with a per-host leaf sidecar (the compiled leaf config).
     runtime: { hostGroups: [] },

@@ -255,12 +255,9 @@ describe("components one by one, under mocks", () => {
       const provider = new k8s.Provider("k", { kubeconfig: "x" });
       const parent = new pulumi.ComponentResource("latticeform:index:Lattice", "L", {}, opts);
       new Workloads("L-w", { spec, cloud: "gcp", provider, registry: "r.example" }, { parent });
-      new JetStreamAssets(
-        "L-js",
-        { spec, cloud: "aws", credentials: pulumi.secret(buildCredentials(spec, topo, new Uint8Array(32), 1)), tls: pems(), provider },
-        { parent },
-      );
-      new WasmcloudOperator("L-op", { spec, cloud: "gcp", tls: pems(), provider }, { parent });
+      const credentials = pulumi.secret(buildCredentials(spec, topo, new Uint8Array(32), 1));
+      new JetStreamAssets("L-js", { spec, cloud: "aws", credentials, tls: pems(), provider }, { parent });
+      new WasmcloudOperator("L-op", { spec, cloud: "gcp", tls: pems(), credentials, provider }, { parent });
       return parent;
     });
     assertTree(ev.resources, "L", () => "k");
@@ -273,10 +270,23 @@ describe("components one by one, under mocks", () => {
     );
     const op = ev.byName.get("L-op-release")!.inputs!.values as {
       nats: { enabled: boolean };
-      global: { certificates: { generate: boolean } };
+      global: { certificates: { generate: boolean; operatorCertSecretName: string } };
+      operator: { extraArgs: string[] };
     };
     assert.equal(op.nats.enabled, false);
     assert.equal(op.global.certificates.generate, false, "the operator trusts the lattice CA, not a chart-generated one");
-    assert.deepEqual(ev.byName.get("L-op-tls")!.inputs!.stringData, { "tls.crt": "CERT", "tls.key": "KEY", "ca.crt": "CA" });
+    // The hub is in operator (JWT) mode: the operator's creds ride in the secret the chart mounts at /operator-cert.
+    assert.deepEqual(op.operator.extraArgs, ["-nats-creds=/operator-cert/nats.creds"]);
+    const opSecret = ev.byName.get("L-op-tls")!;
+    assert.equal(
+      opSecret.inputs!.metadata && (opSecret.inputs!.metadata as { name: string }).name,
+      op.global.certificates.operatorCertSecretName,
+    );
+    const data = opSecret.inputs!.stringData as Record<string, string>;
+    assert.deepEqual(Object.keys(data).sort(), ["ca.crt", "nats.creds", "tls.crt", "tls.key"]);
+    assert.match(data["nats.creds"]!, /-----BEGIN NATS USER JWT-----[\s\S]*-----BEGIN USER NKEY SEED-----/);
+    const creds = await buildCredentials(spec, topo, new Uint8Array(32), 1);
+    assert.equal(data["nats.creds"], creds.users["wasmcloud-operator"]!.creds);
+    assert.equal(creds.users["wasmcloud-operator"]!.account, "APP");
   });
 });
