@@ -4,7 +4,7 @@
  * Pure: no I/O (the pack writer in pack.ts does that).
  */
 import type { DrillRunRaw } from "./drill";
-import type { LatencyStats, RepetitionResult } from "./runner";
+import type { LatencyStats, RepetitionResult, WorkloadMeasurement } from "./runner";
 
 export const EVIDENCE_SCHEMA_VERSION = "1.0";
 
@@ -72,6 +72,8 @@ export interface Evidence {
     }[];
     readonly stopConditionsFired: readonly string[];
     readonly jetstreamApi: { readonly ok: boolean; readonly ms: number; readonly error: string | null } | null;
+    /** Raft leaders just before the fault, where known. */
+    readonly leadersAtFault?: { readonly meta: string | null; readonly streams: Readonly<Record<string, string | null>> };
     readonly workloads: readonly {
       readonly workload: string;
       readonly recoveryMs: number | null;
@@ -197,6 +199,20 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
       });
   }
   for (const r of reps) {
+    // A raft leader the fault took: writes to that stream or bucket waited for an election, which explains
+    // (and bounds) the slower recoveries of the workloads that use it.
+    const taken = new Set(r.faults.filter((f) => f.action === "killed" || f.action === "frozen").flatMap((f) => f.processes));
+    const lostLeaders = Object.entries(r.leadersAtFault?.streams ?? {}).filter(([, leader]) => leader !== null && taken.has(leader));
+    if (lostLeaders.length) {
+      const slowest = r.workloads
+        .filter((w) => w.recoveryMs !== null)
+        .reduce<WorkloadMeasurement | undefined>((a, w) => (!a || w.recoveryMs! > a.recoveryMs! ? w : a), undefined);
+      findings.push({
+        id: fid(),
+        severity: "info",
+        text: `Repetition ${r.index + 1}: the fault took the raft leader of ${lostLeaders.map(([st, l]) => `${st} (${l})`).join(", ")}; writes there waited for a new leader to be elected${slowest ? ` (slowest recovery in this repetition: ${slowest.workload}, ${slowest.recoveryMs!.toFixed(0)} ms)` : ""}. Repetitions where the leader survives recover faster: judge the objective on the slower case.`,
+      });
+    }
     for (const f of r.faults)
       if (f.action === "skipped")
         findings.push({ id: fid(), severity: "medium", text: `Fault ${f.step.kind} was not injected: ${f.reason}.` });
@@ -253,6 +269,7 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
       faults: r.faults.map((f) => ({ kind: f.step.kind, action: f.action, processes: f.processes, reason: f.reason ?? null })),
       stopConditionsFired: r.stopConditionsFired,
       jetstreamApi: r.jetstreamApi ?? null,
+      ...(r.leadersAtFault ? { leadersAtFault: r.leadersAtFault } : {}),
       workloads: r.workloads.map((w) => ({
         workload: w.workload,
         recoveryMs: w.recoveryMs,

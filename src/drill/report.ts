@@ -87,10 +87,17 @@ export function renderHtml(e: Evidence): string {
       const faults = r.faults
         .map((f) => `<li>${esc(f.kind)}: ${esc(f.action)} ${esc(f.processes.join(", "))}${f.reason ? ` — ${esc(f.reason)}` : ""}</li>`)
         .join("");
+      const leaders = r.leadersAtFault
+        ? `<p>Raft leaders before the fault: meta ${esc(r.leadersAtFault.meta ?? "unknown")}; ${esc(
+            Object.entries(r.leadersAtFault.streams)
+              .map(([k, v]) => `${k} ${v ?? "unknown"}`)
+              .join(", "),
+          )}</p>`
+        : "";
       const api = r.jetstreamApi
         ? `<p>JetStream API during the fault: ${r.jetstreamApi.ok ? `<span class="v met">AVAILABLE</span> (stream and consumer created in ${r.jetstreamApi.ms} ms)` : `<span class="v breached">UNAVAILABLE</span> ${esc(r.jetstreamApi.error ?? "")}`}</p>`
         : "";
-      return `<section><h3>Repetition ${r.index + 1}</h3><ul>${faults}</ul>${api}${r.stopConditionsFired.length ? `<p class="bad">Stop conditions fired: ${esc(r.stopConditionsFired.join("; "))}</p>` : ""}
+      return `<section><h3>Repetition ${r.index + 1}</h3><ul>${faults}</ul>${leaders}${api}${r.stopConditionsFired.length ? `<p class="bad">Stop conditions fired: ${esc(r.stopConditionsFired.join("; "))}</p>` : ""}
 <table class="kv">${ts}</table>${charts}
 <table><tr><th>workload</th><th>recovery</th><th>ok</th><th>failed</th><th>latency before p50/p99 ms</th><th>during</th><th>after</th><th>served by</th><th>ledger</th></tr>${wrows}</table></section>`;
     })
@@ -170,6 +177,13 @@ export function renderMarkdown(e: Evidence): string {
         .join("; ")}`,
       "",
     );
+    if (r.leadersAtFault)
+      lines.push(
+        `Raft leaders before the fault: meta ${r.leadersAtFault.meta ?? "unknown"}; ${Object.entries(r.leadersAtFault.streams)
+          .map(([k, v]) => `${k} ${v ?? "unknown"}`)
+          .join(", ")}`,
+        "",
+      );
   }
   lines.push("## Hypothesis", "", e.scenario.hypothesis, "");
   lines.push(

@@ -7,7 +7,7 @@ import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { mirrorName } from "../compile/jetstream";
 import type { LocalRender } from "../local/state";
-import type { Supervisor } from "../local/supervisor";
+import { monitorJson, type Supervisor } from "../local/supervisor";
 import type { LatticeSpec } from "../spec/schema";
 import { inject, restore, type FaultStep, type Injected } from "./faults";
 import {
@@ -95,8 +95,30 @@ export interface RepetitionResult {
   readonly stopConditionsFired: readonly string[];
   /** Why the lattice was not steady again after restore, if it was not. */
   readonly notSteadyReason?: string;
+  /** Raft leaders just before the fault (JetStream meta group; every stream, KV bucket and mirror), where known. */
+  readonly leadersAtFault?: { readonly meta: string | null; readonly streams: Readonly<Record<string, string | null>> };
   /** Stream and consumer creation and deletion through the JetStream API while the fault was still in place. */
   readonly jetstreamApi: { readonly ok: boolean; readonly ms: number; readonly error: string | null } | null;
+}
+
+/** The JetStream meta leader (from a running server's /jsz) and the leader of every stream, bucket and mirror. */
+async function raftLeaders(r: LocalRender, nc: NatsConnection): Promise<{ meta: string | null; streams: Record<string, string | null> }> {
+  let meta: string | null = null;
+  for (const s of r.nats.servers) {
+    const jsz = await monitorJson<{ meta_cluster?: { leader?: string } }>(s.monitorPort, "/jsz").catch(() => undefined);
+    if (jsz?.meta_cluster?.leader) {
+      meta = jsz.meta_cluster.leader;
+      break;
+    }
+  }
+  const names = [
+    ...r.spec.streams.flatMap((s) => [s.name, ...s.mirrors.map((m) => mirrorName(s.name, m))]),
+    ...r.spec.kv.map((b) => `KV_${b.bucket}`),
+  ];
+  const streams: Record<string, string | null> = {};
+  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false }).catch(() => undefined);
+  for (const n of names) streams[n] = (await jsm?.streams.info(n).catch(() => undefined))?.cluster?.leader ?? null;
+  return { meta, streams };
 }
 
 /** While the fault holds: can the JetStream API still create (and remove) a stream and a consumer? */
@@ -247,6 +269,14 @@ export async function runRepetition(
         }
       }
     }
+
+    // Which raft leaders the fault is about to take: a lost leader means an election before writes resume.
+    const leadersAtFault = await raftLeaders(r, pubConn);
+    progress(
+      `  leaders before the fault: meta ${leadersAtFault.meta ?? "?"}; ${Object.entries(leadersAtFault.streams)
+        .map(([k, v]) => `${k} ${v ?? "?"}`)
+        .join(", ")}`,
+    );
 
     // The fault: t = 0 of the measurement.
     injAbs = performance.now();
@@ -417,6 +447,7 @@ export async function runRepetition(
       streams,
       stopConditionsFired: fired,
       ...(steadyAgain === null ? { notSteadyReason: mirrorsSteady ?? "a workload did not answer from every cloud within 30 s" } : {}),
+      leadersAtFault,
       jetstreamApi,
     };
   } finally {

@@ -145,6 +145,32 @@ describe("evidence", () => {
     );
   });
 
+  it("names the raft leaders the fault took, beside the slowest recovery of that repetition", () => {
+    const leadersAtFault = { meta: "gcp-1", streams: { PAYMENTS: "aws-2", KV_balances: "stretch-aws-1", PAYMENTS_GCP: "gcp-1" } };
+    const faults = [
+      { step: { kind: "cloud-outage" as const, cloud: "aws" }, processes: ["aws-1", "aws-2", "stretch-aws-1"], action: "killed" as const },
+    ];
+    const e = buildEvidence(
+      run([
+        rep([workload("validator", 20, 5000), workload("ledger", 7300, 10000, 0)], { faults, leadersAtFault }),
+        rep([workload("validator", 20, 5000), workload("ledger", 900, 10000, 0)], {
+          index: 1,
+          faults,
+          leadersAtFault: { meta: "gcp-1", streams: { KV_balances: "stretch-gcp-1" } },
+        }),
+      ]),
+    );
+    const f = e.findings.filter((x) => /raft leader/.test(x.text));
+    assert.deepEqual(
+      f.map((x) => x.text),
+      [
+        "Repetition 1: the fault took the raft leader of PAYMENTS (aws-2), KV_balances (stretch-aws-1); writes there waited for a new leader to be elected (slowest recovery in this repetition: ledger, 7300 ms). Repetitions where the leader survives recover faster: judge the objective on the slower case.",
+      ],
+    );
+    assert.deepEqual(validateEvidence(e), []);
+    assert.deepEqual(e.repetitions[0]!.leadersAtFault, leadersAtFault);
+  });
+
   it("a stop condition makes the drill breached even when recovery looked fine", () => {
     const e = buildEvidence(
       run([rep([workload("v", 100, 5000)], { stopConditionsFired: ["v: down for more than 3 × its 5 s objective"] })]),
