@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Lattice } from "./components/lattice";
-import { parseLattice } from "./src/spec/validate";
+import { parseLattice } from "./src/model/validate";
 
 const config = new pulumi.Config("latticeform");
 const spec = parseLattice(config.requireObject("lattice"));

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { resourceUsage } from "node:process";
-import { syntheticLattice } from "../src/spec/synthetic";
+import { syntheticLattice } from "../src/model/synthetic";
 import { evaluateLattice } from "../test/components/harness";
 
 const SIZES = [10, 100, 1000];

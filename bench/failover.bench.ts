@@ -17,7 +17,7 @@ import { connectLocal } from "../src/local/client";
 import { upLocal } from "../src/local/lattice";
 import { renderLocal, type LocalRender } from "../src/local/state";
 import { monitorJson, Supervisor, waitFor } from "../src/local/supervisor";
-import { parseLattice } from "../src/spec/validate";
+import { parseLattice } from "../src/model/validate";
 import { validatePaymentJs } from "./plain-validator";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);

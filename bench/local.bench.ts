@@ -11,8 +11,8 @@ import { connectLocal } from "../src/local/client";
 import { upLocal } from "../src/local/lattice";
 import { renderLocal } from "../src/local/state";
 import { monitorJson, Supervisor, waitFor } from "../src/local/supervisor";
-import { readStackConfig } from "../src/spec/load";
-import { parseLattice } from "../src/spec/validate";
+import { readStackConfig } from "../src/model/load";
+import { parseLattice } from "../src/model/validate";
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { syntheticLatticeInput } from "../src/spec/synthetic";
+import { syntheticLatticeInput } from "../src/model/synthetic";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lf-bench-review-"));
 const results: Record<number, { ms: number; resources: number; rssMiB: number }> = {};

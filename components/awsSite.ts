@@ -7,7 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../src/compile/kubernetes";
-import type { Cloud } from "../src/spec/schema";
+import type { Cloud } from "../src/model/schema";
 import { awsTags, type KubeSite } from "./common";
 
 export interface AwsSiteArgs {

@@ -9,8 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { buildCredentials, type Credentials } from "../src/compile/credentials";
-import type { LatticeSpec } from "../src/spec/schema";
-import { topologyOf } from "../src/spec/topology";
+import type { LatticeSpec } from "../src/model/schema";
+import { topologyOf } from "../src/model/topology";
 
 /** Issue time of every JWT (seconds): fixed, so JWTs are byte-identical across runs. */
 export const ISSUED_AT = 1767225600;

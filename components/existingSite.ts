@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Cloud } from "../src/spec/schema";
+import type { Cloud } from "../src/model/schema";
 import type { KubeSite } from "./common";
 
 export interface ExistingSiteArgs {

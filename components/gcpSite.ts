@@ -7,7 +7,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gkeKubeconfig } from "../src/compile/kubernetes";
-import type { Cloud } from "../src/spec/schema";
+import type { Cloud } from "../src/model/schema";
 import { gcpLabels, type KubeSite } from "./common";
 
 export interface GcpSiteArgs {

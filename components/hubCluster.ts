@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AUTH_FILE, NATS_CHART, natsSecretNames, type NatsReleaseGroup } from "../src/compile/helm";
 import { NATS_NAMESPACE } from "../src/compile/k8senv";
 import { natsIdentityConfigMap, secret, tlsSecret } from "../src/compile/kubernetes";
-import type { LatticeSpec } from "../src/spec/schema";
+import type { LatticeSpec } from "../src/model/schema";
 import { applySecret } from "./common";
 import type { PemSet } from "./credentials";
 

@@ -9,7 +9,7 @@ import type { Credentials } from "../src/compile/credentials";
 import { NACK_CHART, nackValues } from "../src/compile/helm";
 import { NATS_NAMESPACE } from "../src/compile/k8senv";
 import { jetstreamObjects, secret, tlsSecret } from "../src/compile/kubernetes";
-import type { LatticeSpec } from "../src/spec/schema";
+import type { LatticeSpec } from "../src/model/schema";
 import { applyObject, applySecret, objectResourceName } from "./common";
 import type { PemSet } from "./credentials";
 

@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { krustletBootScript, krustletBootstrapSecretId, krustletNodeLabels } from "../src/compile/boot";
 import { eksKubeconfig, KRUSTLET_TAINTS } from "../src/compile/kubernetes";
-import type { LatticeSpec, NodePool } from "../src/spec/schema";
+import type { LatticeSpec, NodePool } from "../src/model/schema";
 import type { AwsSite } from "./awsSite";
 import { awsTags, gcpLabels } from "./common";
 import type { GcpSite } from "./gcpSite";

@@ -11,8 +11,8 @@ import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups }
 import { kubernetesEnv, NATS_NAMESPACE, type K8sEnvOptions } from "../src/compile/k8senv";
 import { jetstreamObjects, namespaces } from "../src/compile/kubernetes";
 import { compileNats, type CompiledNats } from "../src/compile/nats";
-import type { LatticeSpec } from "../src/spec/schema";
-import { topologyOf } from "../src/spec/topology";
+import type { LatticeSpec } from "../src/model/schema";
+import { topologyOf } from "../src/model/topology";
 import { AwsSite } from "./awsSite";
 import { applyObject, objectResourceName, type KubeSite } from "./common";
 import { LatticeCredentials, type TlsSubject } from "./credentials";

@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NatsReleaseGroup } from "../src/compile/helm";
 import { CLOSED_SOURCE_RANGE, hubLoadBalancer, memberLoadBalancer } from "../src/compile/kubernetes";
-import type { LatticeSpec } from "../src/spec/schema";
+import type { LatticeSpec } from "../src/model/schema";
 import { objectResourceName } from "./common";
 
 export interface NatsExposureArgs {

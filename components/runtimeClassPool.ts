@@ -10,7 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { shimInstallScript } from "../src/compile/boot";
 import { LABEL, runtimeClass, runtimeTaint, shimInstaller } from "../src/compile/kubernetes";
-import type { LatticeSpec, NodePool } from "../src/spec/schema";
+import type { LatticeSpec, NodePool } from "../src/model/schema";
 import type { AwsSite } from "./awsSite";
 import { applyObject, awsTags, gcpLabels, objectResourceName } from "./common";
 import type { GcpSite } from "./gcpSite";

@@ -11,8 +11,8 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { tieBreakerBootScript, tieBreakerConfPath, tieBreakerSecretIds } from "../src/compile/boot";
 import { TLS_MOUNT } from "../src/compile/k8senv";
-import type { LatticeSpec } from "../src/spec/schema";
-import type { ServerNode } from "../src/spec/topology";
+import type { LatticeSpec } from "../src/model/schema";
+import type { ServerNode } from "../src/model/topology";
 import { awsTags, gcpLabels } from "./common";
 import type { PemSet } from "./credentials";
 

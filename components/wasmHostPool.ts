@@ -7,8 +7,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Credentials } from "../src/compile/credentials";
 import { WASM_NAMESPACE, credsFileName, hostDeployment, hostSecretNames, secret, tlsSecret } from "../src/compile/kubernetes";
-import type { LatticeSpec } from "../src/spec/schema";
-import type { HostNode, Topology } from "../src/spec/topology";
+import type { LatticeSpec } from "../src/model/schema";
+import type { HostNode, Topology } from "../src/model/topology";
 import { applyObject, applySecret } from "./common";
 import type { PemSet } from "./credentials";
 

@@ -12,7 +12,7 @@ import {
   wasmcloudOperatorValues,
 } from "../src/compile/helm";
 import { tlsSecret, WASM_NAMESPACE, type K8sObject } from "../src/compile/kubernetes";
-import type { LatticeSpec } from "../src/spec/schema";
+import type { LatticeSpec } from "../src/model/schema";
 import { applySecret } from "./common";
 import type { PemSet } from "./credentials";
 

@@ -8,8 +8,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { workloadObjects } from "../src/compile/kubernetes";
-import type { LatticeSpec, Workload } from "../src/spec/schema";
-import { instancesPerCloud } from "../src/spec/topology";
+import type { LatticeSpec, Workload } from "../src/model/schema";
+import { instancesPerCloud } from "../src/model/topology";
 import { applyObject } from "./common";
 
 export interface WorkloadsArgs {

@@ -1,6 +1,6 @@
 /** Helpers shared by the policies: reading the lattice spec from the `Lattice` component's inputs. */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import type { LatticeSpec } from "../src/spec/schema";
+import type { LatticeSpec } from "../src/model/schema";
 
 export const LATTICE_TYPE = "latticeform:index:Lattice";
 

@@ -1,4 +1,4 @@
-import { EU_REGIONS } from "../../src/spec/regions";
+import { EU_REGIONS } from "../../src/model/regions";
 import { onSpec, sites, type LatticePolicy } from "../lib";
 
 /** Data stays in the regions the firm is allowed to use (default: EU). */

@@ -1,6 +1,6 @@
 import type { PolicyResource } from "@pulumi/policy";
-import type { LatticeSpec } from "../../src/spec/schema";
-import { topologyOf } from "../../src/spec/topology";
+import type { LatticeSpec } from "../../src/model/schema";
+import { topologyOf } from "../../src/model/topology";
 import { LATTICE_TYPE, type LatticePolicy } from "../lib";
 
 /** Stack-wide: every NATS cluster of the topology is deployed, so every gateway has a peer to reach. */

@@ -1,4 +1,4 @@
-import { metaQuorumRisks, topologyOf } from "../../src/spec/topology";
+import { metaQuorumRisks, topologyOf } from "../../src/model/topology";
 import { onSpec, type LatticePolicy } from "../lib";
 
 /** The JetStream meta group keeps its majority when any one site is lost (tie-breaker site). */

@@ -1,4 +1,4 @@
-import { instancesPerCloud } from "../../src/spec/topology";
+import { instancesPerCloud } from "../../src/model/topology";
 import { onSpec, type LatticePolicy } from "../lib";
 
 /** Every workload can run in a second cloud. */

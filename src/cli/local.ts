@@ -6,7 +6,7 @@ import { connectLocal } from "../local/client";
 import { collectHeartbeats, upLocal } from "../local/lattice";
 import { defaultStateDir, openLocal, renderLocal, type LocalRender } from "../local/state";
 import { httpGet, pidAlive, Supervisor } from "../local/supervisor";
-import { loadStack } from "../spec/load";
+import { loadStack } from "../model/load";
 import { HEARTBEAT_MS } from "../local/host/constants";
 import type { Heartbeat } from "../local/host/host";
 import type { CliContext } from "./commands";

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { policies } from "../../policies/policies";
 import { reviewStack, type ReviewResult } from "../review/review";
-import { SpecError } from "../spec/validate";
+import { SpecError } from "../model/validate";
 import type { CliContext } from "./commands";
 import { formatTable } from "./local";
 import { stackOption } from "./options";

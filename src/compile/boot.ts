@@ -4,8 +4,8 @@
  * tie-breaker site's nats-server VMs. Pure: secrets are never in a script, only the names of the secret-store
  * entries the machine reads at boot with its own (scoped) identity.
  */
-import type { LatticeSpec, NodePool } from "../spec/schema";
-import type { ServerNode } from "../spec/topology";
+import type { LatticeSpec, NodePool } from "../model/schema";
+import type { ServerNode } from "../model/topology";
 import { CREDS_MOUNT, JS_STORE, TLS_MOUNT } from "./k8senv";
 import { KRUSTLET_TAINTS, LABEL, WASM_ARCH } from "./kubernetes";
 

@@ -8,8 +8,8 @@ import { createHmac } from "node:crypto";
 import * as jwt from "@nats-io/jwt";
 import * as nkeys from "@nats-io/nkeys";
 import { Codec } from "@nats-io/nkeys/lib/codec";
-import type { LatticeSpec } from "../spec/schema";
-import { instancesPerCloud, type HostNode, type Topology } from "../spec/topology";
+import type { LatticeSpec } from "../model/schema";
+import { instancesPerCloud, type HostNode, type Topology } from "../model/topology";
 
 export interface UserCreds {
   readonly id: string;

@@ -8,8 +8,8 @@
  * what differs per pod (server_name, server_tags) comes from an identity file an init container picks by pod
  * name, and the auth block (operator and account JWTs) from a Secret: the values themselves hold no key material.
  */
-import type { LatticeSpec } from "../spec/schema";
-import type { ServerNode, Topology } from "../spec/topology";
+import type { LatticeSpec } from "../model/schema";
+import type { ServerNode, Topology } from "../model/topology";
 import { CREDS_MOUNT, JS_STORE, NATS_NAMESPACE, releaseName, TLS_MOUNT } from "./k8senv";
 import type { CompiledServer } from "./nats";
 import { renderConf, type ConfValue, type NatsConf } from "./natsconf";

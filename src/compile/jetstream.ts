@@ -3,7 +3,7 @@
  * configurations (the JetStream API's shape). Pure; the local lattice creates them through the API and the
  * Kubernetes path through the JetStream controller's CRDs.
  */
-import type { LatticeSpec } from "../spec/schema";
+import type { LatticeSpec } from "../model/schema";
 import { defaultAccount } from "./credentials";
 
 export interface StreamPlan {

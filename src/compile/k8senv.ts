@@ -3,8 +3,8 @@
  * per cluster, namespace `nats`), files mounted from Secrets, and other clusters reached through the
  * per-cloud endpoints (load balancers; `<listener>.<cluster>.<lattice>.<dnsZone>` until Pulumi knows them). Pure.
  */
-import type { LatticeSpec, Ports } from "../spec/schema";
-import type { ServerNode } from "../spec/topology";
+import type { LatticeSpec, Ports } from "../model/schema";
+import type { ServerNode } from "../model/topology";
 import type { CompileEnv, Endpoint } from "./nats";
 
 export const NATS_NAMESPACE = "nats";

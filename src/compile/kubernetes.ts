@@ -4,8 +4,8 @@
  * installers, workloads on each runtime, and the JetStream controller's Stream / KeyValue objects. Pure: the
  * Pulumi components create exactly these objects, `latticeform render` writes them, tests validate them.
  */
-import type { Cloud, LatticeSpec, NodePool, Workload } from "../spec/schema";
-import { instancesPerCloud, type HostNode, type Topology } from "../spec/topology";
+import type { Cloud, LatticeSpec, NodePool, Workload } from "../model/schema";
+import { instancesPerCloud, type HostNode, type Topology } from "../model/topology";
 import { durationNs, planJetStream, type StreamPlan } from "./jetstream";
 import { CREDS_MOUNT, kubernetesEnv, NATS_NAMESPACE, releaseName, TLS_MOUNT } from "./k8senv";
 import { hubUrlsFor } from "./nats";

@@ -3,8 +3,8 @@
  * tie-breaker site) and per Wasm host leaf sidecar. Pure: where things live (addresses, files) comes
  * from a `CompileEnv`, so the Kubernetes path and the local lattice share every rule here.
  */
-import type { LatticeSpec, Ports, TlsBlock } from "../spec/schema";
-import type { ClusterNode, HostNode, ServerNode, Topology } from "../spec/topology";
+import type { LatticeSpec, Ports, TlsBlock } from "../model/schema";
+import type { ClusterNode, HostNode, ServerNode, Topology } from "../model/topology";
 import { defaultAccount, type Credentials } from "./credentials";
 import { renderConf, sizeToBytes, type ConfValue, type NatsConf } from "./natsconf";
 

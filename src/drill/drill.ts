@@ -10,8 +10,8 @@ import * as path from "node:path";
 import { upLocal } from "../local/lattice";
 import { renderLocal } from "../local/state";
 import { Supervisor } from "../local/supervisor";
-import { REPO_ROOT } from "../spec/load";
-import type { LatticeSpec } from "../spec/schema";
+import { REPO_ROOT } from "../model/load";
+import type { LatticeSpec } from "../model/schema";
 import { runRepetition, type DrillPlan, type Progress, type RepetitionResult } from "./runner";
 
 export interface DrillRunRaw {

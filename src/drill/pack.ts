@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import * as path from "node:path";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
-import { REPO_ROOT } from "../spec/load";
+import { REPO_ROOT } from "../model/load";
 import type { DrillRunRaw } from "./drill";
 import { buildEvidence, type Evidence } from "./evidence";
 import { renderHtml, renderMarkdown } from "./report";

@@ -2,7 +2,7 @@
  * Drill plans for a lattice: the built-in scenarios (what a bank asks first: lose the primary cloud, then
  * smaller faults) and those the stack declares under `drills`, which replace a built-in of the same id.
  */
-import type { Drill, DrillFault, LatticeSpec } from "../spec/schema";
+import type { Drill, DrillFault, LatticeSpec } from "../model/schema";
 import type { FaultStep } from "./faults";
 import type { DrillPlan } from "./runner";
 

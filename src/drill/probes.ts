@@ -8,7 +8,7 @@ import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { hubUrlsFor } from "../compile/nats";
 import { connectLocal } from "../local/client";
 import type { LocalRender } from "../local/state";
-import type { Workload } from "../spec/schema";
+import type { Workload } from "../model/schema";
 
 export interface Sample {
   /** Milliseconds since the drill's clock origin (performance.now based). */

@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { mirrorName } from "../compile/jetstream";
 import type { LocalRender } from "../local/state";
 import { monitorJson, type Supervisor } from "../local/supervisor";
-import type { LatticeSpec } from "../spec/schema";
+import type { LatticeSpec } from "../model/schema";
 import { inject, restore, type FaultStep, type Injected } from "./faults";
 import {
   probeConnection,

@@ -1,8 +1,8 @@
 /** The local lattice's compile environment: every server on loopback, ports from one base, files under the state dir. Pure. */
 import * as path from "node:path";
 import type { CompileEnv } from "../compile/nats";
-import type { LatticeSpec, Ports } from "../spec/schema";
-import type { HostNode, ServerNode, Topology } from "../spec/topology";
+import type { LatticeSpec, Ports } from "../model/schema";
+import type { HostNode, ServerNode, Topology } from "../model/topology";
 
 export const LOOPBACK = "127.0.0.1";
 const PORTS_PER_SERVER = 5;

@@ -7,9 +7,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import * as path from "node:path";
 import { buildCredentials, type Credentials } from "../compile/credentials";
 import { compileNats, type CompiledNats } from "../compile/nats";
-import { REPO_ROOT } from "../spec/load";
-import type { LatticeSpec } from "../spec/schema";
-import { topologyOf, type Topology } from "../spec/topology";
+import { REPO_ROOT } from "../model/load";
+import type { LatticeSpec } from "../model/schema";
+import { topologyOf, type Topology } from "../model/topology";
 import { localLayout, type LocalLayout } from "./env";
 import { makeCa, makeLeafCert, type Pem } from "./tls";
 

@@ -40,8 +40,8 @@ import {
   type K8sObject,
 } from "../compile/kubernetes";
 import { compileNats, type CompiledNats } from "../compile/nats";
-import type { LatticeSpec } from "../spec/schema";
-import { topologyOf, type Topology } from "../spec/topology";
+import type { LatticeSpec } from "../model/schema";
+import { topologyOf, type Topology } from "../model/topology";
 
 export interface Artifact {
   /** Path relative to the output folder. */

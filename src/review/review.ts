@@ -9,8 +9,8 @@ import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from
 import Ajv from "ajv";
 import { policies as allPolicies } from "../../policies/policies";
 import type { LatticePolicy } from "../../policies/lib";
-import { loadStack, readStackConfig, REPO_ROOT } from "../spec/load";
-import { SpecError } from "../spec/validate";
+import { loadStack, readStackConfig, REPO_ROOT } from "../model/load";
+import { SpecError } from "../model/validate";
 import { evaluateOffline, type EvaluatedResource } from "./evaluate";
 
 const proxy = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(o: T): T; UnknownValueError: new (...a: unknown[]) => Error };

@@ -14,10 +14,10 @@ import { kubernetesEnv } from "../../src/compile/k8senv";
 import { KRUSTLET_TAINTS, WASM_ARCH } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
 import { kubernetesBundles } from "../../src/render/render";
-import { readStackConfig } from "../../src/spec/load";
-import type { LatticeSpec } from "../../src/spec/schema";
-import { topologyOf } from "../../src/spec/topology";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import type { LatticeSpec } from "../../src/model/schema";
+import { topologyOf } from "../../src/model/topology";
+import { parseLattice } from "../../src/model/validate";
 
 /** `bash -n` (parse only, nothing runs): "" when the script parses, bash's error otherwise. */
 function bashCheck(script: string): string {

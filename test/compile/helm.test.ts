@@ -22,10 +22,10 @@ import { JS_STORE, kubernetesEnv, TLS_MOUNT } from "../../src/compile/k8senv";
 import { compileNats } from "../../src/compile/nats";
 import type { NatsConf } from "../../src/compile/natsconf";
 import { makeCa, makeLeafCert } from "../../src/local/tls";
-import { readStackConfig } from "../../src/spec/load";
-import type { LatticeSpec } from "../../src/spec/schema";
-import { topologyOf } from "../../src/spec/topology";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import type { LatticeSpec } from "../../src/model/schema";
+import { topologyOf } from "../../src/model/topology";
+import { parseLattice } from "../../src/model/validate";
 import { chartConfig, renderChartConfig } from "./natsChart";
 
 const run = promisify(execFile);

@@ -14,10 +14,10 @@ import {
 } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
 import { kubernetesBundles, renderKubernetesArtifacts } from "../../src/render/render";
-import { readStackConfig } from "../../src/spec/load";
-import type { LatticeInput, LatticeSpec } from "../../src/spec/schema";
-import { topologyOf } from "../../src/spec/topology";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
+import { topologyOf } from "../../src/model/topology";
+import { parseLattice } from "../../src/model/validate";
 import { schemaProblems } from "./k8sSchema";
 
 const MASTER = new Uint8Array(32).fill(3);

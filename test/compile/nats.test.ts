@@ -11,11 +11,11 @@ import { kubernetesEnv } from "../../src/compile/k8senv";
 import { compileNats, hubUrlsFor, type CompileEnv } from "../../src/compile/nats";
 import { localLayout } from "../../src/local/env";
 import { makeCa, makeLeafCert } from "../../src/local/tls";
-import { readStackConfig } from "../../src/spec/load";
-import type { LatticeInput, LatticeSpec } from "../../src/spec/schema";
-import { topologyOf } from "../../src/spec/topology";
-import { parseLattice, validateLattice } from "../../src/spec/validate";
-import { AWS_REGIONS, GCP_REGIONS } from "../../src/spec/regions";
+import { readStackConfig } from "../../src/model/load";
+import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
+import { topologyOf } from "../../src/model/topology";
+import { parseLattice, validateLattice } from "../../src/model/validate";
+import { AWS_REGIONS, GCP_REGIONS } from "../../src/model/regions";
 
 const run = promisify(execFile);
 const MASTER = new Uint8Array(32).fill(7);

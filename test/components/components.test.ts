@@ -17,10 +17,10 @@ import { WasmHostPool } from "../../components/wasmHostPool";
 import { Workloads } from "../../components/workloads";
 import { buildCredentials } from "../../src/compile/credentials";
 import { natsReleaseGroups } from "../../src/compile/helm";
-import { readStackConfig } from "../../src/spec/load";
-import type { LatticeInput, LatticeSpec } from "../../src/spec/schema";
-import { topologyOf } from "../../src/spec/topology";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
+import { topologyOf } from "../../src/model/topology";
+import { parseLattice } from "../../src/model/validate";
 import { evaluateProgram, type Recorded } from "./harness";
 
 function stack(name: string): LatticeSpec {

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Lattice, type LatticeArgs } from "../../components/lattice";
 import { fakeState, unwrapSecrets } from "../../src/review/fakes";
-import type { LatticeSpec } from "../../src/spec/schema";
+import type { LatticeSpec } from "../../src/model/schema";
 
 export interface Recorded {
   readonly type: string;

@@ -9,10 +9,10 @@ import { natsHelmValues, natsReleaseGroups } from "../../src/compile/helm";
 import { kubernetesEnv } from "../../src/compile/k8senv";
 import { KRUSTLET_TAINTS, WASM_ARCH } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
-import { readStackConfig } from "../../src/spec/load";
-import type { LatticeInput, LatticeSpec } from "../../src/spec/schema";
-import { topologyOf } from "../../src/spec/topology";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
+import { topologyOf } from "../../src/model/topology";
+import { parseLattice } from "../../src/model/validate";
 import { schemaProblems } from "../compile/k8sSchema";
 import { evaluateLattice, type Evaluation, type Recorded } from "./harness";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackConfig } from "../../src/spec/load";
+import { readStackConfig } from "../../src/model/load";
 import { fakeState, valueOf } from "./harness";
 
 const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };

@@ -9,8 +9,8 @@ import { connectLocal } from "../../src/local/client";
 import { startServers } from "../../src/local/lattice";
 import { renderLocal, type LocalRender } from "../../src/local/state";
 import { monitorJson, Supervisor, waitFor } from "../../src/local/supervisor";
-import { readStackConfig } from "../../src/spec/load";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import { parseLattice } from "../../src/model/validate";
 
 const unavailable = NetworkFaults.unavailable();
 const stateDir = mkdtempSync(path.join(tmpdir(), "lf-net-"));

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { listPlans } from "../../src/cli/drill";
 import { plansFor } from "../../src/drill/plans";
-import { readStackConfig } from "../../src/spec/load";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import { parseLattice } from "../../src/model/validate";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const small = () => structuredClone(readStackConfig("stacks/Pulumi.small.yaml")) as Mutable;

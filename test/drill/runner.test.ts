@@ -13,8 +13,8 @@ import { recoveryFrom, runRepetition, type DrillPlan, type RepetitionResult } fr
 import { upLocal } from "../../src/local/lattice";
 import { renderLocal, type LocalRender } from "../../src/local/state";
 import { Supervisor } from "../../src/local/supervisor";
-import { readStackConfig } from "../../src/spec/load";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import { parseLattice } from "../../src/model/validate";
 
 const stateDir = mkdtempSync(path.join(tmpdir(), "lf-drill-"));
 let r: LocalRender;

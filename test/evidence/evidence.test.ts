@@ -9,7 +9,7 @@ import type { DrillRunRaw } from "../../src/drill/drill";
 import { buildEvidence, timeline } from "../../src/drill/evidence";
 import { validateEvidence, verifyDrillEvidence, writeDrillEvidence } from "../../src/drill/pack";
 import type { RepetitionResult, WorkloadMeasurement } from "../../src/drill/runner";
-import { readStackConfig } from "../../src/spec/load";
+import { readStackConfig } from "../../src/model/load";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "lf-evidence-"));
 /** Headless Chromium as this machine runs it: no sandbox as root, no background network traffic. */

@@ -14,9 +14,9 @@ import { connectLocal } from "../../src/local/client";
 import { startServers } from "../../src/local/lattice";
 import { renderLocal, type LocalRender } from "../../src/local/state";
 import { monitorJson, pidAlive, Supervisor, waitFor } from "../../src/local/supervisor";
-import { readStackConfig } from "../../src/spec/load";
-import { topologyOf } from "../../src/spec/topology";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import { topologyOf } from "../../src/model/topology";
+import { parseLattice } from "../../src/model/validate";
 
 const stateDir = mkdtempSync(path.join(tmpdir(), "lf-boot-"));
 let r: LocalRender;

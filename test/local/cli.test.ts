@@ -8,9 +8,9 @@ import { after, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { localLayout } from "../../src/local/env";
 import { busyPorts, pidAlive, waitFor } from "../../src/local/supervisor";
-import { readStackConfig } from "../../src/spec/load";
-import { topologyOf } from "../../src/spec/topology";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import { topologyOf } from "../../src/model/topology";
+import { parseLattice } from "../../src/model/validate";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "lf-cli-"));
 const stateRoot = path.join(tmp, "state");

@@ -12,9 +12,9 @@ import { WasmHost } from "../../src/local/host/host";
 import { upLocal } from "../../src/local/lattice";
 import { renderLocal, type LocalRender } from "../../src/local/state";
 import { busyPorts, pidAlive, Supervisor, waitFor } from "../../src/local/supervisor";
-import { readStackConfig } from "../../src/spec/load";
-import { topologyOf } from "../../src/spec/topology";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import { topologyOf } from "../../src/model/topology";
+import { parseLattice } from "../../src/model/validate";
 
 const stateDir = mkdtempSync(path.join(tmpdir(), "lf-lattice-"));
 let r: LocalRender;

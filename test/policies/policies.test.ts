@@ -4,9 +4,9 @@ import { policies } from "../../policies/policies";
 import type { LatticePolicy } from "../../policies/lib";
 import { UNKNOWN, type EvaluatedResource } from "../../src/review/evaluate";
 import { resolvePolicyConfig, runPolicies, type Enforcement } from "../../src/review/review";
-import { readStackConfig } from "../../src/spec/load";
-import type { LatticeSpec } from "../../src/spec/schema";
-import { parseLattice } from "../../src/spec/validate";
+import { readStackConfig } from "../../src/model/load";
+import type { LatticeSpec } from "../../src/model/schema";
+import { parseLattice } from "../../src/model/validate";
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { readStackConfig } from "../../src/spec/load";
-import { formatProblem, subjectProblem, validateLattice } from "../../src/spec/validate";
-import type { LatticeInput } from "../../src/spec/schema";
+import { readStackConfig } from "../../src/model/load";
+import { formatProblem, subjectProblem, validateLattice } from "../../src/model/validate";
+import type { LatticeInput } from "../../src/model/schema";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
