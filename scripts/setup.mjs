@@ -1,20 +1,21 @@
 #!/usr/bin/env node
-// Set-up shared by `npm start`, `npm test` and `npm run bench`: make sure nats-server is there (installing
-// Debian's package when we are root on Debian/Ubuntu) and new enough, then build the sample Wasm workloads.
+// Set-up shared by `npm start`, `npm test` and `npm run bench`: build the pinned nats-server and nats CLI
+// (src/tools/pins.json) into .cache/tools with Go, install optional Debian tools, then build the sample Wasm workloads.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const MIN_NATS_SERVER = "2.9.10";
+const pins = JSON.parse(readFileSync(path.join(root, "src", "tools", "pins.json"), "utf8"));
 
 function log(msg) {
   process.stderr.write(`[setup] ${msg}\n`);
 }
 
-function natsVersion() {
-  const r = spawnSync("nats-server", ["--version"], { encoding: "utf8" });
+function versionOf(bin, args) {
+  if (!existsSync(bin)) return undefined;
+  const r = spawnSync(bin, args, { encoding: "utf8" });
   if (r.error || r.status !== 0) return undefined;
   return /v?(\d+\.\d+\.\d+)/.exec(r.stdout + r.stderr)?.[1];
 }
@@ -22,8 +23,48 @@ function natsVersion() {
 function cmp(a, b) {
   const pa = a.split(".").map(Number);
   const pb = b.split(".").map(Number);
-  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i];
+  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
   return 0;
+}
+
+function goVersion() {
+  const r = spawnSync("go", ["env", "GOVERSION"], { encoding: "utf8" });
+  if (r.error || r.status !== 0) return undefined;
+  return /go(\d+\.\d+(?:\.\d+)?)/.exec(r.stdout)?.[1];
+}
+
+/**
+ * Build a pinned Go program (src/tools/pins.json) into .cache/tools/<binary>-v<version>/ with `go install`, unless that
+ * exact version is already there. Go's module and build caches live in the home directory, so a fresh clone rebuilds
+ * in seconds on a machine that built it once.
+ */
+function ensurePinnedTool(pin, versionArgs) {
+  const dir = path.join(root, ".cache", "tools", `${pin.binary}-v${pin.version}`);
+  const bin = path.join(dir, pin.binary);
+  if (versionOf(bin, versionArgs) === pin.version) return bin;
+  const go = goVersion();
+  if (!go || cmp(go, pins.go.minimum) < 0) {
+    console.error(
+      `latticeform needs ${pin.binary} v${pin.version}, built from source with Go >= ${pins.go.minimum} ` +
+        `(${go ? `found Go ${go}` : "Go is not installed"}).\n` +
+        `  Install Go >= ${pins.go.minimum} and run this command again, or\n` +
+        `  put that exact ${pin.binary} v${pin.version} somewhere and set ${pin.binary === "nats" ? "NATS_CLI_BIN" : "NATS_SERVER_BIN"} to it.`,
+    );
+    process.exit(3);
+  }
+  const t0 = Date.now();
+  log(`building ${pin.binary} v${pin.version} (go install ${pin.module}@v${pin.version})`);
+  const r = spawnSync("go", ["install", `${pin.module}@v${pin.version}`], {
+    stdio: "inherit",
+    env: { ...process.env, GOBIN: dir, GOFLAGS: "-mod=mod", CGO_ENABLED: "0" },
+  });
+  const v = versionOf(bin, versionArgs);
+  if (r.status !== 0 || v !== pin.version) {
+    console.error(`go install of ${pin.binary} v${pin.version} failed (got ${v ?? "nothing"}); see the output above.`);
+    process.exit(3);
+  }
+  log(`${pin.binary} v${pin.version} built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return bin;
 }
 
 let aptUpdated = false;
@@ -43,34 +84,19 @@ function isDebianLike() {
   return /^(ID|ID_LIKE)=.*(debian|ubuntu)/m.test(os);
 }
 
-function ensureNatsServer() {
-  let v = natsVersion();
-  if (!v) {
-    const root = typeof process.getuid === "function" && process.getuid() === 0;
-    if (root && isDebianLike()) {
-      log("nats-server not found: installing Debian's nats-server package (apt-get)");
-      if (!aptInstall("nats-server")) {
-        console.error("apt-get could not install nats-server; install it by hand (apt-get install nats-server) and run this again.");
-        process.exit(3);
-      }
-      v = natsVersion();
-    } else {
+function ensureNatsTools() {
+  if (process.env.NATS_SERVER_BIN) {
+    const v = versionOf(process.env.NATS_SERVER_BIN, ["--version"]);
+    if (v !== pins.natsServer.version) {
       console.error(
-        "latticeform needs nats-server >= " +
-          MIN_NATS_SERVER +
-          " on PATH, and it is not there.\n" +
-          "  Debian/Ubuntu: sudo apt-get install nats-server\n" +
-          "  Elsewhere:     install a release from the NATS project, or `go install github.com/nats-io/nats-server/v2@latest`,\n" +
-          "                 then run this command again.",
+        `NATS_SERVER_BIN=${process.env.NATS_SERVER_BIN} is ${v ? `v${v}` : "not a runnable nats-server"}; latticeform runs exactly v${pins.natsServer.version}.`,
       );
       process.exit(3);
     }
-  }
-  if (!v || cmp(v, MIN_NATS_SERVER) < 0) {
-    console.error(`nats-server ${v ?? "(unknown version)"} is older than the supported minimum ${MIN_NATS_SERVER}; upgrade it.`);
-    process.exit(3);
-  }
-  log(`nats-server ${v} (minimum ${MIN_NATS_SERVER})`);
+  } else ensurePinnedTool(pins.natsServer, ["--version"]);
+  log(`nats-server v${pins.natsServer.version}`);
+  if (!process.env.NATS_CLI_BIN) ensurePinnedTool(pins.natsCli, ["--version"]);
+  log(`nats CLI v${pins.natsCli.version}`);
 }
 
 function buildWorkloads() {
@@ -104,7 +130,7 @@ function ensureChromium() {
 }
 
 ensureDeps();
-ensureNatsServer();
+ensureNatsTools();
 ensureOptionalTools();
 if (process.argv.includes("--test")) ensureChromium();
 buildWorkloads();

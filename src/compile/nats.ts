@@ -188,7 +188,7 @@ function compileLeaf(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: 
     ping_max: spec.tuning.pingMax,
     tls: tlsConf(files, tls.client),
     leafnodes: {
-      reconnect: spec.tuning.leafReconnectSeconds,
+      reconnect: `${spec.tuning.leafReconnectSeconds}s`,
       // One remote for the account: two remotes to the same account trigger loop detection.
       remotes: [
         {

@@ -13,6 +13,7 @@ import { Supervisor } from "../local/supervisor";
 import { REPO_ROOT } from "../model/load";
 import type { LatticeSpec } from "../model/schema";
 import { runRepetition, type DrillPlan, type Progress, type RepetitionResult } from "./runner";
+import { natsServerBin } from "../tools/pins";
 
 export interface DrillRunRaw {
   readonly plan: DrillPlan;
@@ -26,7 +27,7 @@ export interface DrillRunRaw {
 
 export function toolVersions(): DrillRunRaw["versions"] {
   const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
-  const nats = spawnSync("nats-server", ["--version"], { encoding: "utf8" });
+  const nats = spawnSync(natsServerBin(), ["--version"], { encoding: "utf8" });
   const git = spawnSync("git", ["rev-parse", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" });
   return {
     tool: `latticeform ${pkg.version}`,

@@ -10,6 +10,7 @@ import type { Heartbeat } from "./host/host";
 import { siteGid } from "./sites";
 import type { LocalRender } from "./state";
 import { busyPorts, waitFor, type Supervisor } from "./supervisor";
+import { natsServerProblem } from "../tools/pins";
 
 export class PortInUseError extends Error {
   constructor(readonly ports: readonly number[]) {
@@ -21,12 +22,22 @@ export class PortInUseError extends Error {
   }
 }
 
+/** The nats-server to run is not the pinned version (a user error: exit 2 with what to do). */
+export class NatsServerVersionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NatsServerVersionError";
+  }
+}
+
 /** Start every hub, stretched, tie-breaker and leaf server; resolve when all answer /healthz. */
 export async function startServers(
   r: LocalRender,
   sup: Supervisor,
   opts: { timeoutMs?: number; leafs?: boolean; /** Run once every server is spawned, before waiting for them. */ then?: () => void } = {},
 ): Promise<void> {
+  const wrongServer = natsServerProblem(sup.natsServer);
+  if (wrongServer) throw new NatsServerVersionError(wrongServer);
   sup.reapStale();
   const busy = await busyPorts(r.layout.allPorts);
   if (busy.length) throw new PortInUseError(busy);

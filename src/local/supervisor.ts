@@ -8,6 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFil
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
+import { natsServerBin } from "../tools/pins";
 
 export interface ManagedProcess {
   readonly name: string;
@@ -99,7 +100,7 @@ export class Supervisor {
 
   constructor(
     private readonly stateDir: string,
-    private readonly natsServer = process.env.NATS_SERVER_BIN ?? "nats-server",
+    readonly natsServer = natsServerBin(),
   ) {
     mkdirSync(path.join(stateDir, "logs"), { recursive: true, mode: 0o700 });
     this.pidFile = path.join(stateDir, "pids");

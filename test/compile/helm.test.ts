@@ -27,6 +27,7 @@ import type { LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
 import { chartConfig, renderChartConfig } from "./natsChart";
+import { natsServerBin } from "../../src/tools/pins";
 
 const run = promisify(execFile);
 const MASTER = new Uint8Array(32).fill(9);
@@ -54,7 +55,7 @@ async function checkPod(name: string, conf: string, auth: string, identity: stri
   writeFileSync(path.join(root, AUTH_DIR.split("/").pop()!, AUTH_FILE), auth, { mode: 0o600 });
   writeFileSync(path.join(root, IDENTITY_DIR.split("/").pop()!, IDENTITY_FILE), identity);
   try {
-    await run("nats-server", ["-t", "-c", path.join(root, "nats-config", "nats.conf")]);
+    await run(natsServerBin(), ["-t", "-c", path.join(root, "nats-config", "nats.conf")]);
     return "";
   } catch (e) {
     const err = e as { stderr?: string; stdout?: string };

@@ -16,6 +16,7 @@ import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice, validateLattice } from "../../src/model/validate";
 import { AWS_REGIONS, GCP_REGIONS } from "../../src/model/regions";
+import { natsServerBin } from "../../src/tools/pins";
 
 const run = promisify(execFile);
 const MASTER = new Uint8Array(32).fill(7);
@@ -27,7 +28,7 @@ async function natsCheck(name: string, text: string): Promise<string> {
   const f = path.join(dir, `${name}.conf`);
   writeFileSync(f, text, { mode: 0o600 });
   try {
-    await run("nats-server", ["-t", "-c", f]);
+    await run(natsServerBin(), ["-t", "-c", f]);
     return "";
   } catch (e) {
     const err = e as { stderr?: string; stdout?: string };
