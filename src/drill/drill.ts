@@ -12,7 +12,7 @@ import { renderLocal } from "../local/state";
 import { Supervisor } from "../local/supervisor";
 import { REPO_ROOT } from "../model/load";
 import type { LatticeSpec } from "../model/schema";
-import { runRepetition, type DrillPlan, type Progress, type RepetitionResult } from "./runner";
+import { runRepetition, type DrillPlan, type Interrupted, type Progress, type RepetitionResult } from "./runner";
 import { natsServerBin } from "../tools/pins";
 
 export interface DrillRunRaw {
@@ -23,6 +23,8 @@ export interface DrillRunRaw {
   readonly finishedAt: string;
   readonly readyMs: number;
   readonly repetitions: readonly RepetitionResult[];
+  /** Set when the run stopped before its last repetition for a reason other than a stop condition. */
+  readonly interrupted?: Interrupted;
 }
 
 export function toolVersions(): DrillRunRaw["versions"] {
@@ -46,7 +48,7 @@ export async function executeDrill(
   spec: LatticeSpec,
   stack: { name: string; file: string },
   plan: DrillPlan,
-  opts: { progress?: Progress; basePort?: number } = {},
+  opts: { progress?: Progress; basePort?: number; signal?: AbortSignal } = {},
 ): Promise<DrillRunRaw> {
   const progress = opts.progress ?? (() => {});
   const dir = mkdtempSync(path.join(tmpdir(), `lf-drill-${stack.name}-`));
@@ -60,9 +62,14 @@ export async function executeDrill(
     );
     const up = await upLocal(r, sup, (s) => progress(`  ${s}`));
     const reps: RepetitionResult[] = [];
+    let interrupted: Interrupted | undefined;
     for (let i = 0; i < plan.repetitions; i++) {
+      if (opts.signal?.aborted) {
+        interrupted = { by: "operator", step: `before repetition ${i + 1}` };
+        break;
+      }
       progress(`repetition ${i + 1}/${plan.repetitions}: ${plan.name}`);
-      const rep = await runRepetition(r, sup, plan, i, progress);
+      const rep = await runRepetition(r, sup, plan, i, progress, { signal: opts.signal });
       for (const w of rep.workloads) {
         progress(
           `  ${w.workload}: recovery ${w.recoveryMs === null ? "never" : `${w.recoveryMs.toFixed(0)} ms`} (objective ${w.objectiveRtoMs} ms), ${w.failed} of ${w.ok + w.failed} requests failed`,
@@ -70,6 +77,7 @@ export async function executeDrill(
       }
       for (const s of rep.streams) progress(`  stream ${s.stream}: ${s.acked} acked, ${s.lost} lost (copy ${s.copy})`);
       reps.push(rep);
+      if (rep.interrupted) break;
     }
     return {
       plan,
@@ -79,6 +87,7 @@ export async function executeDrill(
       finishedAt: new Date().toISOString(),
       readyMs: up.readyMs,
       repetitions: reps,
+      ...(interrupted ? { interrupted } : {}),
     };
   } finally {
     await sup.stopAll();

@@ -98,6 +98,11 @@ export class RequestProbe {
     if (this.timer) clearInterval(this.timer);
     for (let i = 0; i < 100 && this.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 20));
   }
+
+  /** The ledger account this probe updates (see probePayload) and the ids it acknowledged. */
+  ledgerAccount(): LedgerAccount {
+    return { account: `drill-${this.opts.run}-${this.cloud}`, ackedIds: this.acked, idPrefix: `${this.opts.run}-${this.cloud}-` };
+  }
 }
 
 export interface PublishRecord {
@@ -152,85 +157,169 @@ export class StreamPublisher {
 
 export interface Reconciliation {
   readonly stream: string;
-  /** The copy the acknowledged messages were looked up in (the source, or a mirror outside the lost cloud). */
+  /** The copy the acknowledged messages were looked for in (the source, or a mirror outside the lost cloud). */
   readonly copy: string;
   readonly acked: number;
   readonly recovered: number;
   readonly lost: number;
+  /** Extra copies of acknowledged messages found in the copy. */
   readonly duplicated: number;
+  /** Acknowledged messages stored before one the source acknowledged earlier. */
   readonly outOfOrder: number;
   readonly lostIds: string[];
 }
 
-/** Look every acknowledged message up in a surviving copy (by sequence; mirrors keep the source's). */
+const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+/**
+ * Scan the surviving copy (every message of the drill's subject, in stored order) and reconcile the
+ * acknowledged messages against it: missing ones are lost, extra ones duplicated, and an acknowledged message
+ * stored before one with a lower source sequence is out of order. Throws when the copy cannot be read.
+ */
 export async function reconcileStream(
   nc: NatsConnection,
-  r: LocalRender,
+  domain: string | undefined,
   stream: string,
   copy: string,
+  subject: string,
   acked: readonly PublishRecord[],
+  opts: { timeoutMs?: number } = {},
 ): Promise<Reconciliation> {
-  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 3000, checkAPI: false });
-  const seen = new Map<string, number>();
-  const lostIds: string[] = [];
-  let outOfOrder = 0;
-  let lastSeq = 0;
-  let recovered = 0;
-  for (const a of acked) {
-    let found: string | undefined;
-    let seq = 0;
-    // Bounded retries: right after a cloud loss the copy's leader may still be being elected.
-    for (let attempt = 0; attempt < 40 && found === undefined; attempt++) {
-      try {
-        const m = await jsm.streams.getMessage(copy, { seq: a.seq });
-        found = m?.header?.get("Nats-Msg-Id") || m?.string();
-        seq = m?.seq ?? 0;
-      } catch (e) {
-        if (/no message found|not found/i.test(String(e))) break;
-        await new Promise((res) => setTimeout(res, 250));
+  const deadline = Date.now() + (opts.timeoutMs ?? 30000);
+  const js = jetstream(nc, { domain, timeout: 3000 });
+  const stored: string[] = [];
+  let lastError = "";
+  // Bounded retries: right after a cloud loss the copy's leader may still be being elected. A retry rescans.
+  for (let attempt = 0; attempt < 40 && Date.now() < deadline; attempt++) {
+    stored.length = 0;
+    try {
+      const c = await js.consumers.get(copy, { filter_subjects: [subject] });
+      for (let batch = 0; batch < 10000; batch++) {
+        const it = await c.fetch({ max_messages: 500, expires: 1000 });
+        let pending = 0;
+        let got = 0;
+        for await (const m of it) {
+          stored.push(m.string());
+          pending = m.info.pending;
+          got++;
+        }
+        if (got === 0 || pending === 0) break;
+        if (Date.now() > deadline) throw new Error(`scan of ${copy} did not finish in time`);
       }
+      lastError = "";
+      break;
+    } catch (e) {
+      lastError = String((e as Error).message ?? e);
+      await pause(250);
     }
-    if (found === a.msgId) {
-      recovered++;
-      seen.set(a.msgId, (seen.get(a.msgId) ?? 0) + 1);
-      if (seq < lastSeq) outOfOrder++;
-      lastSeq = seq;
-    } else lostIds.push(a.msgId);
   }
-  const duplicated = [...seen.values()].filter((c) => c > 1).length;
-  return { stream, copy, acked: acked.length, recovered, lost: lostIds.length, duplicated, outOfOrder, lostIds: lostIds.slice(0, 50) };
+  if (lastError) throw new Error(`could not read ${copy}: ${lastError}`);
+  return reconcileAgainst(stream, copy, stored, acked);
 }
 
-/** Stateful workload: after recovery, every acknowledged ledger update must be in the bucket. */
+/** Reconcile acknowledged messages against the ids stored in a copy, in stored order. Pure. */
+export function reconcileAgainst(stream: string, copy: string, stored: readonly string[], acked: readonly PublishRecord[]): Reconciliation {
+  const positions = new Map<string, number[]>();
+  stored.forEach((id, i) => positions.set(id, [...(positions.get(id) ?? []), i]));
+  const lostIds: string[] = [];
+  let duplicated = 0;
+  let outOfOrder = 0;
+  let lastPos = -1;
+  for (const a of [...acked].sort((x, y) => x.seq - y.seq)) {
+    const at = positions.get(a.msgId);
+    if (!at) {
+      lostIds.push(a.msgId);
+      continue;
+    }
+    duplicated += at.length - 1;
+    if (at[0]! < lastPos) outOfOrder++;
+    lastPos = Math.max(lastPos, at[0]!);
+  }
+  return {
+    stream,
+    copy,
+    acked: acked.length,
+    recovered: acked.length - lostIds.length,
+    lost: lostIds.length,
+    duplicated,
+    outOfOrder,
+    lostIds: lostIds.slice(0, 50),
+  };
+}
+
+export interface LedgerAccount {
+  readonly account: string;
+  /** Ids whose update was acknowledged (each a delta of +1). */
+  readonly ackedIds: readonly string[];
+  /** Prefix of every id the drill sent for this account (acknowledged or not). */
+  readonly idPrefix: string;
+}
+
+export interface LedgerReconciliation {
+  readonly acked: number;
+  readonly recovered: number;
+  /** Acknowledged updates missing: no record of them, or a balance short of their sum. */
+  readonly lost: number;
+  readonly lostIds: string[];
+  /** Updates applied more than once: balance above the sum of distinct applied updates. */
+  readonly duplicated: number;
+  /** Sum of the acknowledged (and unacknowledged but applied) updates minus the balance, when positive. */
+  readonly balanceShortfall: number;
+  readonly accounts: readonly { account: string; balance: number; expected: number }[];
+}
+
+async function retried<T>(what: string, f: () => Promise<T>, attempts = 40): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      last = e;
+      await pause(250);
+    }
+  }
+  throw new Error(`${what}: ${String((last as Error)?.message ?? last)}`);
+}
+
+/**
+ * Stateful workload: reconcile every account the drill updated. Applied ids are the `applied.<id>` markers
+ * (scanned) plus the recent ids kept with the balance (written atomically with it, so an update that lands
+ * during the scan is never half-seen); the balance must equal the number of distinct applied updates (+1
+ * each). Throws when the bucket cannot be read: an unreachable bucket is no measurement.
+ */
 export async function reconcileLedger(
   nc: NatsConnection,
-  r: LocalRender,
+  domain: string | undefined,
   bucket: string,
-  ackedIds: readonly string[],
-): Promise<{ acked: number; recovered: number; lost: number; lostIds: string[] }> {
-  const kvm = new Kvm(jetstream(nc, { domain: r.spec.jetstream.domain, timeout: 3000 }));
-  let kv: Awaited<ReturnType<Kvm["open"]>> | undefined;
-  for (let attempt = 0; attempt < 40 && !kv; attempt++) {
-    kv = await kvm.open(bucket).catch(async () => {
-      await new Promise((res) => setTimeout(res, 250));
-      return undefined;
-    });
-  }
-  if (!kv) throw new Error(`could not open KV bucket ${bucket} to reconcile the ledger`);
+  accounts: readonly LedgerAccount[],
+): Promise<LedgerReconciliation> {
+  const kvm = new Kvm(jetstream(nc, { domain, timeout: 3000 }));
+  const kv = await retried(`could not open KV bucket ${bucket}`, () => kvm.open(bucket), 20);
+  // Markers first, then balances: an update landing between is then in the balance's recent ids.
+  const markers = await retried(`could not list the keys of ${bucket}`, async () => {
+    const out = new Set<string>();
+    for await (const k of await kv.keys("applied.*")) out.add(k.slice("applied.".length));
+    return out;
+  }, 20);
   const lostIds: string[] = [];
-  let recovered = 0;
-  for (const id of ackedIds) {
-    let e;
-    for (let attempt = 0; attempt < 40; attempt++) {
-      try {
-        e = await kv.get(`applied.${id}`);
-        break;
-      } catch {
-        await new Promise((res) => setTimeout(res, 250));
-      }
-    }
-    if (e && e.operation === "PUT") recovered++;
-    else lostIds.push(id);
+  let acked = 0;
+  let shortfall = 0;
+  let duplicated = 0;
+  const out: { account: string; balance: number; expected: number }[] = [];
+  for (const a of accounts) {
+    const e = await retried(`could not read account ${a.account} in ${bucket}`, () => kv.get(`account.${a.account}`), 20);
+    const value = e && e.operation === "PUT" ? e.string() : "";
+    const bar = value.indexOf("|");
+    const balance = bar > 0 ? Number(value.slice(0, bar)) : 0;
+    const recent = bar > 0 ? value.slice(bar + 1).split(",").filter(Boolean) : [];
+    const applied = new Set([...recent, ...[...markers].filter((id) => id.startsWith(a.idPrefix))]);
+    for (const id of a.ackedIds) if (!applied.has(id)) lostIds.push(id);
+    const expected = new Set([...a.ackedIds, ...applied]).size;
+    shortfall += Math.max(0, expected - balance);
+    duplicated += Math.max(0, balance - expected);
+    acked += a.ackedIds.length;
+    out.push({ account: a.account, balance, expected });
   }
-  return { acked: ackedIds.length, recovered, lost: lostIds.length, lostIds: lostIds.slice(0, 50) };
+  const lost = Math.max(lostIds.length, shortfall);
+  return { acked, recovered: acked - lost, lost, lostIds: lostIds.slice(0, 50), duplicated, balanceShortfall: shortfall, accounts: out };
 }
