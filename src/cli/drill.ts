@@ -5,6 +5,7 @@ import { executeDrill } from "../drill/drill";
 import { verifyDrillEvidence, writeDrillEvidence } from "../drill/pack";
 import { plansFor } from "../drill/plans";
 import type { DrillPlan } from "../drill/runner";
+import { EXIT_CODES } from "../drill/verdict";
 import { loadStack, REPO_ROOT } from "../model/load";
 import { SpecError } from "../model/validate";
 import type { LatticeSpec } from "../model/schema";
@@ -87,15 +88,17 @@ export async function drillCommand(opts: {
     { progress: (s) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}\n`) },
   );
   const result = await writeDrillEvidence(out, run, tuningOf(spec));
-  process.stdout.write(`\n${result.summary}\n\nevidence pack: ${out}\n  report: ${path.join(out, "report.html")}\n`);
-  return result.allMet ? 0 : 1;
+  process.stdout.write(
+    `\n${result.summary}\n\nevidence pack: ${path.relative(process.cwd(), out) || "."}\n  report: ${path.join(path.relative(process.cwd(), out), "report.html")}\n  signed with Ed25519 key ${result.keyFingerprint} (public key in the pack: signing-key.pub)\n\nVERDICT: ${result.evidence.verdict.toUpperCase()} — ${result.evidence.verdictReason}\n`,
+  );
+  return EXIT_CODES[result.outcome];
 }
 
 export function registerDrillCommands(program: Command, ctx: CliContext): void {
   const drill = program
     .command("drill")
     .description(
-      "run a failover drill on the local lattice and write an evidence pack (exit 0: every objective met, 1: one breached, 2: bad scenario)",
+      "run a failover drill on the local lattice and write a signed evidence pack (exit 0: MET, 1: BREACHED, 2: bad input, 3: INCONCLUSIVE)",
     )
     .addOption(stackOption().makeOptionMandatory(false))
     .option("--local", "run on the local lattice (the only target here)")
@@ -112,16 +115,19 @@ export function registerDrillCommands(program: Command, ctx: CliContext): void {
     });
   drill
     .command("verify")
-    .description("check an evidence pack against its manifest and schema")
+    .description("check an evidence pack's signature, every file's SHA-256 and the schema (exit 0 intact, 1 not)")
     .argument("<dir>")
-    .action(async (dir: string) => {
+    .option("--key <pub>", "the signer's public key (PEM) to trust; default: the key inside the pack, which proves integrity only")
+    .action(async (dir: string, vopts: { key?: string }) => {
       try {
-        const problems = await verifyDrillEvidence(dir);
+        const problems = verifyDrillEvidence(dir, { key: vopts.key });
         if (problems.length) {
           process.stderr.write(`evidence pack ${dir} FAILED verification:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);
           process.exit(1);
         }
-        process.stdout.write(`evidence pack ${dir}: intact (manifest and schema verified)\n`);
+        process.stdout.write(
+          `evidence pack ${dir}: intact (signature, every file and schema verified with ${vopts.key ? `key ${vopts.key}` : "the pack's own key; pass --key to check who signed"})\n`,
+        );
       } catch (e) {
         ctx.fail(e);
       }
