@@ -32,7 +32,8 @@ function processesEffect(inj: Injected, want: "gone" | "stopped"): Effect {
     const pid = pids[name];
     if (pid === undefined || pid === null) bad.push(`${name} was not running`);
     else if (want === "gone" && pidAlive(pid)) bad.push(`${name} (pid ${pid}) is still running`);
-    else if (want === "stopped" && !/^[Tt]$/.test(procState(pid) ?? "")) bad.push(`${name} (pid ${pid}) is ${procState(pid) ? `in state ${procState(pid)}, not stopped` : "gone"}`);
+    else if (want === "stopped" && !/^[Tt]$/.test(procState(pid) ?? ""))
+      bad.push(`${name} (pid ${pid}) is ${procState(pid) ? `in state ${procState(pid)}, not stopped` : "gone"}`);
   }
   return bad.length
     ? { ok: false, detail: bad.join("; ") }
@@ -42,7 +43,11 @@ function processesEffect(inj: Injected, want: "gone" | "stopped"): Effect {
 /** Connect from a process running as `gid` to 127.0.0.1:port; how long it took, or why it failed. */
 export function connectAs(gid: number | undefined, port: number, timeoutMs: number): { ok: boolean; ms: number; error?: string } {
   const script = `const s=require("net").connect(${port},"127.0.0.1");const t=performance.now();const end=(o)=>{console.log(JSON.stringify({...o,ms:+(performance.now()-t).toFixed(1)}));process.exit(0)};s.on("connect",()=>{s.destroy();end({ok:true})});s.on("error",(e)=>end({ok:false,error:e.code||e.message}));setTimeout(()=>end({ok:false,error:"timed out"}),${timeoutMs});`;
-  const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: timeoutMs + 5000, ...(gid !== undefined ? { gid } : {}) });
+  const r = spawnSync(process.execPath, ["-e", script], {
+    encoding: "utf8",
+    timeout: timeoutMs + 5000,
+    ...(gid !== undefined ? { gid } : {}),
+  });
   try {
     return JSON.parse(r.stdout.trim()) as { ok: boolean; ms: number; error?: string };
   } catch {
@@ -68,7 +73,10 @@ function networkEffect(r: LocalRender, inj: Injected): Effect {
   const probe = connectAs(gid, port, delay * 4 + 1000);
   return probe.ok && probe.ms >= delay * 0.8
     ? { ok: true, detail: `a connection from ${a} to ${b}:${port} took ${probe.ms} ms (delay ${delay} ms injected)` }
-    : { ok: false, detail: `a connection from ${a} to ${b}:${port} ${probe.ok ? `took only ${probe.ms} ms` : `failed (${probe.error})`}; expected at least ${delay} ms` };
+    : {
+        ok: false,
+        detail: `a connection from ${a} to ${b}:${port} ${probe.ok ? `took only ${probe.ms} ms` : `failed (${probe.error})`}; expected at least ${delay} ms`,
+      };
 }
 
 /** The fault's own check that it took effect (skipped faults took none). */

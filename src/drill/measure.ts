@@ -21,7 +21,10 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** The JetStream meta leader (from a running server's /jsz) and the leader of every stream, bucket and mirror. */
-export async function raftLeaders(r: LocalRender, nc: NatsConnection): Promise<{ meta: string | null; streams: Record<string, string | null> }> {
+export async function raftLeaders(
+  r: LocalRender,
+  nc: NatsConnection,
+): Promise<{ meta: string | null; streams: Record<string, string | null> }> {
   let meta: string | null = null;
   for (const s of r.nats.servers) {
     const jsz = await monitorJson<{ meta_cluster?: { leader?: string } }>(s.monitorPort, "/jsz").catch(() => undefined);

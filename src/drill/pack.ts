@@ -58,7 +58,12 @@ export function defaultKeyDir(): string {
 }
 
 export function fingerprint(pub: KeyObject): string {
-  return "sha256:" + createHash("sha256").update(pub.export({ type: "spki", format: "der" })).digest("hex");
+  return (
+    "sha256:" +
+    createHash("sha256")
+      .update(pub.export({ type: "spki", format: "der" }))
+      .digest("hex")
+  );
 }
 
 /** The Ed25519 evidence-signing key: made once (private key 0600), then reused so every pack has one signer. */
@@ -108,7 +113,11 @@ function statementOf(files: Record<string, string | Buffer>, e: Evidence): objec
 export function signEnvelope(statement: object, privateKey: KeyObject): Envelope {
   const payload = Buffer.from(JSON.stringify(statement));
   const sig = sign(null, pae(PAYLOAD_TYPE, payload), privateKey);
-  return { payloadType: PAYLOAD_TYPE, payload: payload.toString("base64"), signatures: [{ keyid: fingerprint(createPublicKey(privateKey)), sig: sig.toString("base64") }] };
+  return {
+    payloadType: PAYLOAD_TYPE,
+    payload: payload.toString("base64"),
+    signatures: [{ keyid: fingerprint(createPublicKey(privateKey)), sig: sig.toString("base64") }],
+  };
 }
 
 export function summarize(e: Evidence): string {
@@ -164,7 +173,10 @@ function readJson<T>(file: string, what: string): T {
 }
 
 /** The statement, if its signature verifies with `pub`; otherwise why not. */
-function openEnvelope(env: Envelope, pub: KeyObject): { statement?: { subject?: { name: string; digest: { sha256: string } }[] }; problem?: string } {
+function openEnvelope(
+  env: Envelope,
+  pub: KeyObject,
+): { statement?: { subject?: { name: string; digest: { sha256: string } }[] }; problem?: string } {
   if (env.payloadType !== PAYLOAD_TYPE) return { problem: `${ENVELOPE_FILE}: payloadType is ${env.payloadType}, expected ${PAYLOAD_TYPE}` };
   const payload = Buffer.from(env.payload ?? "", "base64");
   const ok = (env.signatures ?? []).some((s) => {
@@ -174,7 +186,10 @@ function openEnvelope(env: Envelope, pub: KeyObject): { statement?: { subject?: 
       return false;
     }
   });
-  if (!ok) return { problem: `${ENVELOPE_FILE}: the signature does not verify with key ${fingerprint(pub)} (re-made without the key, or signed by another key)` };
+  if (!ok)
+    return {
+      problem: `${ENVELOPE_FILE}: the signature does not verify with key ${fingerprint(pub)} (re-made without the key, or signed by another key)`,
+    };
   const statement = JSON.parse(payload.toString("utf8")) as { _type?: string; subject?: { name: string; digest: { sha256: string } }[] };
   if (statement._type !== STATEMENT_TYPE) return { problem: `${ENVELOPE_FILE}: not an in-toto Statement v1` };
   return { statement };
@@ -206,7 +221,8 @@ export function verifyDrillEvidence(dir: string, opts: { key?: string } = {}): s
   for (const [name, hash] of Object.entries(listed)) {
     const f = path.join(dir, name);
     if (!existsSync(f)) problems.push(`${name}: missing`);
-    else if (sha256(readFileSync(f)) !== hash) problems.push(`${name}: changed since the pack was signed (SHA-256 differs from the statement)`);
+    else if (sha256(readFileSync(f)) !== hash)
+      problems.push(`${name}: changed since the pack was signed (SHA-256 differs from the statement)`);
   }
   for (const name of readdirSync(dir)) if (name !== ENVELOPE_FILE && !(name in listed)) problems.push(`${name}: not in the statement`);
   if (existsSync(path.join(dir, "evidence.json"))) {

@@ -2,7 +2,7 @@
  * Load and measurement during a drill: request probes per workload and client cloud, and JetStream
  * publishers that keep a ledger of every acknowledged message (with `Nats-Msg-Id` for de-duplication).
  */
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { hubUrlsFor } from "../compile/nats";
@@ -296,11 +296,15 @@ export async function reconcileLedger(
   const kvm = new Kvm(jetstream(nc, { domain, timeout: 3000 }));
   const kv = await retried(`could not open KV bucket ${bucket}`, () => kvm.open(bucket), 20);
   // Markers first, then balances: an update landing between is then in the balance's recent ids.
-  const markers = await retried(`could not list the keys of ${bucket}`, async () => {
-    const out = new Set<string>();
-    for await (const k of await kv.keys("applied.*")) out.add(k.slice("applied.".length));
-    return out;
-  }, 20);
+  const markers = await retried(
+    `could not list the keys of ${bucket}`,
+    async () => {
+      const out = new Set<string>();
+      for await (const k of await kv.keys("applied.*")) out.add(k.slice("applied.".length));
+      return out;
+    },
+    20,
+  );
   const lostIds: string[] = [];
   let acked = 0;
   let shortfall = 0;
@@ -311,7 +315,13 @@ export async function reconcileLedger(
     const value = e && e.operation === "PUT" ? e.string() : "";
     const bar = value.indexOf("|");
     const balance = bar > 0 ? Number(value.slice(0, bar)) : 0;
-    const recent = bar > 0 ? value.slice(bar + 1).split(",").filter(Boolean) : [];
+    const recent =
+      bar > 0
+        ? value
+            .slice(bar + 1)
+            .split(",")
+            .filter(Boolean)
+        : [];
     const applied = new Set([...recent, ...[...markers].filter((id) => id.startsWith(a.idPrefix))]);
     for (const id of a.ackedIds) if (!applied.has(id)) lostIds.push(id);
     const expected = new Set([...a.ackedIds, ...applied]).size;

@@ -195,7 +195,9 @@ export function renderMarkdown(e: Evidence): string {
   lines.push("", "## Verdict rules", "", "| rule | fires as | this drill |", "|---|---|---|");
   for (const r of e.verdictRules) {
     const fired = e.verdictFindings.filter((f) => f.rule === r.name);
-    lines.push(`| \`${r.name}\` | ${r.outcome.toUpperCase()} | ${fired.length ? `fired: ${fired.map((f) => f.reason).join("; ")}` : "held"} |`);
+    lines.push(
+      `| \`${r.name}\` | ${r.outcome.toUpperCase()} | ${fired.length ? `fired: ${fired.map((f) => f.reason).join("; ")}` : "held"} |`,
+    );
   }
   lines.push("", "## Findings", "");
   for (const f of e.findings) lines.push(`- **${f.id}** [${f.severity}] ${f.text}`);
@@ -218,8 +220,10 @@ export function renderMarkdown(e: Evidence): string {
         .join("; ")}`,
       "",
     );
-    for (const f of r.faults) lines.push(`- ${f.kind}: ${f.action} ${f.processes.join(", ")}${f.reason ? ` — ${f.reason}` : ""}; ${effectText(f)}`);
-    if (r.interrupted) lines.push(`- interrupted by ${r.interrupted.by} at ${r.interrupted.step}${r.interrupted.detail ? `: ${r.interrupted.detail}` : ""}`);
+    for (const f of r.faults)
+      lines.push(`- ${f.kind}: ${f.action} ${f.processes.join(", ")}${f.reason ? ` — ${f.reason}` : ""}; ${effectText(f)}`);
+    if (r.interrupted)
+      lines.push(`- interrupted by ${r.interrupted.by} at ${r.interrupted.step}${r.interrupted.detail ? `: ${r.interrupted.detail}` : ""}`);
     lines.push("");
     if (r.leadersAtFault)
       lines.push(

@@ -202,7 +202,12 @@ async function startLoad(x: Rep): Promise<void> {
   x.conns.push(x.pubConn);
   x.publishers = plan.streams
     ? r.spec.streams.map(
-        (s) => new StreamPublisher(x.pubConn!, r, s.name, drillSubject(s.subjects[0]!), absClock, { rateHz: plan.rateHz, timeoutMs: 500, run: x.run }),
+        (s) =>
+          new StreamPublisher(x.pubConn!, r, s.name, drillSubject(s.subjects[0]!), absClock, {
+            rateHz: plan.rateHz,
+            timeoutMs: 500,
+            run: x.run,
+          }),
       )
     : [];
   for (const p of x.probes) p.start();
@@ -271,10 +276,24 @@ async function observe(x: Rep, signal?: AbortSignal): Promise<void> {
         inj.heldMs = +clock().toFixed(1);
         x.progress(`  healed ${inj.step.kind} after ${inj.heldMs.toFixed(0)} ms (declared ${inj.step.durationMs} ms)`);
       }
-    const states = x.runnable.map((w) => ({ w, rec: recoveryFrom(rel(x, x.probes.filter((p) => p.workload.name === w.name).flatMap((p) => p.samples)), plan.steadyWindowMs) }));
+    const states = x.runnable.map((w) => ({
+      w,
+      rec: recoveryFrom(
+        rel(
+          x,
+          x.probes.filter((p) => p.workload.name === w.name).flatMap((p) => p.samples),
+        ),
+        plan.steadyWindowMs,
+      ),
+    }));
     for (const { w, rec } of states) {
       const limit = plan.abortFactor * objectiveOf(plan, w).rtoMs;
-      if (rec.firstFailure !== null && rec.recoveryMs === null && t - rec.firstFailure > limit && !x.fired.some((f) => f.startsWith(w.name)))
+      if (
+        rec.firstFailure !== null &&
+        rec.recoveryMs === null &&
+        t - rec.firstFailure > limit &&
+        !x.fired.some((f) => f.startsWith(w.name))
+      )
         x.fired.push(`${w.name}: down for more than ${plan.abortFactor} × its ${limit / plan.abortFactor / 1000} s objective`);
     }
     if (x.fired.length) {
@@ -302,7 +321,9 @@ async function reconcile(x: Rep): Promise<void> {
   const survivor = spec.clouds.find((c) => !touched.includes(c.name))?.name ?? spec.clouds[0]!.name;
   x.jetstreamApi = plan.streams ? await checkJetStreamApi(x.pubConn!, r, survivor, x.run) : null;
   if (x.jetstreamApi)
-    x.progress(`  JetStream API during the fault: ${x.jetstreamApi.ok ? `stream and consumer created in ${x.jetstreamApi.ms} ms` : `FAILED (${x.jetstreamApi.error})`}`);
+    x.progress(
+      `  JetStream API during the fault: ${x.jetstreamApi.ok ? `stream and consumer created in ${x.jetstreamApi.ms} ms` : `FAILED (${x.jetstreamApi.error})`}`,
+    );
   for (const pub of x.publishers) x.streams.push(await reconcileOne(x, pub, lost));
   for (const w of x.runnable) x.workloads.push(await measureWorkload(x, w));
 }
@@ -327,19 +348,37 @@ async function reconcileOne(x: Rep, pub: StreamPublisher, lost: readonly string[
       note: "no copy of the stream outside the lost cloud: every acknowledged message is lost",
     };
   const lag = survivingMirror ? x.lagAtFault.get(`${s.name}/${survivingMirror}`) : undefined;
-  const note = sourceLost ? { note: `source lost with ${s.placement.cluster}; scanned the asynchronous mirror ${copy} (loss up to its lag)` } : {};
+  const note = sourceLost
+    ? { note: `source lost with ${s.placement.cluster}; scanned the asynchronous mirror ${copy} (loss up to its lag)` }
+    : {};
   try {
     const rec = await reconcileStream(x.pubConn!, x.r.spec.jetstream.domain, s.name, copy, pub.subject, pub.acked);
     return { ...rec, ...base, mirrorLagAtFault: lag, ...note };
   } catch (e) {
     const error = String((e as Error).message ?? e).slice(0, 300);
-    return { ...base, stream: s.name, copy, acked: pub.acked.length, recovered: 0, lost: 0, duplicated: 0, outOfOrder: 0, lostIds: [], mirrorLagAtFault: lag, ...note, error };
+    return {
+      ...base,
+      stream: s.name,
+      copy,
+      acked: pub.acked.length,
+      recovered: 0,
+      lost: 0,
+      duplicated: 0,
+      outOfOrder: 0,
+      lostIds: [],
+      mirrorLagAtFault: lag,
+      ...note,
+      error,
+    };
   }
 }
 
 async function measureWorkload(x: Rep, w: LatticeSpec["workloads"][number]): Promise<WorkloadMeasurement> {
   const ps = x.probes.filter((p) => p.workload.name === w.name);
-  const samples = rel(x, ps.flatMap((p) => p.samples)).sort((a, b) => a.t - b.t);
+  const samples = rel(
+    x,
+    ps.flatMap((p) => p.samples),
+  ).sort((a, b) => a.t - b.t);
   const rec = recoveryFrom(samples, x.plan.steadyWindowMs);
   const o = objectiveOf(x.plan, w);
   const servedBy: Record<string, number> = {};
@@ -350,7 +389,12 @@ async function measureWorkload(x: Rep, w: LatticeSpec["workloads"][number]): Pro
   let ledgerError: string | undefined;
   if (w.kv)
     try {
-      ledger = await reconcileLedger(x.pubConn!, x.r.spec.jetstream.domain, w.kv, ps.map((p) => p.ledgerAccount()));
+      ledger = await reconcileLedger(
+        x.pubConn!,
+        x.r.spec.jetstream.domain,
+        w.kv,
+        ps.map((p) => p.ledgerAccount()),
+      );
     } catch (e) {
       ledgerError = String((e as Error).message ?? e).slice(0, 300);
       x.progress(`  ${w.name}: ledger NOT reconciled: ${ledgerError}`);

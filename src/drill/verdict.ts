@@ -33,7 +33,10 @@ const repName = (r: RepetitionResult) => `repetition ${r.index + 1}`;
 const finished = (run: DrillRunRaw) => run.repetitions.filter((r) => !r.interrupted);
 const each = <T>(run: DrillRunRaw, f: (r: RepetitionResult) => T[]): T[] => finished(run).flatMap(f);
 const wl = (r: RepetitionResult, f: (w: WorkloadMeasurement) => string | undefined) =>
-  r.workloads.map(f).filter((x): x is string => !!x).map((x) => `${repName(r)}: ${x}`);
+  r.workloads
+    .map(f)
+    .filter((x): x is string => !!x)
+    .map((x) => `${repName(r)}: ${x}`);
 
 export const VERDICT_RULES: readonly VerdictRule[] = [
   {
@@ -42,10 +45,17 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
       "The drill was aborted by the operator (SIGINT/SIGTERM) or by an error, not by a stop condition: nothing after that step was measured.",
     outcome: "inconclusive",
     check: (run) => [
-      ...(run.interrupted ? [`the run was interrupted by ${run.interrupted.by} at ${run.interrupted.step}${run.interrupted.detail ? ` (${run.interrupted.detail})` : ""}`] : []),
+      ...(run.interrupted
+        ? [
+            `the run was interrupted by ${run.interrupted.by} at ${run.interrupted.step}${run.interrupted.detail ? ` (${run.interrupted.detail})` : ""}`,
+          ]
+        : []),
       ...run.repetitions
         .filter((r) => r.interrupted)
-        .map((r) => `${repName(r)} was interrupted by ${r.interrupted!.by} at ${r.interrupted!.step}${r.interrupted!.detail ? ` (${r.interrupted!.detail})` : ""}`),
+        .map(
+          (r) =>
+            `${repName(r)} was interrupted by ${r.interrupted!.by} at ${r.interrupted!.step}${r.interrupted!.detail ? ` (${r.interrupted!.detail})` : ""}`,
+        ),
       ...(run.repetitions.length < run.plan.repetitions && !run.interrupted
         ? [`only ${run.repetitions.length} of ${run.plan.repetitions} repetitions ran`]
         : []),
@@ -55,7 +65,12 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     name: "fault-skipped",
     description: "A declared fault was not injected (for example no root for a partition, no netem for latency).",
     outcome: "inconclusive",
-    check: (run) => each(run, (r) => r.faults.filter((f) => f.action === "skipped").map((f) => `${repName(r)}: ${f.step.kind} was not injected: ${f.reason ?? "no reason given"}`)),
+    check: (run) =>
+      each(run, (r) =>
+        r.faults
+          .filter((f) => f.action === "skipped")
+          .map((f) => `${repName(r)}: ${f.step.kind} was not injected: ${f.reason ?? "no reason given"}`),
+      ),
   },
   {
     name: "fault-without-effect",
@@ -72,7 +87,9 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
             else if (!f.effect.ok) out.push(`${repName(r)}: ${f.step.kind} did not take effect: ${f.effect.detail}`);
             const declared = f.step.durationMs;
             if (declared !== undefined && (f.heldMs === undefined || f.heldMs < declared))
-              out.push(`${repName(r)}: ${f.step.kind} was held ${f.heldMs === undefined ? "for an unknown time" : `${Math.round(f.heldMs)} ms`}, less than its declared ${declared} ms`);
+              out.push(
+                `${repName(r)}: ${f.step.kind} was held ${f.heldMs === undefined ? "for an unknown time" : `${Math.round(f.heldMs)} ms`}, less than its declared ${declared} ms`,
+              );
             return out;
           }),
       ),
@@ -94,8 +111,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
   },
   {
     name: "measurement-failed",
-    description:
-      "A reconciliation could not be made (the ledger's bucket or a stream's copy was unreachable), so loss is unknown.",
+    description: "A reconciliation could not be made (the ledger's bucket or a stream's copy was unreachable), so loss is unknown.",
     outcome: "inconclusive",
     check: (run) =>
       each(run, (r) => [
@@ -111,7 +127,10 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
       each(run, (r) =>
         wl(r, (w) =>
           w.recoveryMs === null
-            ? `${w.workload} did not recover (objective ${w.objectiveRtoMs} ms)`
+            ? // A stop condition for another workload cut this one's observation short: judged by stop-condition.
+              r.stopConditionsFired.length && !r.stopConditionsFired.some((s) => s.startsWith(`${w.workload}:`))
+              ? undefined
+              : `${w.workload} did not recover (objective ${w.objectiveRtoMs} ms)`
             : w.recoveryMs > w.objectiveRtoMs
               ? `${w.workload} recovered in ${Math.round(w.recoveryMs)} ms, beyond its ${w.objectiveRtoMs} ms objective`
               : undefined,
@@ -130,16 +149,21 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
             ? `${w.workload}: ${w.ledger.lost} acknowledged update(s) lost (RPO ${w.objectiveRpo})${w.ledger.balanceShortfall ? `; balance short by ${w.ledger.balanceShortfall}` : ""}`
             : undefined,
         ),
-        ...r.streams.filter((s) => !s.error && s.lost > 0).map((s) => `${repName(r)}: stream ${s.stream}: ${s.lost} of ${s.acked} acknowledged message(s) missing from ${s.copy}`),
+        ...r.streams
+          .filter((s) => !s.error && s.lost > 0)
+          .map((s) => `${repName(r)}: stream ${s.stream}: ${s.lost} of ${s.acked} acknowledged message(s) missing from ${s.copy}`),
       ]),
   },
   {
     name: "integrity",
-    description: "No update applied twice (balance above the sum of applied updates), no message duplicated or out of order in the surviving copy.",
+    description:
+      "No update applied twice (balance above the sum of applied updates), no message duplicated or out of order in the surviving copy.",
     outcome: "breached",
     check: (run) =>
       each(run, (r) => [
-        ...wl(r, (w) => (w.ledger && w.ledger.duplicated > 0 ? `${w.workload}: ${w.ledger.duplicated} update(s) applied more than once` : undefined)),
+        ...wl(r, (w) =>
+          w.ledger && w.ledger.duplicated > 0 ? `${w.workload}: ${w.ledger.duplicated} update(s) applied more than once` : undefined,
+        ),
         ...r.streams
           .filter((s) => !s.error && (s.duplicated > 0 || s.outOfOrder > 0))
           .map((s) => `${repName(r)}: stream ${s.stream}: ${s.duplicated} duplicated, ${s.outOfOrder} out of order in ${s.copy}`),
@@ -149,20 +173,26 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     name: "stop-condition",
     description: "No stop condition fired (a workload down longer than the declared factor times its objective).",
     outcome: "breached",
-    check: (run) => each(run, (r) => r.stopConditionsFired.map((s) => `${repName(r)}: ${s}`)),
+    check: (run) =>
+      each(run, (r) => r.stopConditionsFired.map((s) => `${repName(r)}: ${s}; observation stopped and the faults were undone`)),
   },
   {
     name: "jetstream-api",
     description: "The JetStream API created a stream and a consumer while the fault held (the meta group kept its majority).",
     outcome: "breached",
-    check: (run) => each(run, (r) => (r.jetstreamApi && !r.jetstreamApi.ok ? [`${repName(r)}: JetStream API unavailable: ${r.jetstreamApi.error ?? "?"}`] : [])),
+    check: (run) =>
+      each(run, (r) =>
+        r.jetstreamApi && !r.jetstreamApi.ok ? [`${repName(r)}: JetStream API unavailable: ${r.jetstreamApi.error ?? "?"}`] : [],
+      ),
   },
   {
     name: "steady-after-restore",
     description: "After restore every workload answered from every cloud and every mirror followed its source again.",
     outcome: "breached",
     check: (run) =>
-      each(run, (r) => (r.timestamps.steadyAgain === null ? [`${repName(r)}: not steady again after restore: ${r.notSteadyReason ?? "unknown"}`] : [])),
+      each(run, (r) =>
+        r.timestamps.steadyAgain === null ? [`${repName(r)}: not steady again after restore: ${r.notSteadyReason ?? "unknown"}`] : [],
+      ),
   },
 ];
 
@@ -176,7 +206,9 @@ export interface Judgement {
 
 /** Apply every rule; MET only when none fires and at least one repetition was measured. */
 export function judge(run: DrillRunRaw, rules: readonly VerdictRule[] = VERDICT_RULES): Judgement {
-  const findings: Finding[] = rules.flatMap((rule) => rule.check(run).map((reason) => ({ rule: rule.name, outcome: rule.outcome, reason })));
+  const findings: Finding[] = rules.flatMap((rule) =>
+    rule.check(run).map((reason) => ({ rule: rule.name, outcome: rule.outcome, reason })),
+  );
   if (run.repetitions.length === 0 && !findings.length)
     findings.push({ rule: "interrupted", outcome: "inconclusive", reason: "no repetition was run" });
   findings.sort((a, b) => (a.outcome === b.outcome ? 0 : a.outcome === "breached" ? -1 : 1));
