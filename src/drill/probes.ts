@@ -297,7 +297,7 @@ export async function reconcileLedger(
   const kv = await retried(`could not open KV bucket ${bucket}`, () => kvm.open(bucket), 20);
   // Markers first, then balances: an update landing between is then in the balance's recent ids.
   const markers = await retried(
-    `could not list the keys of ${bucket}`,
+    `could not list the keys of KV bucket ${bucket}`,
     async () => {
       const out = new Set<string>();
       for await (const k of await kv.keys("applied.*")) out.add(k.slice("applied.".length));

@@ -34,7 +34,12 @@ function allRunning(): string[] {
 }
 
 function assertRecovered(rep: RepetitionResult): void {
+  assert.equal(rep.interrupted, undefined, JSON.stringify(rep.interrupted));
+  for (const f of rep.faults) assert.equal(f.effect?.ok, true, `${f.step.kind}: ${f.effect?.detail}`);
   for (const w of rep.workloads) assert.notEqual(w.recoveryMs, null, `${w.workload} never recovered`);
+  for (const w of rep.workloads)
+    for (const [cloud, n] of Object.entries(w.samplesAfterFault))
+      assert.ok(n >= 20, `${w.workload} from ${cloud}: only ${n} requests after the fault`);
   assert.notEqual(rep.timestamps.steadyAgain, null, "the lattice was not steady again after restore");
   assert.deepEqual(allRunning(), [], "not every process was restored");
 }
@@ -69,6 +74,10 @@ describe("drills on the small example", () => {
     const ledger = rep.workloads.find((w) => w.workload === "ledger")!;
     assert.ok(ledger.ledger && ledger.ledger.acked > 0, "no ledger update was acknowledged");
     assert.equal(ledger.ledger!.lost, 0, `acknowledged ledger updates lost: ${ledger.ledger!.lostIds.join(", ")}`);
+    assert.equal(ledger.ledger!.duplicated, 0);
+    // The balance of every probe's account equals its applied updates, and there was one account per client cloud.
+    assert.equal(ledger.ledger!.accounts.length, 2);
+    for (const a of ledger.ledger!.accounts) assert.equal(a.balance, a.expected, a.account);
     // After the fault the standby cloud served the active-passive ledger.
     assert.ok((ledger.servedBy.gcp ?? 0) > 0);
     const payments = rep.streams.find((s) => s.stream === "PAYMENTS")!;
@@ -103,6 +112,18 @@ describe("drills on the small example", () => {
     );
     assertRecovered(rep);
     assert.equal(rep.faults[0]!.action, "frozen");
+    // Held for its declared duration, and observed past its end.
+    assert.ok(rep.faults[0]!.heldMs! >= 3000, `held ${rep.faults[0]!.heldMs} ms`);
+    const lastSample = Math.max(...rep.workloads.flatMap((w) => w.samples.map((s) => s.t)));
+    assert.ok(lastSample >= 3000 + 1000, `observation ended at ${lastSample} ms`);
+  });
+
+  it("an operator abort during observation is recorded as interrupted at that phase, and the faults are undone", async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort("SIGINT"), 2500);
+    const rep = await runRepetition(r, sup, plan("lose-primary-cloud"), 0, () => {}, { signal: ac.signal });
+    assert.deepEqual(rep.interrupted, { by: "operator", step: "observe", detail: "SIGINT" });
+    assert.deepEqual(allRunning(), [], "not every process was restored");
   });
 
   it("the stack's declared partition drill (root only), or a clear reason when it cannot be done", async () => {
@@ -115,6 +136,8 @@ describe("drills on the small example", () => {
       assert.equal(rep.faults[0]!.reason, why);
     } else {
       assert.equal(rep.faults[0]!.action, "network");
+      assert.match(rep.faults[0]!.effect!.detail, /drop rules in place; a connection from aws to gcp:\d+ failed/);
+      assert.ok(rep.faults[0]!.heldMs! >= 3000);
       assertRecovered(rep);
     }
   });
