@@ -101,7 +101,12 @@ export class RequestProbe {
 
   /** The ledger account this probe updates (see probePayload) and the ids it acknowledged. */
   ledgerAccount(): LedgerAccount {
-    return { account: `drill-${this.opts.run}-${this.cloud}`, ackedIds: this.acked, idPrefix: `${this.opts.run}-${this.cloud}-` };
+    return {
+      account: `drill-${this.opts.run}-${this.cloud}`,
+      ackedIds: this.acked,
+      idPrefix: `${this.opts.run}-${this.cloud}-`,
+      sent: this.n,
+    };
   }
 }
 
@@ -251,21 +256,26 @@ export interface LedgerAccount {
   readonly account: string;
   /** Ids whose update was acknowledged (each a delta of +1). */
   readonly ackedIds: readonly string[];
-  /** Prefix of every id the drill sent for this account (acknowledged or not). */
+  /** Every id the drill sent for this account is `${idPrefix}${i}` for i < sent (acknowledged or not). */
   readonly idPrefix: string;
+  readonly sent: number;
 }
 
 export interface LedgerReconciliation {
   readonly acked: number;
   readonly recovered: number;
-  /** Acknowledged updates missing: no record of them, or a balance short of their sum. */
+  /** Acknowledged updates missing: no record of them, or a balance short of the updates known applied. */
   readonly lost: number;
   readonly lostIds: string[];
-  /** Updates applied more than once: balance above the sum of distinct applied updates. */
+  /** Updates applied more than once: a balance above every update that could have been applied. */
   readonly duplicated: number;
-  /** Sum of the acknowledged (and unacknowledged but applied) updates minus the balance, when positive. */
+  /** Updates known applied (acknowledged, or recorded) minus the balance, when positive. */
   readonly balanceShortfall: number;
-  readonly accounts: readonly { account: string; balance: number; expected: number }[];
+  /**
+   * Per account: the balance, the updates known applied (acknowledged or recorded), and those of unknown fate
+   * (sent, failed or timed out at the client, no record): the balance must lie within known .. known + unknown.
+   */
+  readonly accounts: readonly { account: string; balance: number; knownApplied: number; unknownFate: number }[];
 }
 
 async function retried<T>(what: string, f: () => Promise<T>, attempts = 40): Promise<T> {
@@ -284,8 +294,9 @@ async function retried<T>(what: string, f: () => Promise<T>, attempts = 40): Pro
 /**
  * Stateful workload: reconcile every account the drill updated. Applied ids are the `applied.<id>` markers
  * (scanned) plus the recent ids kept with the balance (written atomically with it, so an update that lands
- * during the scan is never half-seen); the balance must equal the number of distinct applied updates (+1
- * each). Throws when the bucket cannot be read: an unreachable bucket is no measurement.
+ * during the scan is never half-seen). Each update is +1: a balance below the updates known applied lost some;
+ * one above every update that could have been applied (known, plus those sent whose fate is unknown) applied
+ * some twice. Throws when the bucket cannot be read: an unreachable bucket is no measurement.
  */
 export async function reconcileLedger(
   nc: NatsConnection,
@@ -309,7 +320,7 @@ export async function reconcileLedger(
   let acked = 0;
   let shortfall = 0;
   let duplicated = 0;
-  const out: { account: string; balance: number; expected: number }[] = [];
+  const out: LedgerReconciliation["accounts"][number][] = [];
   for (const a of accounts) {
     const e = await retried(`could not read account ${a.account} in ${bucket}`, () => kv.get(`account.${a.account}`), 20);
     const value = e && e.operation === "PUT" ? e.string() : "";
@@ -324,11 +335,14 @@ export async function reconcileLedger(
         : [];
     const applied = new Set([...recent, ...[...markers].filter((id) => id.startsWith(a.idPrefix))]);
     for (const id of a.ackedIds) if (!applied.has(id)) lostIds.push(id);
-    const expected = new Set([...a.ackedIds, ...applied]).size;
-    shortfall += Math.max(0, expected - balance);
-    duplicated += Math.max(0, balance - expected);
+    const known = new Set([...a.ackedIds, ...applied]);
+    // A request that failed at the client may still have been applied (its record lost with a crashed host).
+    let unknownFate = 0;
+    for (let i = 0; i < a.sent; i++) if (!known.has(`${a.idPrefix}${i}`)) unknownFate++;
+    shortfall += Math.max(0, known.size - balance);
+    duplicated += Math.max(0, balance - known.size - unknownFate);
     acked += a.ackedIds.length;
-    out.push({ account: a.account, balance, expected });
+    out.push({ account: a.account, balance, knownApplied: known.size, unknownFate });
   }
   const lost = Math.max(lostIds.length, shortfall);
   return { acked, recovered: acked - lost, lost, lostIds: lostIds.slice(0, 50), duplicated, balanceShortfall: shortfall, accounts: out };

@@ -75,9 +75,12 @@ describe("drills on the small example", () => {
     assert.ok(ledger.ledger && ledger.ledger.acked > 0, "no ledger update was acknowledged");
     assert.equal(ledger.ledger!.lost, 0, `acknowledged ledger updates lost: ${ledger.ledger!.lostIds.join(", ")}`);
     assert.equal(ledger.ledger!.duplicated, 0);
-    // The balance of every probe's account equals its applied updates, and there was one account per client cloud.
+    // Every probe's balance lies between the updates known applied and those plus the ones of unknown fate.
     assert.equal(ledger.ledger!.accounts.length, 2);
-    for (const a of ledger.ledger!.accounts) assert.equal(a.balance, a.expected, a.account);
+    for (const a of ledger.ledger!.accounts) {
+      assert.ok(a.balance >= a.knownApplied && a.balance <= a.knownApplied + a.unknownFate, JSON.stringify(a));
+      assert.ok(a.knownApplied > 0);
+    }
     // After the fault the standby cloud served the active-passive ledger.
     assert.ok((ledger.servedBy.gcp ?? 0) > 0);
     const payments = rep.streams.find((s) => s.stream === "PAYMENTS")!;
@@ -120,8 +123,10 @@ describe("drills on the small example", () => {
 
   it("an operator abort during observation is recorded as interrupted at that phase, and the faults are undone", async () => {
     const ac = new AbortController();
-    setTimeout(() => ac.abort("SIGINT"), 2500);
-    const rep = await runRepetition(r, sup, plan("lose-primary-cloud"), 0, () => {}, { signal: ac.signal });
+    const progress = (line: string) => {
+      if (line.includes("injected")) setTimeout(() => ac.abort("SIGINT"), 500);
+    };
+    const rep = await runRepetition(r, sup, plan("lose-primary-cloud"), 0, progress, { signal: ac.signal });
     assert.deepEqual(rep.interrupted, { by: "operator", step: "observe", detail: "SIGINT" });
     assert.deepEqual(allRunning(), [], "not every process was restored");
   });

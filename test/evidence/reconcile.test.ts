@@ -103,7 +103,7 @@ describe("reconciliation sees failure (real nats-server)", () => {
       for (const m of markers) await kv.put(`applied.${m}`, "1");
     }
     const reconcile = (acct: string, acked: string[]) =>
-      reconcileLedger(nc, undefined, "balances", [{ account: `drill-${acct}`, ackedIds: acked, idPrefix: `${acct}-` }]);
+      reconcileLedger(nc, undefined, "balances", [{ account: `drill-${acct}`, ackedIds: acked, idPrefix: `${acct}-`, sent: 10 }]);
 
     it("a balance equal to its acknowledged updates reconciles; unacknowledged but applied updates count as applied", async () => {
       const all = ids("good", 10);
@@ -121,6 +121,15 @@ describe("reconciliation sees failure (real nats-server)", () => {
       assert.equal(judge(run([rep([w])])).outcome, "breached");
     });
 
+    it("a balance within the updates that could have been applied is no duplicate (a crashed host may lose a record)", async () => {
+      const all = ids("unknown", 10);
+      // 0-7 acknowledged and recorded; 8 and 9 failed at the client, and one of them was applied without a record.
+      await account("unknown", 9, all.slice(5, 8), all.slice(0, 8));
+      const rec = await reconcile("unknown", all.slice(0, 8));
+      assert.deepEqual([rec.lost, rec.duplicated], [0, 0]);
+      assert.deepEqual(rec.accounts, [{ account: "drill-unknown", balance: 9, knownApplied: 8, unknownFate: 2 }]);
+    });
+
     it("an update applied twice is counted as a duplicate", async () => {
       const all = ids("twice", 10);
       await account("twice", 11, all.slice(-3), all);
@@ -132,7 +141,7 @@ describe("reconciliation sees failure (real nats-server)", () => {
 
     it("a bucket that cannot be reached during reconciliation is no measurement: INCONCLUSIVE, not MET", async () => {
       await assert.rejects(
-        reconcileLedger(nc, undefined, "no_such_bucket", [{ account: "drill-x", ackedIds: ["x-1"], idPrefix: "x-" }]),
+        reconcileLedger(nc, undefined, "no_such_bucket", [{ account: "drill-x", ackedIds: ["x-1"], idPrefix: "x-", sent: 2 }]),
         /KV bucket no_such_bucket: stream not found/,
       );
       const w = { ...workload("ledger", 900, 10000), ledgerError: "could not open KV bucket no_such_bucket" };
