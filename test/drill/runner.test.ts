@@ -40,7 +40,7 @@ function assertRecovered(rep: RepetitionResult): void {
   for (const w of rep.workloads)
     for (const [cloud, n] of Object.entries(w.samplesAfterFault))
       assert.ok(n >= 20, `${w.workload} from ${cloud}: only ${n} requests after the fault`);
-  assert.notEqual(rep.timestamps.steadyAgain, null, "the lattice was not steady again after restore");
+  assert.notEqual(rep.timestamps.steadyAgain, null, `the lattice was not steady again after restore: ${rep.notSteadyReason}`);
   assert.deepEqual(allRunning(), [], "not every process was restored");
 }
 
