@@ -9,8 +9,8 @@ import { loadStack, REPO_ROOT } from "../model/load";
 import { SpecError } from "../model/validate";
 import type { LatticeSpec } from "../model/schema";
 import { HEARTBEAT_MS, PRIMARY_DEAD_MS } from "../local/host/constants";
-import type { CliContext } from "./commands";
-import { stackOption } from "./options";
+import { formatTable } from "./format";
+import { stackOption, type CliContext } from "./options";
 
 export const DEFAULT_SCENARIO = "lose-primary-cloud";
 
@@ -34,21 +34,14 @@ export function tuningOf(spec: LatticeSpec): Record<string, string | number> {
 
 /** The scenarios of a stack, one per line: id, where it is declared, repetitions, faults, title. */
 export function listPlans(plans: readonly DrillPlan[]): string {
-  const rows = plans.map((p) => [
-    p.id,
-    p.source,
-    String(p.repetitions),
-    p.faults.map((f) => `${f.kind}(${f.cloud ?? f.between?.join("|") ?? ""})`).join(", "),
-    p.name,
-  ]);
-  const head = ["SCENARIO", "SOURCE", "REPS", "FAULTS", "NAME"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join("\n") + "\n";
+  const rows = plans.map((p) => ({
+    scenario: p.id,
+    source: p.source,
+    reps: String(p.repetitions),
+    faults: p.faults.map((f) => `${f.kind}(${f.cloud ?? f.between?.join("|") ?? ""})`).join(", "),
+    name: p.name,
+  }));
+  return formatTable(rows, ["scenario", "source", "reps", "faults", "name"]) + "\n";
 }
 
 export async function drillCommand(opts: {

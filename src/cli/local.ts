@@ -9,8 +9,8 @@ import { httpGet, pidAlive, Supervisor } from "../local/supervisor";
 import { loadStack } from "../model/load";
 import { HEARTBEAT_MS } from "../local/host/constants";
 import type { Heartbeat } from "../local/host/host";
-import type { CliContext } from "./commands";
-import { stackOption } from "./options";
+import { formatTable } from "./format";
+import { stackOption, type CliContext } from "./options";
 
 /** Request one workload through the lattice from a client in `cloud`; returns reply, serving host and cloud. */
 export async function callWorkload(
@@ -96,16 +96,6 @@ export async function latticeStatus(r: LocalRender): Promise<StatusRow[]> {
     });
   }
   return rows;
-}
-
-export function formatTable(rows: readonly Record<string, string>[], columns: readonly string[]): string {
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? "").length)));
-  const line = (vals: string[]) =>
-    vals
-      .map((v, i) => v.padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => r[c] ?? "")))].join("\n");
 }
 
 /** Stop whatever processes a running `up` of this stack recorded, then remove its state dir. */

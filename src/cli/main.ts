@@ -9,7 +9,9 @@ import { formatProblem, SpecError } from "../model/validate";
 import { topologyOf } from "../model/topology";
 import { renderArtifacts } from "../render/render";
 import { defaultStateDir, writeSecret } from "../local/state";
-import { registerCommands } from "./commands";
+import { registerDrillCommands, registerStartCommand } from "./drill";
+import { registerLocalCommands } from "./local";
+import { registerReviewCommand } from "./review";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -84,7 +86,11 @@ export function buildProgram(): Command {
       }
     });
 
-  registerCommands(program, { fail });
+  const ctx = { fail };
+  registerLocalCommands(program, ctx);
+  registerDrillCommands(program, ctx);
+  registerStartCommand(program, ctx);
+  registerReviewCommand(program, ctx);
   return program;
 }
 
