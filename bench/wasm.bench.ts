@@ -61,7 +61,9 @@ async function main(): Promise<void> {
     );
   }
   console.log(`  general/fast: p50 ${(general.p50 / fast.p50).toFixed(2)}x, throughput ${(general.rps / fast.rps).toFixed(3)}x`);
-  console.log(`  plain JS in-process: p50 ${pct(jsLat, 50).toFixed(4)} ms; ${jsRps.toFixed(0)} req/s; fast path / JS throughput ${(fast.rps / jsRps).toFixed(3)}`);
+  console.log(
+    `  plain JS in-process: p50 ${pct(jsLat, 50).toFixed(4)} ms; ${jsRps.toFixed(0)} req/s; fast path / JS throughput ${(fast.rps / jsRps).toFixed(3)}`,
+  );
 }
 
 main().then(

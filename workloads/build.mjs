@@ -60,9 +60,13 @@ async function main() {
     const core = path.join(tmpdir(), `latticeform-${process.pid}-${name}.core.wasm`);
     // stub runtime: no GC (a fresh instance serves each message); abort= turns aborts into traps. The module
     // keeps its own memory (a component's must be exported); hosts set the cap.
-    execFileSync(process.execPath, [asc, srcPath, "-o", core, "--runtime", "stub", "--initialMemory", "1", "-O3", "--noAssert", "--use", "abort="], {
-      stdio: "inherit",
-    });
+    execFileSync(
+      process.execPath,
+      [asc, srcPath, "-o", core, "--runtime", "stub", "--initialMemory", "1", "-O3", "--noAssert", "--use", "abort="],
+      {
+        stdio: "inherit",
+      },
+    );
     const m = binaryen.readBinary(readFileSync(core));
     const fn = binaryen.getExportInfo(m.getExport("handle_message")).value;
     m.removeExport("handle_message");

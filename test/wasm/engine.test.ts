@@ -14,7 +14,11 @@ const pools: WasmPool[] = [];
 const tmp = mkdtempSync(path.join(tmpdir(), "lf-wasm-"));
 const PATHS: WasmPath[] = ["fast", "general"];
 
-async function pool(name: string, p: WasmPath, opts: { memoryMiB?: number; timeoutMs?: number; kv?: KvBackend; size?: number } = {}): Promise<WasmPool> {
+async function pool(
+  name: string,
+  p: WasmPath,
+  opts: { memoryMiB?: number; timeoutMs?: number; kv?: KvBackend; size?: number } = {},
+): Promise<WasmPool> {
   const pl = await WasmPool.create({
     wasmFile: build(name),
     limits: { memoryMiB: opts.memoryMiB ?? limits.memoryMiB, timeoutMs: opts.timeoutMs ?? limits.timeoutMs },
@@ -52,8 +56,16 @@ describe("Wasm engine: workload components on both paths", () => {
     it(`${p}: the validator publishes its verdict to reply-to`, async () => {
       const v = await pool("validator", p);
       assert.equal(v.path, p);
-      assert.deepEqual(await json(v, { id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" }), { id: "p1", valid: true, reasons: [] });
-      assert.deepEqual(await json(v, { id: "p2", amount: 10, currency: "EUR", iban: "DE89370400440532013001" }), { id: "p2", valid: false, reasons: ["invalid IBAN"] });
+      assert.deepEqual(await json(v, { id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" }), {
+        id: "p1",
+        valid: true,
+        reasons: [],
+      });
+      assert.deepEqual(await json(v, { id: "p2", amount: 10, currency: "EUR", iban: "DE89370400440532013001" }), {
+        id: "p2",
+        valid: false,
+        reasons: ["invalid IBAN"],
+      });
       assert.deepEqual((await json(v, { id: "p3", amount: -1, currency: "XXX", iban: "GB82WEST12345698765432" })).reasons, [
         "amount must be positive",
         "currency not allowed",
@@ -69,8 +81,18 @@ describe("Wasm engine: workload components on both paths", () => {
       const l = await pool("ledger", p, { kv });
       assert.deepEqual(await json(l, { id: "t1", account: "a", delta: 100 }), { account: "a", balance: 100, applied: true });
       assert.deepEqual(await json(l, { id: "t2", account: "a", delta: -30 }), { account: "a", balance: 70, applied: true });
-      assert.deepEqual(await json(l, { id: "t2", account: "a", delta: -30 }), { account: "a", balance: 70, applied: false, duplicate: true });
-      assert.deepEqual(await json(l, { id: "t3", account: "a", delta: -71 }), { account: "a", balance: 70, applied: false, error: "insufficient funds" });
+      assert.deepEqual(await json(l, { id: "t2", account: "a", delta: -30 }), {
+        account: "a",
+        balance: 70,
+        applied: false,
+        duplicate: true,
+      });
+      assert.deepEqual(await json(l, { id: "t3", account: "a", delta: -71 }), {
+        account: "a",
+        balance: 70,
+        applied: false,
+        error: "insufficient funds",
+      });
       assert.equal(u64(kv.store.get("credit.a")), 100n);
       assert.equal(u64(kv.store.get("debit.a")), 30n);
       assert.equal(kv.store.get("credit.a")!.length, 8);
@@ -146,7 +168,10 @@ describe("Wasm engine: workload components on both paths", () => {
       { id: "a4", account: "b", delta: 1.5 },
     ].map((u) => JSON.stringify(u));
     for (const u of updates) assert.equal(dec(replyOf(await send(lf!, u))), dec(replyOf(await send(lg!, u))), u);
-    assert.deepEqual([...kvs[0]!.store.entries()].map(([k, v]) => [k, dec(v)]), [...kvs[1]!.store.entries()].map(([k, v]) => [k, dec(v)]));
+    assert.deepEqual(
+      [...kvs[0]!.store.entries()].map(([k, v]) => [k, dec(v)]),
+      [...kvs[1]!.store.entries()].map(([k, v]) => [k, dec(v)]),
+    );
   });
 
   it("refuses what is not a component of the world, naming the file and what is wrong", async () => {
@@ -175,7 +200,11 @@ describe("Wasm engine: workload components on both paths", () => {
     // Two pools on one store stand for two hosts. Without compare-and-set, updates are lost: the test can fail.
     for (const conditional of [true, false]) {
       const kv = memoryBackend({ delayMs: 3, conditional });
-      const hosts = await Promise.all([0, 1].map(() => WasmPool.create({ wasmFile: build("ledger"), limits, kv: { bucket: "balances", backend: kv }, size: 4, maxSize: 4 })));
+      const hosts = await Promise.all(
+        [0, 1].map(() =>
+          WasmPool.create({ wasmFile: build("ledger"), limits, kv: { bucket: "balances", backend: kv }, size: 4, maxSize: 4 }),
+        ),
+      );
       pools.push(...hosts);
       // The account exists before the storm (its first increment is a plain put on wash too: see ARCHITECTURE.md).
       assert.equal((await json(hosts[0]!, { id: "seed", account: "hot", delta: 1 })).applied, true);

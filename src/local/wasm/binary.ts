@@ -75,7 +75,15 @@ export function memoryToImport(bytes: Uint8Array): { bytes: Uint8Array<ArrayBuff
   const secs = sections(bytes);
   if (secs.some((s) => s.id === 2 && importsMemory(s.body))) throw new Error("imports a memory");
   const { min } = ownMemory(secs);
-  const entry = [...leb(2), ..."lf".split("").map((c) => c.charCodeAt(0)), ...leb(6), ..."memory".split("").map((c) => c.charCodeAt(0)), 0x02, 0x00, ...leb(min)];
+  const entry = [
+    ...leb(2),
+    ..."lf".split("").map((c) => c.charCodeAt(0)),
+    ...leb(6),
+    ..."memory".split("").map((c) => c.charCodeAt(0)),
+    0x02,
+    0x00,
+    ...leb(min),
+  ];
   const out: Section[] = [];
   let added = false;
   for (const s of secs) {

@@ -109,10 +109,12 @@ export function worldProblems(info: ComponentInfo, opts: { kv: boolean }): strin
   const problems: string[] = [];
   const denied = info.imports.filter((i) => !allowed.includes(i));
   if (denied.length) {
-    const kvHint = !opts.kv && denied.some((d) => (KEYVALUE_IMPORTS as readonly string[]).includes(d)) ? " (key-value needs `kv` on the workload)" : "";
+    const kvHint =
+      !opts.kv && denied.some((d) => (KEYVALUE_IMPORTS as readonly string[]).includes(d)) ? " (key-value needs `kv` on the workload)" : "";
     problems.push(`imports ${denied.join(", ")}, which the world does not grant${kvHint} (allowed: ${allowed.join(", ")})`);
   }
-  if (!info.exports.includes(HANDLER_EXPORT)) problems.push(`does not export ${HANDLER_EXPORT} (exports: ${info.exports.join(", ") || "nothing"})`);
+  if (!info.exports.includes(HANDLER_EXPORT))
+    problems.push(`does not export ${HANDLER_EXPORT} (exports: ${info.exports.join(", ") || "nothing"})`);
   return problems;
 }
 
@@ -139,7 +141,9 @@ export function singleCoreModule(info: ComponentInfo): { module: WebAssembly.Mod
     const m = new WebAssembly.Module(bytes);
     const imports = WebAssembly.Module.imports(m);
     const exports = WebAssembly.Module.exports(m);
-    const shim = imports.length === 0 && exports.every((e) => (e.name === "$imports" && e.kind === "table") || (/^\d+$/.test(e.name) && e.kind === "function"));
+    const shim =
+      imports.length === 0 &&
+      exports.every((e) => (e.name === "$imports" && e.kind === "table") || (/^\d+$/.test(e.name) && e.kind === "function"));
     const fixup = exports.length === 0 && imports.every((i) => i.module === "shim" || i.module === "actual");
     if (shim || fixup) continue;
     if (main) return undefined;

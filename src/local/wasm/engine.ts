@@ -134,9 +134,7 @@ async function prepare(opts: WasmPoolOptions, maxPages: number): Promise<{ path:
   const problems = worldProblems(info, { kv: !!opts.kv });
   if (problems.length) throw new WasmLoadError(file, problems.join("; "));
   const single = opts.path === "general" ? undefined : singleCoreModule(info);
-  const fastOk =
-    single &&
-    WebAssembly.Module.imports(single.module).every((i) => FAST_IMPORTS[i.module]?.includes(i.name));
+  const fastOk = single && WebAssembly.Module.imports(single.module).every((i) => FAST_IMPORTS[i.module]?.includes(i.name));
   if (fastOk) {
     let rewritten;
     try {
@@ -145,10 +143,14 @@ async function prepare(opts: WasmPoolOptions, maxPages: number): Promise<{ path:
       throw new WasmLoadError(file, `its core module ${(e as Error).message}`);
     }
     if (rewritten.minPages > maxPages)
-      throw new WasmLoadError(file, `needs ${rewritten.minPages} memory pages at start, more than its limit of ${opts.limits.memoryMiB} MiB (${maxPages} pages)`);
+      throw new WasmLoadError(
+        file,
+        `needs ${rewritten.minPages} memory pages at start, more than its limit of ${opts.limits.memoryMiB} MiB (${maxPages} pages)`,
+      );
     return { path: "fast", data: { mode: "fast", wasmModule: await WebAssembly.compile(rewritten.bytes), minPages: rewritten.minPages } };
   }
-  if (opts.path === "fast") throw new WasmLoadError(file, "does not fit the fast path (one core module of its own, imports the glue implements)");
+  if (opts.path === "fast")
+    throw new WasmLoadError(file, "does not fit the fast path (one core module of its own, imports the glue implements)");
   const t = await transpiled(bytes);
   const coreModules: Record<string, WebAssembly.Module> = {};
   for (const [name, core] of Object.entries(t.cores)) {
@@ -198,7 +200,14 @@ export class WasmPool {
     const sab = new SharedArrayBuffer(16 + BUFFER);
     // execArgv []: the worker is plain JavaScript and must not inherit a TypeScript loader.
     const worker = new Worker(WORKER, { execArgv: [], workerData: { ...this.data, sab } });
-    const slot: Slot = { worker, ctrl: new Int32Array(sab, 0, 4), data: new Uint8Array(sab, 16), batch: [], live: false, ready: Promise.resolve() };
+    const slot: Slot = {
+      worker,
+      ctrl: new Int32Array(sab, 0, 4),
+      data: new Uint8Array(sab, 16),
+      batch: [],
+      live: false,
+      ready: Promise.resolve(),
+    };
     let started = false;
     slot.ready = new Promise((resolve, reject) => {
       const onReady = (m: { type?: string }) => {
@@ -310,7 +319,11 @@ export class WasmPool {
       const n = this.opts.kv || this.opts.request ? 1 : Math.min(MAX_BATCH, Math.ceil(this.queue.length / (idle.length - i)));
       slot.batch = this.queue.splice(0, n);
       this.arm(slot, performance.now());
-      slot.worker.postMessage({ type: "run", items: slot.batch.map((p) => ({ id: p.id, msg: p.msg })), timeoutMs: this.opts.limits.timeoutMs });
+      slot.worker.postMessage({
+        type: "run",
+        items: slot.batch.map((p) => ({ id: p.id, msg: p.msg })),
+        timeoutMs: this.opts.limits.timeoutMs,
+      });
     }
     if (this.queue.length > 0 && !this.growing && !this.closed && this.slots.length < this.maxSize) this.grow();
   }
@@ -348,7 +361,8 @@ export class WasmPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.resolve({ ok: false, kind: "closed", error: "the pool is closed", published: [], durationMs: 0 });
+    for (const p of this.queue.splice(0))
+      p.resolve({ ok: false, kind: "closed", error: "the pool is closed", published: [], durationMs: 0 });
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -81,7 +81,8 @@ const caps = {
     const page = JSON.parse(dec.decode(r.bytes));
     return { keys: page.keys, cursor: page.cursor === undefined ? undefined : BigInt(page.cursor) };
   },
-  increment: (bucket, key, delta) => BigInt(dec.decode(kv("increment", { bucket, key, delta: BigInt.asUintN(64, delta).toString() }).bytes)),
+  increment: (bucket, key, delta) =>
+    BigInt(dec.decode(kv("increment", { bucket, key, delta: BigInt.asUintN(64, delta).toString() }).bytes)),
 };
 
 // ---------------------------------------------------------------- fast path: our canonical-ABI glue
@@ -98,10 +99,14 @@ function scrubbedMemory() {
   return memory;
 }
 
-function runFast(msg) {
-  const mem = scrubbedMemory();
-  let ex;
-  const handles = [undefined];
+// The running instance's memory, exports and bucket handles: the glue is built once per worker.
+let mem;
+let ex;
+let handles = [undefined];
+let importObject;
+let importMemory;
+
+function fastGlue() {
   const u8 = () => new Uint8Array(mem.buffer);
   const dv = () => new DataView(mem.buffer);
   const str = (p, l) => dec.decode(u8().subarray(p, p + l));
@@ -141,8 +146,7 @@ function runFast(msg) {
     if (b === undefined) throw new WebAssembly.RuntimeError(`unknown bucket handle ${h}`);
     return b;
   };
-  const imports = {
-    lf: { memory: mem },
+  return {
     "wasmcloud:messaging/consumer@0.2.0": {
       publish(sp, sl, bp, bl, hasReply, rp, rl, ret) {
         caps.publish(str(sp, sl), u8().slice(bp, bp + bl), hasReply ? str(rp, rl) : undefined);
@@ -248,7 +252,25 @@ function runFast(msg) {
       },
     },
   };
-  ex = new WebAssembly.Instance(workerData.wasmModule, imports).exports;
+}
+
+function runFast(msg) {
+  mem = scrubbedMemory();
+  handles = [undefined];
+  // A new import object only when the memory was replaced (a guest grew the last one).
+  if (importMemory !== mem) {
+    importObject = { ...glue, lf: { memory: mem } };
+    importMemory = mem;
+  }
+  ex = new WebAssembly.Instance(workerData.wasmModule, importObject).exports;
+  const u8 = () => new Uint8Array(mem.buffer);
+  const dv = () => new DataView(mem.buffer);
+  const str = (p, l) => dec.decode(u8().subarray(p, p + l));
+  const put = (b) => {
+    const p = ex.cabi_realloc(0, 0, 1, b.length);
+    u8().set(b, p);
+    return [p, b.length];
+  };
   const [sp, sl] = put(enc.encode(msg.subject));
   const [bp, bl] = put(msg.body);
   const [rp, rl] = msg.replyTo === undefined ? [0, 0] : put(enc.encode(msg.replyTo));
@@ -259,6 +281,8 @@ function runFast(msg) {
   if (ex[`cabi_post_${HANDLER}`]) ex[`cabi_post_${HANDLER}`](ret);
   return handlerError;
 }
+
+const glue = mode === "fast" ? fastGlue() : undefined;
 
 // ---------------------------------------------------------------- general path: jco transpile output
 let general;
