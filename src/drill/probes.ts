@@ -291,22 +291,17 @@ async function retried<T>(what: string, f: () => Promise<T>, attempts = 40): Pro
   throw new Error(`${what}: ${String((last as Error)?.message ?? last)}`);
 }
 
-/**
- * Stateful workload: reconcile every account the drill updated. Applied ids are the `applied.<id>` markers
- * (scanned) plus the recent ids kept with the balance (written atomically with it, so an update that lands
- * during the scan is never half-seen). Each update is +1: a balance below the updates known applied lost some;
- * one above every update that could have been applied (known, plus those sent whose fate is unknown) applied
- * some twice. Throws when the bucket cannot be read: an unreachable bucket is no measurement.
- */
-export async function reconcileLedger(
-  nc: NatsConnection,
-  domain: string | undefined,
+/** A counter the ledger keeps with atomics.increment: a u64 big-endian (0 when absent). */
+function counter(e: { operation: string; value: Uint8Array } | null): bigint {
+  return e && e.operation === "PUT" && e.value.length >= 8 ? Buffer.from(e.value).readBigUInt64BE(0) : 0n;
+}
+
+/** One reading of the bucket: markers first, then balances (an update landing between is then of unknown fate). */
+async function readLedger(
+  kv: Awaited<ReturnType<Kvm["open"]>>,
   bucket: string,
   accounts: readonly LedgerAccount[],
 ): Promise<LedgerReconciliation> {
-  const kvm = new Kvm(jetstream(nc, { domain, timeout: 3000 }));
-  const kv = await retried(`could not open KV bucket ${bucket}`, () => kvm.open(bucket), 20);
-  // Markers first, then balances: an update landing between is then in the balance's recent ids.
   const markers = await retried(
     `could not list the keys of KV bucket ${bucket}`,
     async () => {
@@ -322,21 +317,11 @@ export async function reconcileLedger(
   let duplicated = 0;
   const out: LedgerReconciliation["accounts"][number][] = [];
   for (const a of accounts) {
-    const e = await retried(`could not read account ${a.account} in ${bucket}`, () => kv.get(`account.${a.account}`), 20);
-    const value = e && e.operation === "PUT" ? e.string() : "";
-    const bar = value.indexOf("|");
-    const balance = bar > 0 ? Number(value.slice(0, bar)) : 0;
-    const recent =
-      bar > 0
-        ? value
-            .slice(bar + 1)
-            .split(",")
-            .filter(Boolean)
-        : [];
-    const applied = new Set([...recent, ...[...markers].filter((id) => id.startsWith(a.idPrefix))]);
-    for (const id of a.ackedIds) if (!applied.has(id)) lostIds.push(id);
-    const known = new Set([...a.ackedIds, ...applied]);
-    // A request that failed at the client may still have been applied (its record lost with a crashed host).
+    const read = (key: string) => retried(`could not read ${key} in ${bucket}`, () => kv.get(key), 20);
+    const balance = Number(counter(await read(`credit.${a.account}`)) - counter(await read(`debit.${a.account}`)));
+    const known = new Set([...a.ackedIds, ...[...markers].filter((id) => id.startsWith(a.idPrefix))]);
+    for (const id of a.ackedIds) if (!markers.has(id)) lostIds.push(id);
+    // A request that failed at the client may still have been applied (its marker lost with a crashed host).
     let unknownFate = 0;
     for (let i = 0; i < a.sent; i++) if (!known.has(`${a.idPrefix}${i}`)) unknownFate++;
     shortfall += Math.max(0, known.size - balance);
@@ -346,4 +331,30 @@ export async function reconcileLedger(
   }
   const lost = Math.max(lostIds.length, shortfall);
   return { acked, recovered: acked - lost, lost, lostIds: lostIds.slice(0, 50), duplicated, balanceShortfall: shortfall, accounts: out };
+}
+
+/**
+ * Stateful workload: reconcile every account the drill updated (the ledger's layout: `credit.<account>` and
+ * `debit.<account>` counters, `applied.<id>` markers written after the increment and before the reply). Each
+ * drill update is +1: a balance below the updates known applied (acknowledged, or marked) lost some; one above
+ * every update that could have been applied (known, plus those sent whose fate the client does not know)
+ * applied some twice. A reading that disagrees is read again (a replica may lag) before it counts. Throws
+ * when the bucket cannot be read: an unreachable bucket is no measurement.
+ */
+export async function reconcileLedger(
+  nc: NatsConnection,
+  domain: string | undefined,
+  bucket: string,
+  accounts: readonly LedgerAccount[],
+): Promise<LedgerReconciliation> {
+  // Replies that arrive from now on are not acknowledged for this reconciliation: their ids are of unknown fate.
+  const frozen = accounts.map((a) => ({ ...a, ackedIds: [...a.ackedIds] }));
+  const kvm = new Kvm(jetstream(nc, { domain, timeout: 3000 }));
+  const kv = await retried(`could not open KV bucket ${bucket}`, () => kvm.open(bucket), 20);
+  let rec = await readLedger(kv, bucket, frozen);
+  for (let i = 0; i < 5 && (rec.lost > 0 || rec.duplicated > 0); i++) {
+    await pause(1000);
+    rec = await readLedger(kv, bucket, frozen);
+  }
+  return rec;
 }
