@@ -24,7 +24,18 @@ function procState(pid: number): string | undefined {
   }
 }
 
-function processesEffect(inj: Injected, want: "gone" | "stopped"): Effect {
+/** A signal is delivered when the process is next scheduled: on a busy machine, give it a moment (bounded). */
+async function processesEffect(inj: Injected, want: "gone" | "stopped", waitMs = 2000): Promise<Effect> {
+  const deadline = Date.now() + waitMs;
+  let e = processesNow(inj, want);
+  while (!e.ok && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 20));
+    e = processesNow(inj, want);
+  }
+  return e;
+}
+
+function processesNow(inj: Injected, want: "gone" | "stopped"): Effect {
   const bad: string[] = [];
   const pids = inj.pids ?? {};
   if (inj.processes.length === 0) return { ok: false, detail: "no process was targeted" };
@@ -80,7 +91,7 @@ function networkEffect(r: LocalRender, inj: Injected): Effect {
 }
 
 /** The fault's own check that it took effect (skipped faults took none). */
-export function checkEffect(r: LocalRender, inj: Injected): Effect {
+export async function checkEffect(r: LocalRender, inj: Injected): Promise<Effect> {
   switch (inj.action) {
     case "skipped":
       return { ok: false, detail: `not injected: ${inj.reason ?? "no reason given"}` };

@@ -246,7 +246,7 @@ async function injectFaults(x: Rep): Promise<void> {
   for (const step of x.plan.faults) {
     const inj = await inject(x.r, x.sup, step, x.pubConn);
     x.injected.push(inj);
-    inj.effect = checkEffect(x.r, inj);
+    inj.effect = await checkEffect(x.r, inj);
     x.progress(
       `  injected ${step.kind}${step.cloud ? ` on ${step.cloud}` : ""}: ${inj.action} ${inj.processes.join(", ") || "(nothing)"}${inj.reason ? ` — ${inj.reason}` : ""}; effect ${inj.effect.ok ? "confirmed" : "NOT SHOWN"}: ${inj.effect.detail}`,
     );
@@ -438,7 +438,7 @@ async function restoreFaults(x: Rep): Promise<void> {
 /** Phase "settle": a fresh request to every workload from every cloud succeeds, and every mirror follows again. */
 async function settle(x: Rep): Promise<void> {
   const requestsSteady = await checkSteady(x.r, x.conns.slice(0, x.r.spec.clouds.length), x.runnable, x.plan.requestTimeoutMs);
-  const mirrorsLag = x.plan.streams ? await mirrorsCaughtUp(x.r, x.pubConn!, 30000) : undefined;
+  const mirrorsLag = x.plan.streams ? await mirrorsCaughtUp(x.r, x.pubConn!, 60000) : undefined;
   if (mirrorsLag) x.progress(`  mirrors not caught up after restore: ${mirrorsLag}`);
   x.iso.steadyAgain = mirrorsLag ? null : requestsSteady;
   if (x.iso.steadyAgain === null) x.notSteadyReason = mirrorsLag ?? "a workload did not answer from every cloud within 30 s";

@@ -23,7 +23,7 @@ describe("fault effects", () => {
   it("a kill of a process that is not running shows no effect, and the drill is INCONCLUSIVE", async () => {
     const sup = { processes: new Map(), kill: async () => {} } as unknown as Supervisor;
     const inj = await inject(r, sup, { kind: "host-crash", cloud: "aws", host: "nope" });
-    inj.effect = checkEffect(r, inj);
+    inj.effect = await checkEffect(r, inj);
     assert.deepEqual(inj.effect, { ok: false, detail: "host-nope was not running" });
     const j = judge(run([rep([workload("validator", 0, 5000)], { faults: [inj] })]));
     assert.equal(j.outcome, "inconclusive");
@@ -34,10 +34,10 @@ describe("fault effects", () => {
     const c = sleeper();
     const step = { kind: "host-crash" as const, cloud: "aws", host: "h" };
     const alive: Injected = { step, processes: ["host-h"], action: "killed", pids: { "host-h": c.pid! } };
-    assert.match(checkEffect(r, alive).detail, new RegExp(`host-h \\(pid ${c.pid}\\) is still running`));
+    assert.match((await checkEffect(r, alive)).detail, new RegExp(`host-h \\(pid ${c.pid}\\) is still running`));
     c.kill("SIGKILL");
     await new Promise((res) => c.once("exit", res));
-    assert.equal(checkEffect(r, alive).ok, true);
+    assert.equal((await checkEffect(r, alive)).ok, true);
   });
 
   it("a frozen process is stopped (state T); a running one is not", async () => {
@@ -48,14 +48,14 @@ describe("fault effects", () => {
       action: "frozen",
       pids: { "aws-1": c.pid! },
     };
-    assert.equal(checkEffect(r, inj).ok, false);
+    assert.equal((await checkEffect(r, inj)).ok, false);
     process.kill(c.pid!, "SIGSTOP");
     await new Promise((res) => setTimeout(res, 50));
-    assert.deepEqual(checkEffect(r, inj), { ok: true, detail: "1 process(es) stopped: aws-1" });
+    assert.deepEqual(await checkEffect(r, inj), { ok: true, detail: "1 process(es) stopped: aws-1" });
   });
 
-  it("a skipped fault took no effect", () => {
+  it("a skipped fault took no effect", async () => {
     const inj: Injected = { step: { kind: "latency", between: ["aws", "gcp"] }, processes: [], action: "skipped", reason: "no netem" };
-    assert.deepEqual(checkEffect(r, inj), { ok: false, detail: "not injected: no netem" });
+    assert.deepEqual(await checkEffect(r, inj), { ok: false, detail: "not injected: no netem" });
   });
 });
