@@ -1,7 +1,8 @@
 /**
  * The drill verdict as a table of named rules. Each rule looks at the raw measurements and either stays silent
  * or says BREACHED or INCONCLUSIVE with its reasons. MET only when no rule speaks: every objective measured and
- * held, every fault shown to have taken effect. A breach that was measured outranks an inconclusive one (a
+ * held, every fault shown to have taken effect. Only valid repetitions (finished, every fault in effect, steady
+ * before the fault) can show a breach; a breach they show outranks an inconclusive finding elsewhere (a
  * failure seen is a failure); anything not measured can never read as met. Pure.
  */
 import type { DrillRunRaw } from "./drill";
@@ -31,7 +32,30 @@ export interface VerdictRule {
 const repName = (r: RepetitionResult) => `repetition ${r.index + 1}`;
 /** Repetitions the drill actually finished (an interrupted one is judged by the `interrupted` rule alone). */
 const finished = (run: DrillRunRaw) => run.repetitions.filter((r) => !r.interrupted);
-const each = <T>(run: DrillRunRaw, f: (r: RepetitionResult) => T[]): T[] => finished(run).flatMap(f);
+const heldOk = (f: RepetitionResult["faults"][number]) => f.step.durationMs === undefined || (f.heldMs ?? -1) >= f.step.durationMs;
+/** Every fault injected, shown to take effect and held as declared. */
+const faultsValid = (r: RepetitionResult) => r.faults.every((f) => f.action !== "skipped" && f.effect?.ok === true && heldOk(f));
+
+/** Workloads that were not steady in the sustained window just before the fault (or were not measured there). */
+export function notSteadyBefore(r: RepetitionResult, windowMs: number): string[] {
+  return r.workloads.flatMap((w) => {
+    const before = w.samples.filter((s) => s.t < 0 && s.t >= -windowMs);
+    const failed = before.filter((s) => !s.ok).length;
+    return before.length === 0 || failed > 0
+      ? [
+          `${w.workload}: ${before.length === 0 ? "no request" : `${failed} of ${before.length} requests failed`} in the ${windowMs} ms before the fault`,
+        ]
+      : [];
+  });
+}
+
+/**
+ * Repetitions whose measurements test the hypothesis: finished, every fault took effect, steady before it.
+ * Only these can show a breach; the others are INCONCLUSIVE by the rules that say why.
+ */
+const valid = (run: DrillRunRaw) => finished(run).filter((r) => faultsValid(r) && notSteadyBefore(r, run.plan.steadyWindowMs).length === 0);
+const each = <T>(run: DrillRunRaw, f: (r: RepetitionResult) => T[]): T[] => valid(run).flatMap(f);
+const eachFinished = <T>(run: DrillRunRaw, f: (r: RepetitionResult) => T[]): T[] => finished(run).flatMap(f);
 const wl = (r: RepetitionResult, f: (w: WorkloadMeasurement) => string | undefined) =>
   r.workloads
     .map(f)
@@ -66,7 +90,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     description: "A declared fault was not injected (for example no root for a partition, no netem for latency).",
     outcome: "inconclusive",
     check: (run) =>
-      each(run, (r) =>
+      eachFinished(run, (r) =>
         r.faults
           .filter((f) => f.action === "skipped")
           .map((f) => `${repName(r)}: ${f.step.kind} was not injected: ${f.reason ?? "no reason given"}`),
@@ -78,7 +102,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
       "A fault's own check did not show its effect (processes still running, partition rules absent or a probe across them answered, no added latency), or a timed fault was not held for its declared duration.",
     outcome: "inconclusive",
     check: (run) =>
-      each(run, (r) =>
+      eachFinished(run, (r) =>
         r.faults
           .filter((f) => f.action !== "skipped")
           .flatMap((f) => {
@@ -93,6 +117,13 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
             return out;
           }),
       ),
+  },
+  {
+    name: "steady-before-fault",
+    description:
+      "Every workload answered every request in the sustained window just before the fault (the steady-state hypothesis); otherwise recovery cannot be told from the noise.",
+    outcome: "inconclusive",
+    check: (run) => eachFinished(run, (r) => notSteadyBefore(r, run.plan.steadyWindowMs).map((x) => `${repName(r)}: ${x}`)),
   },
   {
     name: "too-few-samples",

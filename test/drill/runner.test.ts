@@ -25,6 +25,8 @@ const plan = (id: string, over: Partial<DrillPlan> = {}): DrillPlan => ({
   ...plans.find((p) => p.id === id)!,
   warmupMs: 1000,
   observeMs: 20000,
+  // The steady state must hold before the fault on a busy machine (the ledger's p99 reaches ~230 ms under load).
+  requestTimeoutMs: 1000,
   ...over,
 });
 

@@ -31,12 +31,15 @@ describe("drill command", () => {
       id: "impossible-ledger",
       hypothesis: "the ledger recovers from losing AWS within one millisecond",
       faults: [{ kind: "cloud-outage", cloud: "aws" }],
+      // Generous request timeouts: the steady state must hold before the fault on a busy machine.
+      load: { requestTimeoutMs: 2000 },
       objectives: { ledger: { rtoSeconds: 0.001 } },
     };
     const partition = {
       id: "partition-clouds",
       hypothesis: "AWS and GCP cannot reach each other for two seconds; both keep serving",
       faults: [{ kind: "partition", between: ["aws", "gcp"], durationSeconds: 2 }],
+      load: { requestTimeoutMs: 2000 },
     };
     const file = stack("impossible", [impossible, partition]);
     const out = path.join(tmp, "impossible-pack");

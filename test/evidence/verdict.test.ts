@@ -41,6 +41,15 @@ const cases: Record<string, { raw: () => DrillRunRaw; expect: RegExp }> = {
       }),
     expect: /host-crash did not take effect: host-aws-9 was not running/,
   },
+  "steady-before-fault": {
+    raw: () => {
+      const v = workload("validator", 100, 5000);
+      return withRep({
+        workloads: [{ ...v, samples: [{ t: -300, ok: false, latencyMs: 250 }, ...v.samples] }, workload("ledger", 900, 10000, 0)],
+      });
+    },
+    expect: /validator: 1 of 2 requests failed in the 1000 ms before the fault/,
+  },
   "too-few-samples": {
     raw: () =>
       withRep({
@@ -133,6 +142,23 @@ describe("verdict rules", () => {
         ["recovery-objective", "repetition 1: ledger did not recover (objective 10000 ms)"],
         ["stop-condition", "repetition 1: ledger: down for more than 3 × its 10 s objective"],
       ],
+    );
+  });
+
+  it("a breach in a repetition whose fault was skipped, or that was not steady before the fault, is not judged: INCONCLUSIVE", () => {
+    const skipped = judge(
+      withRep({
+        faults: [
+          { step: { kind: "partition", between: ["aws", "gcp"], durationMs: 5000 }, processes: [], action: "skipped", reason: "no root" },
+        ],
+        workloads: [workload("validator", null, 5000), workload("ledger", 900, 10000, 0)],
+        stopConditionsFired: ["validator: down for more than 3 × its 5 s objective"],
+      }),
+    );
+    assert.equal(skipped.outcome, "inconclusive");
+    assert.deepEqual(
+      skipped.findings.map((f) => f.rule),
+      ["fault-skipped"],
     );
   });
 
