@@ -101,6 +101,8 @@ export interface Evidence {
       readonly latency: { readonly before: LatencyStats; readonly during: LatencyStats; readonly after: LatencyStats };
       readonly servedBy: Record<string, number>;
       readonly samplesAfterFault: Readonly<Record<string, number>>;
+      /** Failed requests by error (at most 8 kinds), before and after the fault. */
+      readonly errors: Readonly<Record<string, number>>;
       readonly ledger: {
         readonly acked: number;
         readonly recovered: number;
@@ -204,6 +206,12 @@ function objectiveOf(run: DrillRunRaw, name: string) {
     rpoVerdict,
     verdict,
   };
+}
+
+function errorCounts(samples: readonly { ok: boolean; error?: string }[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of samples) if (!s.ok) counts.set(s.error ?? "unknown", (counts.get(s.error ?? "unknown") ?? 0) + 1);
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).slice(0, 8));
 }
 
 type FindingOut = { id: string; severity: "high" | "medium" | "info"; text: string };
@@ -319,6 +327,7 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
         latency: w.latency,
         servedBy: w.servedBy,
         samplesAfterFault: w.samplesAfterFault,
+        errors: errorCounts(w.samples),
         ledger: w.ledger
           ? {
               acked: w.ledger.acked,

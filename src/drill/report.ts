@@ -105,7 +105,11 @@ export function renderHtml(e: Evidence): string {
               Object.entries(w.samplesAfterFault)
                 .map(([c, n]) => `${c}: ${n}`)
                 .join(", "),
-            )}</td><td>${w.ledger ? `${w.ledger.acked} acked, ${w.ledger.lost} lost, ${w.ledger.duplicated} applied twice, balance short by ${w.ledger.balanceShortfall}` : esc(w.ledgerError ? `NOT RECONCILED: ${w.ledgerError}` : "—")}</td></tr>`,
+            )}</td><td>${w.ledger ? `${w.ledger.acked} acked, ${w.ledger.lost} lost, ${w.ledger.duplicated} applied twice, balance short by ${w.ledger.balanceShortfall}` : esc(w.ledgerError ? `NOT RECONCILED: ${w.ledgerError}` : "—")}</td><td>${esc(
+              Object.entries(w.errors)
+                .map(([k, n]) => `${k}: ${n}`)
+                .join("; ") || "none",
+            )}</td></tr>`,
         )
         .join("");
       const faults = r.faults
@@ -129,7 +133,7 @@ export function renderHtml(e: Evidence): string {
         : "";
       return `<section><h3>Repetition ${r.index + 1}</h3><ul>${faults}</ul>${interrupted}${leaders}${api}${r.stopConditionsFired.length ? `<p class="bad">Stop conditions fired: ${esc(r.stopConditionsFired.join("; "))}</p>` : ""}
 <table class="kv">${ts}</table>${charts}
-<table><tr><th>workload</th><th>recovery</th><th>ok</th><th>failed</th><th>latency before p50/p99 ms</th><th>during</th><th>after</th><th>served by</th><th>requests after fault</th><th>ledger</th></tr>${wrows}</table></section>`;
+<table><tr><th>workload</th><th>recovery</th><th>ok</th><th>failed</th><th>latency before p50/p99 ms</th><th>during</th><th>after</th><th>served by</th><th>requests after fault</th><th>ledger</th><th>errors</th></tr>${wrows}</table></section>`;
     })
     .join("\n");
   const findings = e.findings.map((f) => `<li><b>${esc(f.id)}</b> [${esc(f.severity)}] ${esc(f.text)}</li>`).join("");

@@ -50,10 +50,11 @@ export function notSteadyBefore(r: RepetitionResult, windowMs: number): string[]
 }
 
 /**
- * Repetitions whose measurements test the hypothesis: finished, every fault took effect, steady before it.
- * Only these can show a breach; the others are INCONCLUSIVE by the rules that say why.
+ * Repetitions whose measurements test the hypothesis: finished, every fault took effect. Only these can show
+ * a breach, and only for workloads that were steady before the fault; the rest are INCONCLUSIVE by the rules
+ * that say why.
  */
-const valid = (run: DrillRunRaw) => finished(run).filter((r) => faultsValid(r) && notSteadyBefore(r, run.plan.steadyWindowMs).length === 0);
+const valid = (run: DrillRunRaw) => finished(run).filter(faultsValid);
 const each = <T>(run: DrillRunRaw, f: (r: RepetitionResult) => T[]): T[] => valid(run).flatMap(f);
 const eachFinished = <T>(run: DrillRunRaw, f: (r: RepetitionResult) => T[]): T[] => finished(run).flatMap(f);
 const wl = (r: RepetitionResult, f: (w: WorkloadMeasurement) => string | undefined) =>
@@ -61,6 +62,9 @@ const wl = (r: RepetitionResult, f: (w: WorkloadMeasurement) => string | undefin
     .map(f)
     .filter((x): x is string => !!x)
     .map((x) => `${repName(r)}: ${x}`);
+/** `wl` over the workloads that were steady just before the fault: only their breaches are measured ones. */
+const wlSteady = (run: DrillRunRaw, r: RepetitionResult, f: (w: WorkloadMeasurement) => string | undefined) =>
+  wl({ ...r, workloads: r.workloads.filter((w) => notSteadyBefore({ ...r, workloads: [w] }, run.plan.steadyWindowMs).length === 0) }, f);
 
 export const VERDICT_RULES: readonly VerdictRule[] = [
   {
@@ -156,7 +160,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     outcome: "breached",
     check: (run) =>
       each(run, (r) =>
-        wl(r, (w) =>
+        wlSteady(run, r, (w) =>
           w.recoveryMs === null
             ? // A stop condition for another workload cut this one's observation short: judged by stop-condition.
               r.stopConditionsFired.length && !r.stopConditionsFired.some((s) => s.startsWith(`${w.workload}:`))
@@ -175,7 +179,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     outcome: "breached",
     check: (run) =>
       each(run, (r) => [
-        ...wl(r, (w) =>
+        ...wlSteady(run, r, (w) =>
           w.ledger && w.ledger.lost > w.objectiveRpo
             ? `${w.workload}: ${w.ledger.lost} acknowledged update(s) lost (RPO ${w.objectiveRpo})${w.ledger.balanceShortfall ? `; balance short by ${w.ledger.balanceShortfall}` : ""}`
             : undefined,
@@ -192,7 +196,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     outcome: "breached",
     check: (run) =>
       each(run, (r) => [
-        ...wl(r, (w) =>
+        ...wlSteady(run, r, (w) =>
           w.ledger && w.ledger.duplicated > 0 ? `${w.workload}: ${w.ledger.duplicated} update(s) applied more than once` : undefined,
         ),
         ...r.streams

@@ -145,7 +145,19 @@ describe("verdict rules", () => {
     );
   });
 
-  it("a breach in a repetition whose fault was skipped, or that was not steady before the fault, is not judged: INCONCLUSIVE", () => {
+  it("a workload that was not steady before the fault is not judged; a steady one still is", () => {
+    const noisy = { ...workload("ledger", null, 10000, 0), samples: [{ t: -300, ok: false, latencyMs: 250 }] };
+    const j = judge(withRep({ workloads: [workload("validator", 5001, 5000), noisy] }));
+    assert.equal(j.outcome, "breached");
+    assert.deepEqual(
+      j.findings.map((f) => f.rule),
+      ["recovery-objective", "steady-before-fault"],
+    );
+    assert.match(j.findings[0]!.reason, /validator recovered in 5001 ms/);
+    assert.equal(judge(withRep({ workloads: [workload("validator", 100, 5000), noisy] })).outcome, "inconclusive");
+  });
+
+  it("a breach in a repetition whose fault was skipped is not judged: INCONCLUSIVE", () => {
     const skipped = judge(
       withRep({
         faults: [
