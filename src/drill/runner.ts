@@ -114,6 +114,21 @@ async function startLoad(x: Rep): Promise<void> {
   for (const p of x.publishers) p.start();
   x.progress(`  steady state for ${plan.warmupMs} ms`);
   await sleep(plan.warmupMs);
+  // Inject only into a steady lattice: wait (bounded) until every probe's last window of finished requests all
+  // succeeded. A lattice that never gets there is still drilled, and the verdict says it was not steady.
+  const start = performance.now();
+  for (let i = 0; i < 300 && performance.now() - start < 30000 && !steadyNow(x); i++) await sleep(100);
+  if (!steadyNow(x)) x.progress(`  not steady after ${plan.warmupMs + 30000} ms of load: injecting anyway`);
+  else if (performance.now() - start > 150) x.progress(`  steady after ${Math.round(plan.warmupMs + performance.now() - start)} ms`);
+}
+
+/** Every probe's requests that finished in the last sustained window (sent before the timeout) succeeded. */
+function steadyNow(x: Rep): boolean {
+  const to = performance.now() - x.plan.requestTimeoutMs;
+  return x.probes.every((p) => {
+    const w = p.samples.filter((s) => s.t >= to - x.plan.steadyWindowMs && s.t < to);
+    return w.length > 0 && w.every((s) => s.ok);
+  });
 }
 
 const drillSubject = (pattern: string) => pattern.replace(/\.>$/, ".drill").replace(/\*/g, "drill");
