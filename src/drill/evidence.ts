@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { REPO_ROOT } from "../model/load";
 import type { DrillRunRaw } from "./drill";
 import type { Interrupted, LatencyStats, RepetitionResult, WorkloadMeasurement } from "./runner";
-import { judge, VERDICT_RULES, type Outcome } from "./verdict";
+import { judge, judgedRepetitions, VERDICT_RULES, type Outcome } from "./verdict";
 
 export const EVIDENCE_SCHEMA_VERSION = "2.0";
 
@@ -169,17 +169,20 @@ function objectiveOf(run: DrillRunRaw, name: string) {
   const recovered = perRepetition.filter((x): x is number => x !== null);
   const unrecovered = ms.length - recovered.length;
   const enough = ms.length > 0 && ms.every((m) => Object.values(m.samplesAfterFault).every((n) => n >= run.plan.minSamplesPerCloud));
-  const rtoBreached = unrecovered > 0 || recovered.some((x) => x > first.objectiveRtoMs);
-  const rtoVerdict: Measured = rtoBreached ? "breached" : enough ? "met" : "not measured";
+  // Verdicts only from the repetitions that count for this workload (verdict.ts): the numbers show them all.
+  const judged = judgedRepetitions(run, name).flatMap((r) => r.workloads.filter((w) => w.workload === name));
+  const allJudged = judged.length === ms.length;
+  const rtoBreached = judged.some((m) => m.recoveryMs === null || m.recoveryMs > first.objectiveRtoMs);
+  const rtoVerdict: Measured = rtoBreached ? "breached" : enough && allJudged ? "met" : "not measured";
   const stateful = ms.some((m) => m.ledger || m.ledgerError);
   const ledgers = ms.map((m) => m.ledger).filter((l): l is NonNullable<typeof l> => !!l);
   const lost = ledgers.length ? ledgers.reduce((a, l) => a + l.lost, 0) : null;
-  const rpoBreached = ledgers.some((l) => l.lost > first.objectiveRpo || l.duplicated > 0);
+  const rpoBreached = judged.some((m) => m.ledger && (m.ledger.lost > first.objectiveRpo || m.ledger.duplicated > 0));
   const rpoVerdict: Measured | "not applicable" = !stateful
     ? "not applicable"
     : rpoBreached
       ? "breached"
-      : ms.some((m) => m.ledgerError) || ledgers.length < ms.length
+      : ms.some((m) => m.ledgerError) || ledgers.length < ms.length || !allJudged
         ? "not measured"
         : "met";
   const verdict: Verdict =

@@ -55,6 +55,13 @@ export function notSteadyBefore(r: RepetitionResult, windowMs: number): string[]
  * that say why.
  */
 const valid = (run: DrillRunRaw) => finished(run).filter(faultsValid);
+/** The repetitions in which a workload's measurements count: valid, and that workload steady before the fault. */
+export function judgedRepetitions(run: DrillRunRaw, workload: string): RepetitionResult[] {
+  return valid(run).filter((r) => {
+    const w = r.workloads.filter((x) => x.workload === workload);
+    return w.length > 0 && notSteadyBefore({ ...r, workloads: w }, run.plan.steadyWindowMs).length === 0;
+  });
+}
 const each = <T>(run: DrillRunRaw, f: (r: RepetitionResult) => T[]): T[] => valid(run).flatMap(f);
 const eachFinished = <T>(run: DrillRunRaw, f: (r: RepetitionResult) => T[]): T[] => finished(run).flatMap(f);
 const wl = (r: RepetitionResult, f: (w: WorkloadMeasurement) => string | undefined) =>

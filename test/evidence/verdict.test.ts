@@ -155,6 +155,14 @@ describe("verdict rules", () => {
     );
     assert.match(j.findings[0]!.reason, /validator recovered in 5001 ms/);
     assert.equal(judge(withRep({ workloads: [workload("validator", 100, 5000), noisy] })).outcome, "inconclusive");
+    const e = buildEvidence(withRep({ workloads: [workload("validator", 100, 5000), noisy] }));
+    assert.deepEqual(
+      e.objectives.map((o) => [o.workload, o.rtoVerdict, o.verdict]),
+      [
+        ["validator", "met", "met"],
+        ["ledger", "not measured", "inconclusive"],
+      ],
+    );
   });
 
   it("a breach in a repetition whose fault was skipped is not judged: INCONCLUSIVE", () => {
