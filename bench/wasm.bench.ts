@@ -5,14 +5,13 @@
 import * as path from "node:path";
 import { WasmPool } from "../src/local/wasm/engine";
 import { validatePaymentJs } from "./plain-validator";
+import { percentile } from "../src/lib/stats";
+import { samplePayment } from "../src/lib/samples";
 
-function pct(v: number[], p: number): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
+const pct = (v: number[], p: number): number => percentile(v, p) ?? NaN;
 
 async function main(): Promise<void> {
-  const payload = JSON.stringify({ id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+  const payload = samplePayment("p1");
   const bytes = new TextEncoder().encode(payload);
   const rssBefore = process.memoryUsage().rss;
   const pool = await WasmPool.create({

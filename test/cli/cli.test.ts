@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -45,6 +45,14 @@ describe("latticeform command line", () => {
     assert.match(r.stdout, /Exit codes:\n\s+0 .*\n\s+1 .*\n\s+2 .*\n\s+3 .*inconclusive/);
   });
 
+  it("runs through a symlink named latticeform, as npx and npm link call it", () => {
+    const link = path.join(tmp, "latticeform");
+    symlinkSync(path.resolve(bin), link);
+    const r = spawnSync(process.execPath, [link, "--help"], { env, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Usage: latticeform/);
+  });
+
   it("a user error is one line and exit 2; --debug adds the stack", () => {
     const file = stackFile("usererror");
     const up = cli("up", "--stack", file);
@@ -58,6 +66,9 @@ describe("latticeform command line", () => {
     const flag = cli("drill", "--stack", file, "--target", "cloud");
     assert.equal(flag.status, 2);
     oneLine(flag.stderr);
+    const verify = cli("drill", "verify", path.join(tmp, "no-pack"));
+    assert.equal(verify.status, 2);
+    oneLine(verify.stderr);
     const debug = cli("up", "--stack", file, "--debug");
     assert.equal(debug.status, 2);
     assert.match(debug.stderr, /\n\s+at /);
