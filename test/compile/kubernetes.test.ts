@@ -3,14 +3,7 @@ import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { buildCredentials } from "../../src/compile/credentials";
 import { kubernetesEnv } from "../../src/compile/k8senv";
-import {
-  hubLoadBalancer,
-  KRUSTLET_TAINTS,
-  runtimeTaint,
-  WASM_ARCH,
-  workloadObjects,
-  type K8sObject,
-} from "../../src/compile/kubernetes";
+import { hubLoadBalancer, KRUSTLET_TAINTS, runtimeTaint, WASM_ARCH, workloadObjects, type K8sObject } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
 import { kubernetesBundles, renderKubernetesArtifacts } from "../../src/render/render";
 import { readStackConfig } from "../../src/model/load";
