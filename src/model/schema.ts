@@ -43,11 +43,9 @@ export const HostPoolSchema = z.strictObject({
    */
   labels: z
     .record(
-      z
-        .string()
-        .regex(/^[a-z][a-z0-9_.-]{0,62}$/, {
-          message: "invalid label name|a label name: lower-case letters, digits, '_', '.', '-', at most 63",
-        }),
+      z.string().regex(/^[a-z][a-z0-9_.-]{0,62}$/, {
+        message: "invalid label name|a label name: lower-case letters, digits, '_', '.', '-', at most 63",
+      }),
       z.string().regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$/, {
         message: "invalid label value|a Kubernetes label value: at most 63 letters, digits, '_', '.', '-', alphanumeric at both ends",
       }),
