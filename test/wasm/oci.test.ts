@@ -13,6 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { MANIFEST_MEDIA_TYPE, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, wasmArtifact } from "../../src/oci/artifact";
 import { pullArtifact, pushArtifact, type RegistryTarget } from "../../src/oci/registry";
 import { parseComponent } from "../../src/local/wasm/component";
+import { pushFile } from "../../components/ociArtifact";
 
 const BIN = "/usr/bin/docker-registry";
 const tmp = mkdtempSync(path.join(tmpdir(), "lf-oci-"));
@@ -82,5 +83,16 @@ describe("OCI artifacts on a real registry", { skip: !existsSync(BIN) && `${BIN}
     const other = wasmArtifact(new Uint8Array(readFileSync("workloads/build/snoop.wasm")), info);
     assert.notEqual(other.manifest.digest, digest);
     await assert.rejects(pullArtifact(target, other.manifest.digest), /404/);
+  });
+
+  it("the Pulumi push (OciArtifact's provider) stores the file under the digest deployments reference, path prefix included", async () => {
+    const file = path.resolve("workloads/build/ledger.wasm");
+    const a = wasmArtifact(new Uint8Array(readFileSync(file)), parseComponent(new Uint8Array(readFileSync(file))));
+    const inputs = { file, registry: `${target.registry}/lf`, repository: "small/ledger", digest: a.manifest.digest, insecure: true };
+    assert.equal(await pushFile(inputs), a.manifest.digest);
+    const pulled = await pullArtifact({ ...target, repository: "lf/small/ledger" }, a.manifest.digest);
+    assert.deepEqual(pulled.component, new Uint8Array(readFileSync(file)));
+    // A file that no longer matches the digest the deployments were rendered with is refused, not pushed.
+    await assert.rejects(pushFile({ ...inputs, digest: `sha256:${"0".repeat(64)}` }), /ledger\.wasm changed/);
   });
 });
