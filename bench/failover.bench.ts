@@ -23,9 +23,11 @@ import { startHosts, upLocal } from "../src/local/lattice";
 import { renderLocal, type LocalRender } from "../src/local/state";
 import { monitorJson, Supervisor, waitFor } from "../src/local/supervisor";
 import { parseLattice } from "../src/model/validate";
+import { median as lowerMedian } from "../src/lib/stats";
+import { samplePayment } from "../src/lib/samples";
 
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
-const payment = JSON.stringify({ id: "p", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+const payment = samplePayment("p");
 type Mode = "leaf" | "direct";
 type Fault = "kill" | "blackhole";
 
@@ -90,10 +92,7 @@ function firstSuccessAfter(
   });
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
+const median = (v: number[]): number => lowerMedian(v) ?? NaN;
 
 const results = new Map<string, number[]>();
 const never = new Map<string, number>();

@@ -1,4 +1,5 @@
 /** `latticeform drill`: run a failover drill on the local lattice and write the evidence pack. */
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { Option, type Command } from "commander";
 import { executeDrill } from "../drill/drill";
@@ -120,6 +121,8 @@ export function registerDrillCommands(program: Command, ctx: CliContext): void {
     .option("--key <pub>", "the signer's public key (PEM) to trust; default: the key inside the pack, which proves integrity only")
     .action(async (dir: string, vopts: { key?: string }) => {
       try {
+        if (!existsSync(dir))
+          throw new UserError(`no evidence pack at ${dir}`, "give the folder a drill wrote (out/drills/<stack>-<scenario>-<time>)");
         const problems = verifyDrillEvidence(dir, { key: vopts.key });
         if (problems.length) {
           process.stderr.write(`evidence pack ${dir} FAILED verification:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);

@@ -4,6 +4,7 @@
  * Pure: no I/O (the pack writer in pack.ts does that).
  */
 import * as path from "node:path";
+import { median } from "../lib/stats";
 import { REPO_ROOT } from "../model/load";
 import type { DrillRunRaw } from "./drill";
 import type { Interrupted, LatencyStats, RepetitionResult, WorkloadMeasurement } from "./runner";
@@ -127,12 +128,6 @@ export interface Evidence {
     readonly owner: { readonly name: string; readonly role: string; readonly date: string; readonly signature: string };
     readonly independentReviewer: { readonly name: string; readonly role: string; readonly date: string; readonly signature: string };
   };
-}
-
-function median(v: number[]): number | null {
-  if (v.length === 0) return null;
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
 }
 
 /** Success rate and median latency per `binMs`, from `fromMs` to `toMs` relative to the injection. */

@@ -6,7 +6,8 @@ import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { hubUrlsFor } from "../compile/nats";
-import { connectLocal } from "../local/client";
+import { connectLocal, jsOptions } from "../local/client";
+import { sampleLedgerUpdate, samplePayment } from "../lib/samples";
 import type { LocalRender } from "../local/state";
 import type { Workload } from "../model/schema";
 
@@ -43,8 +44,8 @@ export function probeConnection(r: LocalRender, cloud: string, name: string): Pr
 
 /** Default payload for a workload's probe requests. */
 export function probePayload(w: Workload, cloud: string, n: number, run: string): string {
-  if (w.name === "ledger" || w.kv) return JSON.stringify({ id: `${run}-${cloud}-${n}`, account: `drill-${run}-${cloud}`, delta: 1 });
-  return JSON.stringify({ id: `${run}-${n}`, amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+  if (w.name === "ledger" || w.kv) return sampleLedgerUpdate(`${run}-${cloud}-${n}`, `drill-${run}-${cloud}`, 1);
+  return samplePayment(`${run}-${n}`);
 }
 
 export class RequestProbe {
@@ -134,7 +135,7 @@ export class StreamPublisher {
   ) {}
 
   start(): void {
-    const js = jetstream(this.nc, { domain: this.r.spec.jetstream.domain, timeout: this.opts.timeoutMs });
+    const js = jetstream(this.nc, jsOptions(this.r.spec, this.opts.timeoutMs));
     this.timer = setInterval(
       () => {
         if (this.inFlight >= 16) return;

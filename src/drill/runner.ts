@@ -7,6 +7,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { mirrorName } from "../compile/jetstream";
+import { jsOptions } from "../local/client";
 import type { LocalRender } from "../local/state";
 import type { Supervisor } from "../local/supervisor";
 import type { LatticeSpec } from "../model/schema";
@@ -137,7 +138,7 @@ const drillSubject = (pattern: string) => pattern.replace(/\.>$/, ".drill").repl
 async function snapshot(x: Rep): Promise<void> {
   const { r } = x;
   if (x.plan.streams) {
-    const jsm = await jetstreamManager(x.pubConn!, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false });
+    const jsm = await jetstreamManager(x.pubConn!, jsOptions(r.spec, 2000));
     for (const s of r.spec.streams)
       for (const m of s.mirrors) {
         const lag = await Promise.all([jsm.streams.info(s.name), jsm.streams.info(mirrorName(s.name, m))])
