@@ -65,12 +65,16 @@ describe("drill command", () => {
       timeout: 240000,
       env,
     });
-    assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /BREACHED\s+validator/);
-    assert.match(
-      r.stdout,
-      /VERDICT: BREACHED — recovery-objective: repetition 1: validator (did not recover|recovered in \d+ ms, beyond its 1 ms objective)/,
-    );
+    // Never MET. BREACHED (exit 1) when the validator was steady before the fault; on a machine so loaded that
+    // it was not, the drill must say so: INCONCLUSIVE (exit 3) by steady-before-fault, never a breach it did not measure.
+    assert.ok(r.status === 1 || r.status === 3, r.stdout + r.stderr);
+    if (r.status === 1) {
+      assert.match(r.stdout, /BREACHED\s+validator/);
+      assert.match(
+        r.stdout,
+        /VERDICT: BREACHED — recovery-objective: repetition 1: validator (did not recover|recovered in \d+ ms, beyond its 1 ms objective)/,
+      );
+    } else assert.match(r.stdout, /VERDICT: INCONCLUSIVE — steady-before-fault: repetition 1: validator: \d+ of \d+ requests failed/);
     assert.match(r.stdout, /signed with Ed25519 key sha256:[0-9a-f]{64}/);
     const keyFile = path.join(tmp, "state", "keys", "evidence-ed25519.pem");
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
@@ -86,7 +90,10 @@ describe("drill command", () => {
     const ok = spawnSync(process.execPath, [bin, "drill", "verify", out, "--key", pub], { encoding: "utf8" });
     assert.equal(ok.status, 0, ok.stderr);
     const ev = path.join(out, "evidence.json");
-    writeFileSync(ev, readFileSync(ev, "utf8").replace('"breached"', '"met"     '));
+    writeFileSync(
+      ev,
+      readFileSync(ev, "utf8").replace(/"(breached|inconclusive)"/, (m) => '"met"'.padEnd(m.length)),
+    );
     const tampered = spawnSync(process.execPath, [bin, "drill", "verify", out, "--key", pub], { encoding: "utf8" });
     assert.equal(tampered.status, 1);
     assert.match(tampered.stderr, /evidence\.json: changed since the pack was signed/);
