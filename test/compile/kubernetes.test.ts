@@ -3,15 +3,7 @@ import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { buildCredentials } from "../../src/compile/credentials";
 import { kubernetesEnv } from "../../src/compile/k8senv";
-import {
-  hostDeployment,
-  hubLoadBalancer,
-  KRUSTLET_TAINTS,
-  runtimeTaint,
-  WASM_ARCH,
-  workloadObjects,
-  type K8sObject,
-} from "../../src/compile/kubernetes";
+import { hubLoadBalancer, KRUSTLET_TAINTS, runtimeTaint, WASM_ARCH, workloadObjects, type K8sObject } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
 import { pathArtifactFacts } from "../../src/oci/facts";
 import { kubernetesBundles, renderKubernetesArtifacts } from "../../src/render/render";
@@ -125,41 +117,6 @@ describe("Kubernetes objects", () => {
     };
     const t = runtimeTaint("wasmedge");
     assert.deepEqual(rc.scheduling.tolerations, [{ key: t.key, operator: "Equal", value: t.value, effect: t.effect }]);
-  });
-
-  it("Wasm hosts: zone-pinned pods with cloud/region/zone labels; leaf pools carry the leaf sidecar, direct pools hold every cloud's client URLs home first", () => {
-    const spec = parseLattice(stackInput("prod"));
-    const topo = topologyOf(spec);
-    const leafHost = topo.hosts.find((h) => h.cloud === "gcp" && h.connection === "leaf")!;
-    const d = hostDeployment(spec, topo, leafHost) as Obj;
-    const pod = (
-      d.spec.template as {
-        spec: {
-          nodeSelector: Record<string, string>;
-          containers: { name: string; env?: { name: string; value: string }[]; args: string[] }[];
-        };
-      }
-    ).spec;
-    assert.equal(pod.nodeSelector["topology.kubernetes.io/zone"], leafHost.zone);
-    assert.deepEqual(
-      pod.containers.map((c) => c.name),
-      ["host", "nats-leaf"],
-    );
-    const env = Object.fromEntries(pod.containers[0]!.env!.map((e) => [e.name, e.value]));
-    assert.equal(env.WASMCLOUD_LABEL_cloud, "gcp");
-    assert.equal(env.WASMCLOUD_LABEL_region, "europe-west3");
-    assert.equal(env.WASMCLOUD_LABEL_zone, leafHost.zone);
-    assert.equal(env.WASMCLOUD_LATTICE, "payments");
-    assert.equal(env.WASMCLOUD_JS_DOMAIN, "hub");
-    const directHost = topo.hosts.find((h) => h.cloud === "gcp" && h.connection === "direct")!;
-    const dd = hostDeployment(spec, topo, directHost) as Obj;
-    const dpod = (dd.spec.template as { spec: { containers: { name: string; args: string[] }[] } }).spec;
-    assert.deepEqual(
-      dpod.containers.map((c) => c.name),
-      ["host"],
-    );
-    const url = dpod.containers[0]!.args.find((a) => a.startsWith("--data-nats-url="))!;
-    assert.equal(url, "--data-nats-url=tls://client.gcp.payments.nats.internal:4222,tls://client.aws.payments.nats.internal:4222");
   });
 
   it("render writes kubernetes/<cloud>/ and boot/<site>/; Secrets (and only they) hold key material and are marked secret", async () => {
