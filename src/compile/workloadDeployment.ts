@@ -11,7 +11,7 @@
  */
 import type { LatticeSpec, Workload } from "../model/schema";
 import { instancesPerCloud } from "../model/topology";
-import { hostGroupOf } from "./hostgroup";
+import { hostSelectorOf } from "./hostgroup";
 
 /** A WorkloadDeployment `hostInterfaces` entry (CRD runtime.wasmcloud.dev/v1alpha1). */
 export interface HostInterface {
@@ -118,7 +118,7 @@ export function workloadDeployments(
       replicas,
       template: {
         labels: opts.labels,
-        spec: { hostSelector: { hostgroup: hostGroupOf(cloud, pool) }, hostInterfaces, components: [{ name: w.name, image }] },
+        spec: { hostSelector: hostSelectorOf(cloud, pool), hostInterfaces, components: [{ name: w.name, image }] },
       },
     },
   }));
