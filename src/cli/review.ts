@@ -95,7 +95,10 @@ export function registerReviewCommand(program: Command, ctx: CliContext): void {
       "--policy-config <file>",
       "JSON policy configuration: { <policy>: { enforcementLevel?, notCheckable?: report|fail, ...settings }, all?: <level> | { enforcementLevel?, notCheckable? } }",
     )
-    .option("--fail-on-not-checkable", "a mandatory policy that cannot be checked before deploy fails the review (a policy's notCheckable wins)")
+    .option(
+      "--fail-on-not-checkable",
+      "a mandatory policy that cannot be checked before deploy fails the review (a policy's notCheckable wins)",
+    )
     .action(async (opts: { stack: string; format: string; policyConfig?: string; failOnNotCheckable?: boolean }) => {
       try {
         if (!["table", "json", "sarif"].includes(opts.format))

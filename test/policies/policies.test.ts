@@ -23,7 +23,38 @@ function res(type: string, props: Any, name = "r"): EvaluatedResource {
     unknownPaths: [],
   };
 }
-const lattice = (spec: LatticeSpec) => res("latticeform:index:Lattice", { spec }, "t");
+const lattice = (spec: LatticeSpec, inputs: Any = {}) =>
+  res("latticeform:index:Lattice", { spec, operatorCidrs: [], existingEgressCidrs: {}, ...inputs }, "t");
+/** One leaf-connected host in aws, every other pool direct: a small set of leaf users to judge. */
+const oneLeafHost = (s: Any) => {
+  s.clouds[0].hostPools = [{ ...s.clouds[0].hostPools[0], hosts: 1 }];
+  s.clouds[1].hostPools = s.clouds[1].hostPools.filter((p: Any) => p.connection === "direct");
+};
+const hostPod = (hostMounts: string[]) => ({
+  metadata: { name: "wasmcloud-aws-edge-1" },
+  spec: {
+    template: {
+      spec: {
+        containers: [
+          { name: "host", volumeMounts: hostMounts.map((name) => ({ name })) },
+          { name: "nats-leaf", volumeMounts: [{ name: "leaf" }, { name: "leaf-creds" }] },
+        ],
+        volumes: [
+          { name: "leaf", secret: { secretName: "leaf-conf" } },
+          { name: "leaf-creds", secret: { secretName: "leaf-creds" } },
+          { name: "host-creds", secret: { secretName: "host-creds" } },
+        ],
+      },
+    },
+  },
+});
+const ns = (name: string, cloud: string) =>
+  res(
+    "kubernetes:core/v1:Namespace",
+    { metadata: { name, labels: { "app.kubernetes.io/managed-by": "latticeform", "latticeform.io/cloud": cloud } } },
+    `${cloud}-${name}`,
+  );
+const ncStream = (name: string, over: Any = {}) => ({ spec: { name, denyDelete: true, denyPurge: true, preventDelete: true, ...over } });
 
 async function messages(policy: string, resources: EvaluatedResource[], cfg: Any = {}, level?: Enforcement): Promise<string[]> {
   const p = policies.find((x) => x.name === policy);
@@ -44,6 +75,7 @@ const eks = (over: Any = {}) => ({
   vpcConfig: { endpointPublicAccess: false, endpointPrivateAccess: true },
   encryptionConfig: { provider: { keyArn: "arn:aws:kms:eu-west-1:1:key/x" }, resources: ["secrets"] },
   tags: { owner: "o", "data-classification": "c" },
+  enabledClusterLogTypes: ["api", "audit", "authenticator"],
   ...over,
 });
 const gke = (over: Any = {}) => ({
@@ -91,24 +123,105 @@ const CASES: Record<string, { good: () => EvaluatedResource[]; bad: () => Evalua
     ],
   },
   "latticeform-nats-leafnode-authorization": {
+    good: () => [
+      lattice(mutate((s) => s.clouds.forEach((c: Any) => (c.hostPools = c.hostPools.filter((p: Any) => p.connection === "direct"))))),
+      res("kubernetes:apps/v1:Deployment", hostPod(["host-creds"])),
+    ],
+    // The cases of issue 17: leaf users holding the whole account, a host container handed the leaf's credentials.
+    bad: () => [
+      lattice(mutate((s) => (oneLeafHost(s), (s.security.auth = "none")))),
+      res("kubernetes:apps/v1:Deployment", hostPod(["host-creds", "leaf-creds"])),
+    ],
+    expected: [
+      'security.auth is "none": leafnode connections would not present account credentials.',
+      "leaf user leaf:aws-edge-1 may publish and subscribe to every subject of account APP, $JS API included: its JWT carries no pub/sub permissions.",
+      "wasmcloud-aws-edge-1: container host mounts Secret leaf-creds (volume leaf-creds), which the leaf sidecar also mounts: the host holds the leaf's credentials.",
+    ],
+  },
+  "latticeform-nats-user-permissions": {
     good: () => [lattice(goodSpec())],
-    bad: () => [lattice(mutate((s) => (s.security.auth = "none")))],
-    expected: ['security.auth is "none": leafnode connections would not present account credentials.'],
+    bad: () => [
+      lattice(
+        mutate((s) => {
+          s.security.accounts[0].users = [
+            { name: "teller", permissions: { publish: [">"], subscribe: ["_INBOX.>"] } },
+            { name: "ops", permissions: { publish: ["$JS.API.>"], subscribe: [] } },
+            { name: "any" },
+          ];
+        }),
+      ),
+    ],
+    expected: [
+      "security.accounts[0].users[0] (APP/teller) may publish >: every subject.",
+      "security.accounts[0].users[1] (APP/ops) may publish $JS.API.>: the whole JetStream API (create, purge and delete any stream).",
+      "security.accounts[0].users[1] (APP/ops) has no subscribe allow list: nothing bounds it.",
+      "security.accounts[0].users[2] (APP/any) has no permissions: it may publish and subscribe to every subject of account APP.",
+    ],
+  },
+  "latticeform-nats-host-permissions": {
+    // Without a key-value workload the hosts get no JetStream API at all.
+    good: () => [lattice(mutate((s) => s.workloads.forEach((w: Any) => delete w.kv)))],
+    bad: () => [lattice(mutate(oneLeafHost))],
+    expected: [
+      "host aws-edge-1 may publish $JS.hub.API.>: more of the JetStream API than its buckets (balances).",
+      "host aws-edge-1 may publish $JS.API.>: more of the JetStream API than its buckets (balances).",
+      "host gcp-core-1 may publish $JS.hub.API.>: more of the JetStream API than its buckets (balances).",
+      "host gcp-core-1 may publish $JS.API.>: more of the JetStream API than its buckets (balances).",
+      "host gcp-core-2 may publish $JS.hub.API.>: more of the JetStream API than its buckets (balances).",
+      "host gcp-core-2 may publish $JS.API.>: more of the JetStream API than its buckets (balances).",
+    ],
   },
   "latticeform-nats-no-public-exposure": {
     good: () => [
+      lattice(goodSpec(), { operatorCidrs: ["198.51.100.0/24"], existingEgressCidrs: { gcp: ["35.9.9.9/32"] } }),
       res("kubernetes:core/v1:Service", lb(["34.1.2.3/32"])),
-      res("gcp:compute/firewall:Firewall", { allows: [{ ports: ["7222"] }], sourceRanges: ["52.1.2.3/32"] }),
+      res("gcp:compute/firewall:Firewall", { allows: [{ ports: ["7222-7422"] }], sourceRanges: ["52.1.2.3/32"] }),
+      res("aws:ec2/securityGroup:SecurityGroup", {
+        ingress: [{ protocol: "tcp", fromPort: 6222, toPort: 6222, cidrBlocks: ["34.1.2.3/32"] }],
+        egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+      }),
     ],
+    // Issue 17: an open operator range (known before deploy, while the ranges it flows into are not), the
+    // tie-breaker's AWS security group, a non-default client port, a GCP port range once parsed as NaN.
     bad: () => [
+      lattice(
+        mutate((s) => ((s.clouds[0].hub.ports.client = 14222), delete s.stretched, delete s.tieBreaker)),
+        { operatorCidrs: ["0.0.0.0/0"], existingEgressCidrs: { gcp: ["10.0.0.0/4"] } },
+      ),
       res("kubernetes:core/v1:Service", lb(["0.0.0.0/0"])),
       res("kubernetes:core/v1:Service", lb(undefined)),
-      res("gcp:compute/firewall:Firewall", { allows: [{ ports: ["7222"] }], sourceRanges: ["0.0.0.0/0"] }),
+      res("gcp:compute/firewall:Firewall", { allows: [{ ports: ["7222-7422"] }], sourceRanges: ["0.0.0.0/0"] }),
+      res("aws:ec2/securityGroup:SecurityGroup", {
+        ingress: [{ protocol: "tcp", fromPort: 4222, toPort: 7222, cidrBlocks: ["0.0.0.0/0"] }],
+      }),
+      res("aws:ec2/securityGroupRule:SecurityGroupRule", {
+        type: "ingress",
+        protocol: "-1",
+        fromPort: 0,
+        toPort: 0,
+        ipv6CidrBlocks: ["::/0"],
+      }),
     ],
     expected: [
-      "loadBalancerSourceRanges contains 0.0.0.0/0: NATS ports 7222, 7422 are open to the internet.",
-      "a LoadBalancer for NATS ports 7222, 7422 has no loadBalancerSourceRanges: it is open to the internet.",
-      "a firewall admits 0.0.0.0/0 to NATS ports 7222.",
+      "operatorCidrs[0] 0.0.0.0/0 is admitted to every NATS listener the lattice exposes (aws hub load balancer 7222, 7422, 14222; gcp hub load balancer 7222, 7422, 4222).",
+      "existingEgressCidrs.gcp[0] 10.0.0.0/4 is admitted to every NATS listener the lattice exposes (aws hub load balancer 7222, 7422, 14222; gcp hub load balancer 7222, 7422, 4222).",
+      "loadBalancerSourceRanges contains 0.0.0.0/0: ports 7222, 7422 are open to the internet.",
+      "a LoadBalancer for ports 7222, 7422 has no loadBalancerSourceRanges: it is open to the internet.",
+      "a firewall admits 0.0.0.0/0 to 7222-7422.",
+      "security group ingress[0] admits 0.0.0.0/0 to 4222-7222.",
+      "a security group rule admits ::/0 to all ports.",
+    ],
+  },
+  "latticeform-nats-monitoring-not-exposed": {
+    good: () => [lattice(goodSpec()), res("kubernetes:core/v1:Service", lb(["34.1.2.3/32"]))],
+    bad: () => [
+      lattice(mutate((s) => ((s.clouds[1].hub.ports.monitor = 7422), (s.tieBreaker.ports.monitor = 4222)))),
+      res("kubernetes:core/v1:Service", { spec: { type: "LoadBalancer", ports: [{ name: "monitor", port: 8222 }] } }),
+    ],
+    expected: [
+      "gcp: the monitoring port 7422 is one of the ports the hub load balancer exposes.",
+      "tb: the monitoring port 4222 is one of the ports the tie-breaker firewall exposes.",
+      "the load balancer exposes port 8222 (monitor): the monitoring endpoint.",
     ],
   },
   "latticeform-resilience-multi-cloud": {
@@ -134,10 +247,78 @@ const CASES: Record<string, { good: () => EvaluatedResource[]; bad: () => Evalua
   },
   "latticeform-resilience-rpo-zero-replication": {
     good: () => [lattice(goodSpec())],
-    bad: () => [lattice(mutate((s) => (s.kv[0] = { ...s.kv[0], replicas: 1, placement: { cluster: "aws", tags: [] }, mirrors: [] })))],
+    // Issue 17: an asynchronous mirror counted as RPO 0; two servers per cloud letting two of three replicas share one.
+    bad: () => [
+      lattice(
+        mutate((s) => {
+          s.kv[0] = { ...s.kv[0], placement: { cluster: "aws", tags: [] }, mirrors: ["gcp"] };
+          s.stretched.serversPerCloud = 2;
+          s.streams[0].storage = "memory";
+        }),
+      ),
+    ],
     expected: [
-      "workload ledger (RPO 0) keeps bucket balances with 1 replica(s); at least 3 are required.",
-      "workload ledger (RPO 0) keeps bucket balances only in aws: losing that cloud loses it.",
+      "workload ledger (RPO 0) keeps bucket balances: all its replicas are in aws; its mirrors in gcp are asynchronous (loss up to their lag).",
+      "RPO-0 stream LEDGER in memory storage: a restart loses it.",
+      "RPO-0 stream LEDGER: 2 of its 3 replicas may be placed in aws (quorum 2): losing aws can lose acknowledged writes.",
+    ],
+  },
+  "latticeform-resilience-stream-durability": {
+    good: () => [lattice(goodSpec())],
+    bad: () => [lattice(mutate((s) => (s.streams[1] = { ...s.streams[1], replicas: 1, storage: "memory", mirrors: [] })))],
+    expected: [
+      "stream AUDIT is in memory storage: a server restart loses it.",
+      "stream AUDIT has 1 replica(s); at least 3 are required.",
+      "stream AUDIT has copies only in aws: losing it loses the stream.",
+    ],
+  },
+  "latticeform-nats-stream-delete-protection": {
+    good: () => [
+      res("kubernetes:jetstream.nats.io/v1beta2:Stream", ncStream("LEDGER")),
+      res("kubernetes:jetstream.nats.io/v1beta2:Stream", { spec: { name: "SCRATCH" } }),
+    ],
+    bad: () => [
+      res("kubernetes:jetstream.nats.io/v1beta2:Stream", ncStream("AUDIT", { denyPurge: false })),
+      res("kubernetes:jetstream.nats.io/v1beta2:Stream", { spec: { name: "AUDIT_GCP", mirror: { name: "AUDIT" }, preventDelete: true } }),
+    ],
+    expected: ["stream AUDIT does not set denyPurge.", "stream AUDIT_GCP (mirror of AUDIT) does not set denyDelete, denyPurge."],
+  },
+  "latticeform-nats-jetstream-encryption": {
+    good: () => [
+      lattice(goodSpec()),
+      res("kubernetes:storage.k8s.io/v1:StorageClass", {
+        provisioner: "ebs.csi.aws.com",
+        parameters: { encrypted: "true" },
+        metadata: { name: "js" },
+      }),
+    ],
+    bad: () => [
+      lattice(goodSpec()),
+      res("kubernetes:storage.k8s.io/v1:StorageClass", {
+        provisioner: "ebs.csi.aws.com",
+        parameters: { type: "gp3" },
+        metadata: { name: "gp3" },
+      }),
+    ],
+    expected: [
+      "cloud aws (aws) declares no encrypted EBS StorageClass and the servers set no jetstream cipher: JetStream's volumes get the cluster's default class, unencrypted unless the account encrypts EBS by default.",
+    ],
+  },
+  "latticeform-resilience-drill-programme": {
+    good: () => [
+      lattice(
+        mutate((s) => {
+          const base = s.drills[0];
+          s.drills.push({ ...base, id: "lose-tb", faults: [{ kind: "cloud-outage", cloud: "tb" }] });
+          s.drills.push({ ...base, id: "split", faults: [{ kind: "partition", between: ["aws", "gcp"], durationSeconds: 5 }] });
+        }),
+      ),
+    ],
+    bad: () => [lattice(mutate((s) => (s.drills = s.drills.filter((d: Any) => d.id !== "lose-gcp"))))],
+    expected: [
+      "no drill takes cloud gcp down.",
+      "no drill takes the tie-breaker site tb down.",
+      "no drill partitions two clouds from each other.",
     ],
   },
   "latticeform-resilience-workload-failover": {
@@ -168,10 +349,21 @@ const CASES: Record<string, { good: () => EvaluatedResource[]; bad: () => Evalua
   },
   "latticeform-resilience-impact-tolerance": {
     good: () => [lattice(goodSpec())],
-    bad: () => [lattice(mutate((s) => ((s.workloads[0].objectives.rtoSeconds = 120), (s.workloads[1].objectives.rpoMessages = 5))))],
+    bad: () => [
+      lattice(
+        mutate((s) => {
+          s.workloads[0].objectives.rtoSeconds = 120;
+          s.workloads[1].objectives.rpoMessages = 5;
+          // Issue 17: a drill loosening the ledger's objectives, so its evidence is judged against 3600 s / 1000.
+          s.drills[0].objectives = { ledger: { rtoSeconds: 3600, rpoMessages: 1000 } };
+        }),
+      ),
+    ],
     expected: [
       "workload validator: RTO 120 s exceeds the impact tolerance of 60 s.",
       "workload ledger: RPO 5 messages exceeds the tolerance of 0.",
+      "drill lose-aws judges workload ledger against: RTO 3600 s exceeds the impact tolerance of 60 s.",
+      "drill lose-aws judges workload ledger against: RPO 1000 messages exceeds the tolerance of 0.",
     ],
   },
   "latticeform-resilience-gateway-completeness": {
@@ -207,8 +399,87 @@ const CASES: Record<string, { good: () => EvaluatedResource[]; bad: () => Evalua
   },
   "latticeform-gcp-gke-private": {
     good: () => [res("gcp:container/cluster:Cluster", gke())],
-    bad: () => [res("gcp:container/cluster:Cluster", gke({ privateClusterConfig: { enablePrivateNodes: true } }))],
-    expected: ["privateClusterConfig.enablePrivateEndpoint is not true: the control plane is public."],
+    bad: () => [
+      res(
+        "gcp:container/cluster:Cluster",
+        gke({
+          privateClusterConfig: { enablePrivateNodes: true },
+          masterAuthorizedNetworksConfig: { cidrBlocks: [{ cidrBlock: "0.0.0.0/0" }] },
+        }),
+      ),
+    ],
+    expected: [
+      "privateClusterConfig.enablePrivateEndpoint is not true: the control plane is public.",
+      "masterAuthorizedNetworksConfig admits 0.0.0.0/0: any address may reach the control plane.",
+    ],
+  },
+  "latticeform-gcp-gke-secrets-encryption": {
+    good: () => [res("gcp:container/cluster:Cluster", gke({ databaseEncryption: { state: "ENCRYPTED", keyName: UNKNOWN } }))],
+    bad: () => [res("gcp:container/cluster:Cluster", gke({ databaseEncryption: { state: "DECRYPTED" } }))],
+    expected: ["databaseEncryption does not encrypt Secrets with a Cloud KMS key (state ENCRYPTED, keyName)."],
+  },
+  "latticeform-residency-secret-replicas": {
+    good: () => [
+      res("gcp:secretmanager/secret:Secret", {
+        replication: { userManaged: { replicas: [{ location: "europe-west3" }, { location: "europe-west4" }] } },
+      }),
+      res("aws:secretsmanager/secret:Secret", { replicas: [{ region: "eu-central-1" }] }),
+    ],
+    bad: () => [
+      res("gcp:secretmanager/secret:Secret", { replication: { auto: {} } }),
+      res("gcp:secretmanager/secret:Secret", { replication: { userManaged: { replicas: [{ location: "us-east1" }] } } }),
+      res("aws:secretsmanager/secret:Secret", { replicas: [{ region: "us-east-1" }] }),
+    ],
+    expected: [
+      "replication is automatic: Google may keep replicas in any region.",
+      "replica location us-east1 is outside the allowed regions.",
+      "replica region us-east-1 is outside the allowed regions.",
+    ],
+  },
+  "latticeform-cloud-control-plane-audit-logs": {
+    good: () => [res("aws:eks/cluster:Cluster", eks()), res("gcp:container/cluster:Cluster", gke())],
+    bad: () => [
+      res("aws:eks/cluster:Cluster", eks({ enabledClusterLogTypes: ["api"] })),
+      res("gcp:container/cluster:Cluster", gke({ loggingConfig: { enableComponents: ["WORKLOADS"] } })),
+    ],
+    expected: [
+      "enabledClusterLogTypes lacks audit.",
+      "enabledClusterLogTypes lacks authenticator.",
+      "loggingConfig.enableComponents (WORKLOADS) logs neither SYSTEM_COMPONENTS nor APISERVER.",
+    ],
+  },
+  "latticeform-cloud-node-metadata": {
+    good: () => [
+      res("aws:ec2/launchTemplate:LaunchTemplate", { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } }),
+      res("aws:eks/nodeGroup:NodeGroup", { launchTemplate: { id: UNKNOWN, version: "1" } }),
+      res("gcp:container/nodePool:NodePool", { nodeConfig: { workloadMetadataConfig: { mode: "GKE_METADATA" } } }),
+    ],
+    bad: () => [
+      res("aws:ec2/instance:Instance", { metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 2 } }),
+      res("aws:eks/nodeGroup:NodeGroup", {}),
+      res("gcp:container/nodePool:NodePool", { nodeConfig: {} }),
+    ],
+    expected: [
+      'metadataOptions.httpTokens is not "required": IMDSv1 answers unauthenticated requests.',
+      "metadataOptions.httpPutResponseHopLimit is 2: containers can reach the node's credentials.",
+      "the node group has no launch template: EKS's default one sets hop limit 2, so pods can reach the node role's credentials.",
+      "nodeConfig.workloadMetadataConfig.mode is not GKE_METADATA: pods read the node's metadata and service account.",
+    ],
+  },
+  "latticeform-cloud-network-policies": {
+    good: () => [
+      ns("nats", "aws"),
+      res("kubernetes:networking.k8s.io/v1:NetworkPolicy", { metadata: { namespace: "nats", labels: { "latticeform.io/cloud": "aws" } } }),
+    ],
+    bad: () => [
+      ns("nats", "aws"),
+      ns("wasm", "gcp"),
+      res("kubernetes:networking.k8s.io/v1:NetworkPolicy", { metadata: { namespace: "wasm", labels: { "latticeform.io/cloud": "aws" } } }),
+    ],
+    expected: [
+      "namespace nats (aws) has no NetworkPolicy: every pod of the cluster reaches its pods.",
+      "namespace wasm (gcp) has no NetworkPolicy: every pod of the cluster reaches its pods.",
+    ],
   },
   "latticeform-gcp-gke-workload-identity": {
     good: () => [res("gcp:container/cluster:Cluster", gke())],
@@ -221,14 +492,32 @@ const CASES: Record<string, { good: () => EvaluatedResource[]; bad: () => Evalua
     expected: ["enableShieldedNodes is not true."],
   },
   "latticeform-cloud-volume-encryption": {
-    good: () => [res("aws:ec2/launchTemplate:LaunchTemplate", { blockDeviceMappings: [{ ebs: { encrypted: "true" } }] })],
+    good: () => [
+      res("aws:ec2/launchTemplate:LaunchTemplate", { blockDeviceMappings: [{ ebs: { encrypted: "true" } }] }),
+      res("aws:ebs/volume:Volume", { encrypted: true }),
+      res("aws:ec2/instance:Instance", { rootBlockDevice: { encrypted: true } }),
+      res("kubernetes:storage.k8s.io/v1:StorageClass", { provisioner: "ebs.csi.aws.com", parameters: { encrypted: "true" } }),
+      res("gcp:compute/instanceTemplate:InstanceTemplate", { disks: [{ boot: true }] }),
+    ],
+    // Issue 17: EBS volumes, instance root disks, JetStream's storage class, GCP template disks (with CMEK asked for).
     bad: () => [
       res("aws:ec2/launchTemplate:LaunchTemplate", { blockDeviceMappings: [{ ebs: { encrypted: "false" } }] }),
       res("aws:ec2/launchTemplate:LaunchTemplate", {}),
+      res("aws:ebs/volume:Volume", { size: 20 }),
+      res("aws:ec2/instance:Instance", { ebsBlockDevices: [{ encrypted: false }] }),
+      res("kubernetes:storage.k8s.io/v1:StorageClass", {
+        metadata: { name: "js" },
+        provisioner: "ebs.csi.aws.com",
+        parameters: { type: "gp3" },
+      }),
     ],
     expected: [
       "blockDeviceMappings[0].ebs.encrypted is not true.",
       "the launch template declares no block device: its root volume would be unencrypted by default.",
+      "the EBS volume is not encrypted (encrypted is not true).",
+      "rootBlockDevice.encrypted is not true: the instance's root disk is unencrypted by default.",
+      "ebsBlockDevices[0].encrypted is not true.",
+      'StorageClass js (ebs.csi.aws.com) does not set parameters.encrypted: "true".',
     ],
   },
   "latticeform-cloud-no-public-ip": {
@@ -243,12 +532,38 @@ const CASES: Record<string, { good: () => EvaluatedResource[]; bad: () => Evalua
     expected: ["networkInterfaces[0].associatePublicIpAddress is true.", "networkInterfaces[0].accessConfigs gives the host a public IP."],
   },
   "latticeform-cloud-required-tags": {
-    good: () => [res("aws:eks/cluster:Cluster", eks()), res("gcp:container/cluster:Cluster", gke())],
+    good: () => [
+      res("aws:eks/cluster:Cluster", eks()),
+      res("gcp:container/cluster:Cluster", gke()),
+      res("aws:autoscaling/group:Group", {
+        tags: [
+          { key: "owner", value: "o" },
+          { key: "data-classification", value: "c" },
+        ],
+      }),
+      res("gcp:container/nodePool:NodePool", { nodeConfig: { resourceLabels: { owner: "o", data_classification: "c" } } }),
+    ],
+    // Issue 17: instances, volumes, node groups, Auto Scaling groups, GCP secrets and GKE node pools were left out.
     bad: () => [
       res("aws:eks/cluster:Cluster", eks({ tags: { owner: "o" } })),
       res("gcp:container/cluster:Cluster", gke({ resourceLabels: {} })),
+      res("aws:ec2/instance:Instance", { tags: { owner: "o" } }),
+      res("aws:ebs/volume:Volume", {}),
+      res("aws:eks/nodeGroup:NodeGroup", { tags: { "data-classification": "c" } }),
+      res("aws:autoscaling/group:Group", { tags: [{ key: "owner", value: "o" }] }),
+      res("gcp:secretmanager/secret:Secret", { labels: { owner: "o" } }),
+      res("gcp:container/nodePool:NodePool", { nodeConfig: {} }),
     ],
-    expected: ["tags lack data-classification.", "resourceLabels lack owner, data-classification."],
+    expected: [
+      "tags lack data-classification.",
+      "resourceLabels lack owner, data-classification.",
+      "tags lack data-classification.",
+      "tags lack owner, data-classification.",
+      "tags lack owner.",
+      "tags lack data-classification.",
+      "labels lack data-classification.",
+      "nodeConfig.resourceLabels lack owner, data-classification.",
+    ],
   },
   "latticeform-wasm-krustlet-unmaintained": {
     good: () => [
@@ -274,8 +589,36 @@ const CASES: Record<string, { good: () => EvaluatedResource[]; bad: () => Evalua
   },
   "latticeform-wasm-artifact-digest": {
     good: () => [lattice(goodSpec())],
-    bad: () => [lattice(mutate((s) => (s.workloads[2].artifact = { oci: "ghcr.io/x/y:latest" })))],
-    expected: ["workloads[2].artifact.oci ghcr.io/x/y:latest is not pinned by digest."],
+    bad: () => [
+      lattice(
+        mutate(
+          (s) => ((s.workloads[2].artifact = { oci: "ghcr.io/x/y:latest" }), (s.workloads[0].artifact = { path: "../elsewhere/v.wasm" })),
+        ),
+      ),
+    ],
+    expected: [
+      "workloads[0].artifact.path ../elsewhere/v.wasm points outside the repository: what is pushed is not what was reviewed.",
+      "workloads[2].artifact.oci ghcr.io/x/y:latest is not pinned by digest.",
+    ],
+  },
+  "latticeform-wasm-image-pinning": {
+    good: () => [
+      res("kubernetes:apps/v1:Deployment", { spec: { template: { spec: { containers: [{ image: `nats@sha256:${"a".repeat(64)}` }] } } } }),
+      res("gcp:compute/instance:Instance", { metadataStartupScript: 'curl -o k.tgz https://x/k.tgz\necho "abc  k.tgz" | sha256sum -c -' }),
+    ],
+    // Issue 17: path artifacts deploy as :latest; downloads without a pinned checksum.
+    bad: () => [
+      res("kubernetes:runtime.wasmcloud.dev/v1alpha1:WorkloadDeployment", {
+        spec: { template: { spec: { components: [{ image: "ghcr.io/latticeform/payments/ledger:latest" }] } } },
+      }),
+      res("aws:ec2/launchTemplate:LaunchTemplate", {
+        userData: Buffer.from("curl -fsSL -o s.tgz https://example.org/s.tgz\n").toString("base64"),
+      }),
+    ],
+    expected: [
+      "spec.template.spec.components[0].image ghcr.io/latticeform/payments/ledger:latest is not pinned by digest.",
+      "a boot script downloads https://example.org/s.tgz without checking a pinned SHA-256.",
+    ],
   },
 };
 
@@ -323,14 +666,14 @@ describe("policy pack", () => {
   }
 
   it("reads a value unknown before deploy as not checkable, never as a pass", async () => {
-    const got = await messages("latticeform-aws-eks-secrets-encryption", [
-      res("aws:eks/cluster:Cluster", eks({ encryptionConfig: { provider: { keyArn: UNKNOWN }, resources: ["secrets"] } })),
-    ]);
+    const got = await messages("latticeform-nats-no-public-exposure", [res("kubernetes:core/v1:Service", { spec: UNKNOWN })]);
     assert.equal(got.length, 1);
-    assert.match(
-      got[0]!,
-      /^NOT CHECKABLE: not checkable before deploy: string value at .encryptionConfig.provider.keyArn can't be known during preview/,
-    );
+    assert.match(got[0]!, /^NOT CHECKABLE: not checkable before deploy: string value at .spec can't be known during preview/);
+  });
+
+  it("judges what is known before deploy: a KMS key wired in passes though its ARN is computed", async () => {
+    const wired = eks({ encryptionConfig: { provider: { keyArn: UNKNOWN }, resources: ["secrets"] } });
+    assert.deepEqual(await messages("latticeform-aws-eks-secrets-encryption", [res("aws:eks/cluster:Cluster", wired)]), []);
   });
 
   it("honours the enforcement matrix on one violation: advisory and mandatory report, disabled does not", async () => {
@@ -341,12 +684,32 @@ describe("policy pack", () => {
       if (level === "disabled") assert.deepEqual(f, []);
       else
         assert.deepEqual(
-          f.map((x) => [x.enforcement, x.status]),
-          [[level, "violation"]],
+          f.map((x) => [x.enforcement, x.status, x.blocking]),
+          [
+            [level, "violation", level === "mandatory"],
+            [level, "violation", level === "mandatory"],
+          ],
         );
     }
     const all = await runPolicies(bad, [p], resolvePolicyConfig([p], { all: "advisory" }));
     assert.equal(all[0]!.enforcement, "advisory");
+  });
+
+  it("notCheckable: fail makes an unknown value on a mandatory policy block the review, never on an advisory one", async () => {
+    const p = policies.find((x) => x.name === "latticeform-nats-no-public-exposure")!;
+    const unknown = [res("kubernetes:core/v1:Service", { spec: UNKNOWN })];
+    const run = async (cfg: Any, defaults = {}) =>
+      (await runPolicies(unknown, [p], resolvePolicyConfig([p], cfg, defaults))).map((f) => [f.status, f.blocking, !!f.checkableWhen]);
+    assert.deepEqual(await run({}), [["not-checkable", false, true]]);
+    assert.deepEqual(await run({ [p.name]: { notCheckable: "fail" } }), [["not-checkable", true, true]]);
+    assert.deepEqual(await run({ all: { notCheckable: "fail" } }), [["not-checkable", true, true]]);
+    assert.deepEqual(await run({}, { notCheckable: "fail" }), [["not-checkable", true, true]]);
+    assert.deepEqual(await run({ [p.name]: { notCheckable: "report" } }, { notCheckable: "fail" }), [["not-checkable", false, true]]);
+    assert.deepEqual(await run({ [p.name]: { enforcementLevel: "advisory", notCheckable: "fail" } }), [["not-checkable", false, true]]);
+    assert.throws(
+      () => resolvePolicyConfig([p], { [p.name]: { notCheckable: "sometimes" } }),
+      /latticeform-nats-no-public-exposure.notCheckable: invalid value \(got "sometimes"; allowed report, fail\)/,
+    );
   });
 
   it("policy settings change the verdict (allowed regions, impact tolerance)", async () => {
