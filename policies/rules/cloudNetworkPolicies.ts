@@ -5,7 +5,7 @@ const NS = "kubernetes:core/v1:Namespace";
 const NP = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const CLOUD = "latticeform.io/cloud";
 
-/** CIS EKS 5.3.x / GKE 5.6.7: NetworkPolicies restrict traffic in the namespaces the lattice runs in. */
+/** CIS EKS 5.4.4 (v1.0.1) and CIS GKE 5.6.7: NetworkPolicies restrict pod traffic in the namespaces the lattice runs in. */
 export const policy: LatticePolicy = {
   name: "latticeform-cloud-network-policies",
   description:

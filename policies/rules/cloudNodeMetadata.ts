@@ -13,7 +13,10 @@ function imds(m: Props | undefined, report: (s: string) => void): void {
     );
 }
 
-/** CIS EKS 4.x / EC2 and GKE 5.4.x: node credentials stay on the node (IMDSv2, hop limit 1; GKE metadata server). */
+/**
+ * Node credentials stay on the node: IMDSv2 with hop limit 1 (AWS EKS best-practices guide; CIS EKS 5.2.1: workloads
+ * use their own service accounts, not the node's) and the GKE metadata server (CIS GKE 5.4.2).
+ */
 export const policy: LatticePolicy = {
   name: "latticeform-cloud-node-metadata",
   description:

@@ -1,6 +1,6 @@
 import { onTypes, type LatticePolicy } from "../lib";
 
-/** CIS GKE benchmark 5.3.1: Kubernetes Secrets encrypted at the application layer with a Cloud KMS key. */
+/** CIS GKE 5.3.1 (the EKS twin is CIS EKS 5.3.1, latticeform-aws-eks-secrets-encryption): Kubernetes Secrets encrypted at the application layer with a Cloud KMS key. */
 export const policy: LatticePolicy = {
   name: "latticeform-gcp-gke-secrets-encryption",
   description: "GKE clusters encrypt Kubernetes Secrets with a Cloud KMS key (databaseEncryption state ENCRYPTED with a keyName).",

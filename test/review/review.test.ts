@@ -9,7 +9,7 @@ import { policies } from "../../policies/policies";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "lf-review-"));
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join("bin", "latticeform.js"), "review", ...args], { encoding: "utf8", timeout: 120000 });
+  spawnSync(process.execPath, [path.join("bin", "latticeform.js"), "review", ...args], { encoding: "utf8", timeout: 600000 });
 
 /** The violations the non-compliant stack is built to show (policy -> count). */
 const EXPECTED: Record<string, number> = {
