@@ -11,6 +11,7 @@ import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups }
 import { kubernetesEnv, NATS_NAMESPACE, type K8sEnvOptions } from "../src/compile/k8senv";
 import { jetstreamObjects, namespaces } from "../src/compile/kubernetes";
 import { compileNats, type CompiledNats } from "../src/compile/nats";
+import { hostSidecarText } from "../src/compile/wasmhost";
 import type { LatticeSpec } from "../src/model/schema";
 import { topologyOf } from "../src/model/topology";
 import { AwsSite } from "./awsSite";
@@ -207,6 +208,14 @@ export class Lattice extends pulumi.ComponentResource {
       pulumi.all([creds.credentials, envOptions]).apply(([c, env]) => compileNats(spec, topo, kubernetesEnv(spec, env), c)),
     );
     const compiled = this.compiled;
+    // Each host pod's leaf sidecar (every pool: wash 2.7 hosts hold no creds), compiled with the same addresses.
+    const sidecars = pulumi.secret(
+      pulumi
+        .all([creds.credentials, envOptions])
+        .apply(([c, env]) =>
+          Object.fromEntries(topo.hosts.map((h) => [h.name, hostSidecarText(spec, topo, kubernetesEnv(spec, env), c, h)])),
+        ),
+    );
 
     // NATS releases.
     const hubs: Record<string, HubCluster> = {};
@@ -264,9 +273,7 @@ export class Lattice extends pulumi.ComponentResource {
               topology: topo,
               cloud: c.name,
               pool: pool.name,
-              leafConfs: compiled.apply((cn) =>
-                Object.fromEntries(cn.leafs.filter((l) => l.site === c.name).map((l) => [l.host!, l.text])),
-              ),
+              leafConfs: sidecars,
               credentials: creds.credentials,
               tls: (h) => creds.pem(`${h.name}-leaf`),
               provider: p,

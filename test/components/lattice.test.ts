@@ -35,6 +35,7 @@ const COMPONENT_TYPES = new Set([
   "latticeform:wasm:KrustletPool",
   "latticeform:wasm:RuntimeClassPool",
   "latticeform:wasm:Workloads",
+  "latticeform:wasm:OciArtifact",
 ]);
 
 /** aws:* types that take no tags. */

@@ -15,11 +15,12 @@ import { busyPorts, pidAlive, Supervisor, waitFor } from "../../src/local/superv
 import { readStackConfig } from "../../src/model/load";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
+import { samplePayment } from "../../src/lib/samples";
 
 const stateDir = mkdtempSync(path.join(tmpdir(), "lf-lattice-"));
 let r: LocalRender;
 let sup: Supervisor;
-const payment = JSON.stringify({ id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+const payment = samplePayment("p1");
 
 describe("local lattice (small example, real Wasm hosts)", () => {
   before(async () => {
