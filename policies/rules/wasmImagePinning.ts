@@ -25,11 +25,11 @@ function scripts(type: string, props: Props): string[] {
 export const policy: LatticePolicy = {
   name: "latticeform-wasm-image-pinning",
   description:
-    "Every container image and Wasm workload image the lattice deploys (hosts, sidecars, installers, WorkloadDeployments of path artifacts) is pinned by digest, and every file a boot script downloads is checked against a pinned SHA-256.",
+    "Every container image and Wasm workload image the lattice deploys (hosts, sidecars, installers, workloads) is pinned by digest, and every file a boot script downloads is checked against a pinned SHA-256.",
   enforcementLevel: "advisory",
   severity: "medium",
   remediationSteps:
-    "Reference images as <repo>@sha256:<digest>; push path artifacts and deploy them by the digest the push returns; set krustletSha256 / shimSha256 in the stack config so boot scripts verify their downloads.",
+    "Reference images as <repo>@sha256:<digest>; set krustletSha256 / shimSha256 in the stack config so boot scripts verify their downloads.",
   validateResource: onTypes(
     [
       "kubernetes:apps/v1:Deployment",

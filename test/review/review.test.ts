@@ -21,7 +21,7 @@ const EXPECTED: Record<string, number> = {
   "latticeform-resilience-rpo-zero-replication": 2,
   "latticeform-resilience-warm-standby": 1,
   "latticeform-resilience-workload-failover": 3,
-  "latticeform-wasm-artifact-digest": 1,
+  "latticeform-wasm-artifact-digest": 2,
   "latticeform-wasm-krustlet-unmaintained": 1,
   "latticeform-cloud-required-tags": 16,
   "latticeform-cloud-network-policies": 4,
@@ -29,10 +29,10 @@ const EXPECTED: Record<string, number> = {
   "latticeform-gcp-gke-secrets-encryption": 1,
   "latticeform-nats-host-permissions": 2,
   "latticeform-nats-jetstream-encryption": 1,
-  "latticeform-nats-leafnode-authorization": 6,
+  "latticeform-nats-leafnode-authorization": 2,
   "latticeform-residency-secret-replicas": 4,
   "latticeform-resilience-drill-programme": 4,
-  "latticeform-wasm-image-pinning": 8,
+  "latticeform-wasm-image-pinning": 6,
 };
 
 /**
@@ -139,7 +139,7 @@ describe("latticeform review", () => {
     const counts: Record<string, number> = {};
     for (const f of out.findings.filter((x) => x.status === "violation")) counts[f.policy] = (counts[f.policy] ?? 0) + 1;
     assert.deepEqual(counts, EXPECTED);
-    assert.equal(out.mandatoryViolations, 26);
+    assert.equal(out.mandatoryViolations, 27);
     assert.ok(out.findings.some((f) => f.message === "clouds[0].region us-east-1 (aws) is outside the allowed regions."));
   });
 
@@ -151,7 +151,7 @@ describe("latticeform review", () => {
       r.stdout,
       /latticeform-wasm-artifact-digest\s+medium\s+mandatory\s+urn:pulumi:noncompliant::latticeform::latticeform:index:Lattice::noncompliant\s+workloads\[2\]/,
     );
-    assert.match(r.stdout, /26 mandatory violation\(s\): FAIL/);
+    assert.match(r.stdout, /27 mandatory violation\(s\): FAIL/);
   });
 
   it("writes SARIF 2.1.0 that code-scanning tools read (exit 1)", () => {
@@ -183,8 +183,8 @@ describe("latticeform review", () => {
       assert.equal(res.locations[0]!.physicalLocation.artifactLocation.uri, "stacks/Pulumi.noncompliant.yaml");
       assert.match(res.locations[0]!.logicalLocations[0]!.fullyQualifiedName, /^urn:pulumi:noncompliant::latticeform::/);
     }
-    assert.equal(run.results.filter((x) => x.level === "error").length, 26);
-    assert.equal(run.results.filter((x) => x.level === "warning").length, 35);
+    assert.equal(run.results.filter((x) => x.level === "error").length, 27);
+    assert.equal(run.results.filter((x) => x.level === "warning").length, 29);
   });
 
   it("a bad spec or a bad policy config exits 2 with a clear message", () => {
