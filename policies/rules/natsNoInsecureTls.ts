@@ -1,3 +1,4 @@
+import { JETSTREAM_STORAGE_CLASS } from "../../src/compile/storage";
 import { natsHelmValues, natsReleaseGroups } from "../../src/compile/helm";
 import type { LatticeSpec } from "../../src/model/schema";
 import { compiledPreview, LATTICE_TYPE, walk, type LatticePolicy } from "../lib";
@@ -21,7 +22,10 @@ export const policy: LatticePolicy = {
       const { topo, compiled } = await compiledPreview(spec);
       for (const s of [...compiled.servers, ...compiled.leafs]) walk(s.conf, flag(`compiled config of ${s.name}: `));
       for (const g of natsReleaseGroups(spec, topo))
-        walk(natsHelmValues(spec, g, compiled.servers), flag(`values of release ${g.release} (${g.cloud}): `));
+        walk(
+          natsHelmValues(spec, g, compiled.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }),
+          flag(`values of release ${g.release} (${g.cloud}): `),
+        );
       return;
     }
     if (args.type !== "kubernetes:helm.sh/v3:Release" || args.props.chart !== "nats") return;

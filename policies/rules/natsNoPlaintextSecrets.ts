@@ -1,3 +1,4 @@
+import { JETSTREAM_STORAGE_CLASS } from "../../src/compile/storage";
 import { natsHelmValues, natsIdentityFiles, natsReleaseGroups } from "../../src/compile/helm";
 import type { LatticeSpec } from "../../src/model/schema";
 import { compiledPreview, LATTICE_TYPE, walk, type LatticePolicy } from "../lib";
@@ -32,7 +33,11 @@ export const policy: LatticePolicy = {
       const spec = args.props.spec as LatticeSpec;
       const { topo, compiled } = await compiledPreview(spec);
       for (const g of natsReleaseGroups(spec, topo)) {
-        scan({ values: natsHelmValues(spec, g, compiled.servers) }, report, `release ${g.release} (${g.cloud}): `);
+        scan(
+          { values: natsHelmValues(spec, g, compiled.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }) },
+          report,
+          `release ${g.release} (${g.cloud}): `,
+        );
         scan({ data: natsIdentityFiles(g, compiled.servers) }, report, `identity ConfigMap of ${g.release} (${g.cloud}): `);
       }
       return;
