@@ -7,7 +7,7 @@ import { LatticeSchema, type LatticeSpec } from "./schema";
 import { drillProblems } from "./drills";
 import type { Add } from "./rules";
 import { securityProblems } from "./securityRules";
-import { cloudProblems, quorumProblems, siteProblems } from "./siteRules";
+import { cloudProblems, hostGroupProblems, quorumProblems, siteProblems } from "./siteRules";
 import { streamProblems } from "./streamRules";
 import { topologyOf } from "./topology";
 import { workloadProblems } from "./workloadRules";
@@ -167,6 +167,7 @@ function semanticProblems(spec: LatticeSpec): Problem[] {
   const topo = topologyOf(spec);
   siteProblems(spec, add);
   cloudProblems(spec, add);
+  hostGroupProblems(spec, add);
   securityProblems(spec, add);
   streamProblems(spec, topo, add);
   workloadProblems(spec, add);

@@ -29,14 +29,14 @@ export function artifactProblems(spec: LatticeSpec, root = REPO_ROOT): Preflight
   const out: PreflightProblem[] = [];
   spec.workloads.forEach((w, i) => {
     if (!("path" in w.artifact)) return;
-    const why = artifactProblem(path.resolve(root, w.artifact.path));
+    const why = artifactProblem(path.resolve(root, w.artifact.path), { kv: w.kv !== undefined });
     if (why)
       out.push({
         scope: "artifact",
         path: `workloads[${i}].artifact.path`,
         message: why,
         got: w.artifact.path,
-        allowed: "a core WebAssembly module (the sample workloads are built by `npm run setup`)",
+        allowed: "a WebAssembly component of the latticeform world, wit/ (the sample workloads are built by `npm run setup`)",
       });
   });
   return out;

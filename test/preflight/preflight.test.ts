@@ -19,18 +19,19 @@ const small = () => structuredClone(readStackConfig("stacks/Pulumi.small.yaml"))
 describe("preflight", () => {
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it("takes a built core module and refuses a missing file, a non-Wasm file, a component and a broken module", () => {
-    assert.equal(artifactProblem("workloads/build/validator.wasm"), undefined);
-    assert.equal(artifactProblem(path.join(tmp, "nope.wasm")), "no such file");
+  it("takes a built component of the world and refuses a missing file, a non-Wasm file, a core module and an empty component", () => {
+    const kv = { kv: false };
+    assert.equal(artifactProblem("workloads/build/validator.wasm", kv), undefined);
+    assert.equal(artifactProblem(path.join(tmp, "nope.wasm"), kv), "no such file");
     const text = path.join(tmp, "text.wasm");
     writeFileSync(text, "hello, not wasm");
-    assert.equal(artifactProblem(text), "not a WebAssembly binary");
-    const component = path.join(tmp, "component.wasm");
-    writeFileSync(component, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]));
-    assert.match(artifactProblem(component)!, /component/);
-    const broken = path.join(tmp, "broken.wasm");
-    writeFileSync(broken, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0xff]));
-    assert.equal(artifactProblem(broken), "not a valid WebAssembly module");
+    assert.match(artifactProblem(text, kv)!, /not a WebAssembly component/);
+    const core = path.join(tmp, "core.wasm");
+    writeFileSync(core, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    assert.match(artifactProblem(core, kv)!, /core WebAssembly module, not a component/);
+    const empty = path.join(tmp, "component.wasm");
+    writeFileSync(empty, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]));
+    assert.match(artifactProblem(empty, kv)!, /does not export wasmcloud:messaging\/handler/);
   });
 
   it("names a missing artifact by its property path", () => {
