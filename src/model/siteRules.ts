@@ -1,5 +1,4 @@
 /** Cross-field rules of the clouds, the tie-breaker and the stretched cluster: names, regions, zones, ports, pools, quorum. Pure. */
-import { hostGroupOf, MAX_HOSTGROUP_LENGTH } from "../compile/hostgroup";
 import { isZoneOf, regionsOf, zonePattern } from "./regions";
 import { dupes, type Add } from "./rules";
 import type { LatticeSpec } from "./schema";
@@ -120,33 +119,6 @@ export function cloudProblems(spec: LatticeSpec, add: Add): void {
         );
     });
   });
-}
-
-/** Host groups: the one label wash hosts advertise, so it must be a label value and name one pool only. */
-export function hostGroupProblems(spec: LatticeSpec, add: Add): void {
-  const groups = new Map<string, string>();
-  spec.clouds.forEach((cloud, ci) =>
-    cloud.hostPools.forEach((pool, pi) => {
-      const path = `clouds[${ci}].hostPools[${pi}].name`;
-      const group = hostGroupOf(cloud.name, pool.name);
-      if (group.length > MAX_HOSTGROUP_LENGTH)
-        add(
-          path,
-          `host group ${group} (<cloud>-<pool>) is longer than a label value may be`,
-          pool.name,
-          `a name keeping it at most ${MAX_HOSTGROUP_LENGTH} characters`,
-        );
-      const other = groups.get(group);
-      if (other)
-        add(
-          path,
-          `host group ${group} (<cloud>-<pool>) is also the host group of ${other}`,
-          pool.name,
-          "a pool name whose host group no other pool has",
-        );
-      else groups.set(group, path);
-    }),
-  );
 }
 
 /** The JetStream meta group must keep a majority when any one cloud is lost. */

@@ -5,9 +5,10 @@
 import type { z } from "zod";
 import { LatticeSchema, type LatticeSpec } from "./schema";
 import { drillProblems } from "./drills";
+import { hostPoolProblems } from "./hostPoolRules";
 import type { Add } from "./rules";
 import { securityProblems } from "./securityRules";
-import { cloudProblems, hostGroupProblems, quorumProblems, siteProblems } from "./siteRules";
+import { cloudProblems, quorumProblems, siteProblems } from "./siteRules";
 import { streamProblems } from "./streamRules";
 import { topologyOf } from "./topology";
 import { workloadProblems } from "./workloadRules";
@@ -167,7 +168,7 @@ function semanticProblems(spec: LatticeSpec): Problem[] {
   const topo = topologyOf(spec);
   siteProblems(spec, add);
   cloudProblems(spec, add);
-  hostGroupProblems(spec, add);
+  hostPoolProblems(spec, add);
   securityProblems(spec, add);
   streamProblems(spec, topo, add);
   workloadProblems(spec, add);

@@ -19,19 +19,21 @@ const small = () => structuredClone(readStackConfig("stacks/Pulumi.small.yaml"))
 describe("preflight", () => {
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it("takes a built component of the world and refuses a missing file, a non-Wasm file, a core module and an empty component", () => {
-    const kv = { kv: false };
-    assert.equal(artifactProblem("workloads/build/validator.wasm", kv), undefined);
-    assert.equal(artifactProblem(path.join(tmp, "nope.wasm"), kv), "no such file");
+  it("takes a component of the world and refuses a missing file, a non-Wasm file, a core module and ungranted imports", () => {
+    assert.equal(artifactProblem("workloads/build/validator.wasm", { kv: false }), undefined);
+    assert.equal(artifactProblem("workloads/build/ledger.wasm", { kv: true }), undefined);
+    assert.equal(artifactProblem(path.join(tmp, "nope.wasm"), { kv: false }), "no such file");
     const text = path.join(tmp, "text.wasm");
     writeFileSync(text, "hello, not wasm");
-    assert.match(artifactProblem(text, kv)!, /not a WebAssembly component/);
+    assert.match(artifactProblem(text, { kv: false })!, /not a WebAssembly component/);
     const core = path.join(tmp, "core.wasm");
     writeFileSync(core, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
-    assert.match(artifactProblem(core, kv)!, /core WebAssembly module, not a component/);
-    const empty = path.join(tmp, "component.wasm");
-    writeFileSync(empty, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]));
-    assert.match(artifactProblem(empty, kv)!, /does not export wasmcloud:messaging\/handler/);
+    assert.equal(artifactProblem(core, { kv: false }), "is a core WebAssembly module, not a component");
+    // The ledger imports wasi:keyvalue, which the world grants only to a workload that declares a bucket.
+    assert.match(
+      artifactProblem("workloads/build/ledger.wasm", { kv: false })!,
+      /imports wasi:keyvalue\/store@0.2.0-draft.*key-value needs `kv`/,
+    );
   });
 
   it("names a missing artifact by its property path", () => {
