@@ -108,7 +108,7 @@ export class Lattice extends pulumi.ComponentResource {
           throw new Error(`Lattice ${name}: clouds.${c.name}.existingKubeconfig is set but its content was not passed in kubeconfigs`);
         sites[c.name] = new ExistingSite(
           `${name}-${c.name}-site`,
-          { cloud: c, kubeconfig: kc, egressCidrs: args.existingEgressCidrs?.[c.name] ?? [] },
+          { cloud: c, kubeconfig: kc, egressCidrs: args.existingEgressCidrs?.[c.name] ?? [], lattice: spec.name },
           o,
         );
         siteKinds[c.name] = { kind: "existing" };
@@ -225,12 +225,15 @@ export class Lattice extends pulumi.ComponentResource {
           spec,
           group: g,
           // The values and identity files hold paths, names and tags only (the JWTs are in the auth include).
-          values: pulumi.unsecret(compiled.apply((cn) => natsHelmValues(spec, g, cn.servers))),
+          values: pulumi.unsecret(
+            compiled.apply((cn) => natsHelmValues(spec, g, cn.servers, { storageClassName: sites[g.cloud]!.storageClassName })),
+          ),
           identityFiles: pulumi.unsecret(compiled.apply((cn) => natsIdentityFiles(g, cn.servers))),
           authInclude: compiled.apply((cn) => natsAuthInclude(cn.servers.find((s) => s.name === g.servers[0]!.name)!)),
           tls: creds.pem(`${g.release}-${g.cloud}`),
           provider: providers[g.cloud]!,
-          dependsOn: nsRes[g.cloud],
+          // The JetStream volumes bind only once the StorageClass (and its CSI driver) exists.
+          dependsOn: [...nsRes[g.cloud]!, sites[g.cloud]!.storage],
         },
         o,
       );

@@ -37,6 +37,7 @@ import {
   type K8sObject,
 } from "../compile/kubernetes";
 import { compileNats, type CompiledNats, type CompileEnv } from "../compile/nats";
+import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../compile/storage";
 import { hostCredsSecret, hostDeployment, hostLeafSecret, hostSidecarText } from "../compile/wasmhost";
 import type { LatticeSpec } from "../model/schema";
 import type { ComponentFacts } from "../compile/workloadDeployment";
@@ -103,7 +104,12 @@ export function kubernetesBundles(
   const ranges = opts.sourceRanges ?? [CLOSED_SOURCE_RANGE];
   const groups = natsReleaseGroups(spec, topo);
   const out: CloudBundle[] = spec.clouds.map((c) => {
-    const objects: K8sObject[] = [...namespaces(spec, c.name), hubLoadBalancer(spec, c.name, ranges)];
+    // The components fill in the site's KMS key (AWS); rendered without it, EBS uses the account's default key.
+    const objects: K8sObject[] = [
+      ...namespaces(spec, c.name),
+      jetstreamStorageClass(c.provider, spec.name),
+      hubLoadBalancer(spec, c.name, ranges),
+    ];
     const secrets: K8sObject[] = [];
     const releases: CloudBundle["releases"][number][] = [];
     const boot: { name: string; script: string }[] = [];
@@ -112,7 +118,12 @@ export function kubernetesBundles(
       objects.push(natsIdentityConfigMap(spec, g, natsIdentityFiles(g, nats.servers)));
       const first = nats.servers.find((s) => s.name === g.servers[0]!.name)!;
       secrets.push(secret(natsSecretNames(g.release).auth, NATS_NAMESPACE, { [AUTH_FILE]: natsAuthInclude(first) }));
-      releases.push({ name: g.release, namespace: NATS_NAMESPACE, ...NATS_CHART, values: natsHelmValues(spec, g, nats.servers) });
+      releases.push({
+        name: g.release,
+        namespace: NATS_NAMESPACE,
+        ...NATS_CHART,
+        values: natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }),
+      });
     }
     const needsOperator = c.hostPools.length > 0 || spec.workloads.some((w) => w.runtime === "wasmcloud");
     if (needsOperator) {

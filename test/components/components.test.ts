@@ -46,14 +46,16 @@ const spec = stack("prod");
 const topo = topologyOf(spec);
 
 describe("components one by one, under mocks", () => {
-  it("AwsSite: children, the region provider, a secret kubeconfig; refuses a GCP cloud", async () => {
+  it("AwsSite: children on the caller's provider (each names its region), a secret kubeconfig; refuses a GCP cloud", async () => {
     const ev = await evaluateProgram(
       "c1",
       (opts) => new AwsSite("site", { cloud: spec.clouds[0]!, lattice: spec.name, tags: spec.tags }, opts),
     );
     assert.equal(ev.resources[0]!.type, "latticeform:cloud:AwsSite");
-    assertTree(ev.resources, "site", () => "site-aws");
+    assertTree(ev.resources, "site", (r) => (r.type.startsWith("kubernetes:") ? "site-k8s" : undefined));
     assert.equal(ev.ofType("aws:ec2/subnet:Subnet").length, 6);
+    for (const s of ev.ofType("aws:ec2/subnet:Subnet")) assert.equal(s.inputs!.region, "eu-west-1");
+    assert.equal(ev.ofType("pulumi:providers:aws").length, 0);
     assert.equal(ev.ofType("pulumi:providers:kubernetes").length, 1);
     assert.equal(await pulumi.isSecret(ev.root.kubeconfig), true);
     const kc = JSON.parse(await ev.value(ev.root.kubeconfig)) as { users: { user: { exec: { command: string } } }[] };
@@ -64,12 +66,14 @@ describe("components one by one, under mocks", () => {
     );
   });
 
-  it("GcpSite: children, the project's provider, workload identity pool; refuses an AWS cloud", async () => {
+  it("GcpSite: children on the caller's provider (each names its project), workload identity pool; refuses an AWS cloud", async () => {
     const ev = await evaluateProgram(
       "c2",
       (opts) => new GcpSite("site", { cloud: spec.clouds[1]!, lattice: spec.name, tags: spec.tags, project: "p1" }, opts),
     );
-    assertTree(ev.resources, "site", () => "site-gcp");
+    assertTree(ev.resources, "site", (r) => (r.type.startsWith("kubernetes:") ? "site-k8s" : undefined));
+    assert.equal(ev.ofType("pulumi:providers:gcp").length, 0);
+    assert.equal(ev.byName.get("site-network")!.inputs!.project, "p1");
     const gke = ev.byName.get("site-gke")!.inputs!;
     assert.deepEqual(gke.workloadIdentityConfig, { workloadPool: "p1.svc.id.goog" });
     assert.deepEqual(await ev.value(ev.root.egressCidrs), [`${String(ev.byName.get("site-nat-ip")!.state!.address)}/32`]);
@@ -216,7 +220,7 @@ describe("components one by one, under mocks", () => {
       tb.start({ "tb-1": "server_name: tb-1" }, () => pems());
       return tb;
     });
-    assertTree(ev.resources, "tb", () => "tb-gcp");
+    assertTree(ev.resources, "tb", () => undefined);
     assert.equal(ev.ofType("gcp:compute/instance:Instance").length, 1);
     const conf = ev.resources.find((r) => r.name === "tb-payments-tb-1-conf-v")!;
     assert.ok(conf.secretInputs.includes("secretData"));
@@ -233,7 +237,8 @@ describe("components one by one, under mocks", () => {
       site.start({ "tb-1": "server_name: tb-1" }, () => pems());
       return site;
     });
-    assertTree(aev.resources, "tb", () => "tb-aws");
+    assertTree(aev.resources, "tb", () => undefined);
+    assert.equal(aev.byName.get("tb-vpc")!.inputs!.region, "eu-central-1");
     const vm = aev.byName.get("tb-tb-1-vm")!.inputs!;
     assert.deepEqual(vm.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
     assert.equal(spawnSync("bash", ["-n"], { input: String(vm.userData) }).status, 0);
