@@ -294,7 +294,7 @@ export const TuningSchema = z.strictObject({
   /** Ping interval on hubs and leafs (kept equal to avoid the loop-detection penalty). */
   pingInterval: duration.default("1s"),
   pingMax: z.number().int().min(1).max(10).default(2),
-  /** Seconds a leaf waits before reconnecting (whole seconds on nats-server 2.9). */
+  /** Seconds a leaf waits before reconnecting (emitted as a duration, `leafnodes { reconnect }`). */
   leafReconnectSeconds: z.number().int().min(1).max(60).default(1),
 });
 
