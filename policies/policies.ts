@@ -12,6 +12,7 @@ import { policy as natsLeafnodeVerify } from "./rules/natsLeafnodeVerify";
 import { policy as natsNoInsecureTls } from "./rules/natsNoInsecureTls";
 import { policy as natsNoPlaintextSecrets } from "./rules/natsNoPlaintextSecrets";
 import { policy as natsNoPublicExposure } from "./rules/natsNoPublicExposure";
+import { policy as natsSyncAlways } from "./rules/natsSyncAlways";
 import { policy as natsTlsEveryPort } from "./rules/natsTlsEveryPort";
 import { policy as residencyAllowedRegions } from "./rules/residencyAllowedRegions";
 import { policy as resilienceDrillCoverage } from "./rules/resilienceDrillCoverage";
@@ -42,6 +43,7 @@ export const policies: readonly LatticePolicy[] = [
   natsNoInsecureTls,
   natsNoPlaintextSecrets,
   natsNoPublicExposure,
+  natsSyncAlways,
   natsTlsEveryPort,
   residencyAllowedRegions,
   resilienceDrillCoverage,

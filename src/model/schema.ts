@@ -290,12 +290,30 @@ export const DrillSchema = z.strictObject({
   repetitions: z.number().int().min(1).max(20).default(1),
 });
 
+/** nats-server's compression modes (server/opts.go `parseCompression`, 2.10+). */
+export const COMPRESSION_MODES = ["off", "accept", "s2_fast", "s2_better", "s2_best", "s2_auto"] as const;
+const compressionMode = z.enum(COMPRESSION_MODES);
+
 export const TuningSchema = z.strictObject({
   /** Ping interval on hubs and leafs (kept equal to avoid the loop-detection penalty). */
   pingInterval: duration.default("1s"),
   pingMax: z.number().int().min(1).max(10).default(2),
   /** Seconds a leaf waits before reconnecting (emitted as a duration, `leafnodes { reconnect }`). */
   leafReconnectSeconds: z.number().int().min(1).max(60).default(1),
+  /**
+   * S2 compression per connection kind (nats-server 2.10+; gateways have none). `s2_auto` compresses only
+   * links with an RTT above 10 ms (cross-region), so it costs nothing on links inside one region.
+   */
+  compression: z
+    .strictObject({
+      /** Leaf connections (host sidecars to hubs): both the hubs' listener and the sidecars' remotes. */
+      leafnodes: compressionMode.default("s2_auto"),
+      /** Routes of the stretched cluster, which cross clouds. */
+      stretchedRoutes: compressionMode.default("s2_auto"),
+      /** Routes inside one cloud's hub (one region): `accept` compresses only when the peer asks. */
+      hubRoutes: compressionMode.default("accept"),
+    })
+    .default({ leafnodes: "s2_auto", stretchedRoutes: "s2_auto", hubRoutes: "accept" }),
 });
 
 export const LocalSchema = z.strictObject({
@@ -315,6 +333,12 @@ export const LatticeSchema = z.strictObject({
         .string()
         .regex(/^[A-Za-z0-9_-]+$/)
         .default("hub"),
+      /**
+       * How often JetStream servers fsync (`jetstream { sync_interval }`): `always` (every write, before the
+       * acknowledgement) or a duration. Default: `always` on every server holding an RPO-0 bucket or a mirror of
+       * one, nats-server's own 2 minutes elsewhere. Set here, it applies to every server.
+       */
+      syncInterval: z.union([z.literal("always"), duration]).optional(),
     })
     .default({ domain: "hub" }),
   security: SecuritySchema.default(SecuritySchema.parse({})),

@@ -132,6 +132,13 @@ const CASES: Record<string, { good: () => EvaluatedResource[]; bad: () => Evalua
       "losing gcp leaves 3 of 6 JetStream servers, below the majority of 4.",
     ],
   },
+  "latticeform-nats-sync-always": {
+    good: () => [lattice(goodSpec())],
+    bad: () => [lattice(mutate((s) => (s.jetstream.syncInterval = "2m")))],
+    expected: [
+      "bucket balances (RPO 0 for ledger) lives in stretch, whose servers fsync every 2m (jetstream.syncInterval), not on every write.",
+    ],
+  },
   "latticeform-resilience-rpo-zero-replication": {
     good: () => [lattice(goodSpec())],
     bad: () => [lattice(mutate((s) => (s.kv[0] = { ...s.kv[0], replicas: 1, placement: { cluster: "aws", tags: [] }, mirrors: [] })))],
