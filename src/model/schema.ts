@@ -339,8 +339,22 @@ export const LatticeSchema = z.strictObject({
        * one, nats-server's own 2 minutes elsewhere. Set here, it applies to every server.
        */
       syncInterval: z.union([z.literal("always"), duration]).optional(),
+      /**
+       * Raft leaders kept at one site, so losing a cloud takes no leader and costs no election (4-9 s): a
+       * leader keeper asks for a stepdown with that placement whenever an election put a leader elsewhere.
+       */
+      leaders: z
+        .strictObject({
+          /** Keep leaders at `site`. */
+          keep: z.boolean().default(true),
+          /** Site whose servers lead; default: the tie-breaker site. Streams, buckets and mirrors with a replica there are kept. */
+          site: name.optional(),
+          /** Keep the JetStream meta leader there too (stream and consumer creation survives a cloud loss without an election). */
+          meta: z.boolean().default(true),
+        })
+        .default({ keep: true, meta: true }),
     })
-    .default({ domain: "hub" }),
+    .default({ domain: "hub", leaders: { keep: true, meta: true } }),
   security: SecuritySchema.default(SecuritySchema.parse({})),
   streams: z.array(StreamSchema).default([]),
   kv: z.array(KvSchema).default([]),

@@ -488,6 +488,14 @@ function semanticProblems(spec: LatticeSpec): Problem[] {
       );
     }
   }
+  const lead = spec.jetstream.leaders.site;
+  if (lead !== undefined && !topo.servers.some((s) => s.site === lead))
+    add(
+      "jetstream.leaders.site",
+      "leaders are kept at a site of the lattice",
+      lead,
+      [...new Set(topo.servers.map((s) => s.site))].join(", "),
+    );
   drillProblems(spec, topo, add);
   return out;
 }

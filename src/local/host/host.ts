@@ -40,44 +40,31 @@ interface Served {
 }
 
 /**
- * Key-value for a guest, on a bucket bound once the host is connected. Writes to one key leave this host one
- * at a time: nats-server before 2.9.21 checks Nats-Expected-Last-Subject-Sequence on a clustered (R3) stream
- * only before proposing, so concurrent conditional writes with the same expected revision can all succeed
- * (nats-server#4320; 3 of 10 did here on 2.9.10). Serialized, each check sees the previous write applied.
+ * Key-value for a guest, on a bucket bound once the host is connected. A write conditional on the revision the
+ * guest read goes straight to JetStream, concurrent ones included: nats-server 2.9.21+ checks
+ * Nats-Expected-Last-Subject-Sequence on a clustered stream when the write is applied (nats-server#4320), so of
+ * concurrent writes expecting the same revision exactly one succeeds (test/local/jetstream.test.ts). Hosts on
+ * 2.9.10 had to send writes to one key one at a time; the pinned server needs no such queue.
  */
 function kvCapability(holder: { kv?: KV }): KvCapability {
   const bucket = (): KV => {
     if (!holder.kv) throw new Error("key-value bucket not bound yet");
     return holder.kv;
   };
-  const writing = new Map<string, Promise<unknown>>();
-  const write = async (key: string, value: Uint8Array, expected: number | undefined): Promise<number> => {
-    try {
-      if (expected === undefined) return await bucket().put(key, value);
-      // JetStream's expected-last-subject-sequence: the write fails if another one came first.
-      return expected === 0 ? await bucket().create(key, value) : await bucket().update(key, value, expected);
-    } catch (e) {
-      if (/wrong last sequence|key exists/i.test(String(e))) throw new KvConflict(key);
-      throw e;
-    }
-  };
   return {
     async get(key) {
       const e = await bucket().get(key);
       return e && e.operation === "PUT" ? { value: e.value, revision: e.revision } : undefined;
     },
-    put(key, value, expected) {
-      const prev = writing.get(key) ?? Promise.resolve();
-      const next = prev.then(
-        () => write(key, value, expected),
-        () => write(key, value, expected),
-      );
-      const settled = next.catch(() => undefined);
-      writing.set(key, settled);
-      void settled.then(() => {
-        if (writing.get(key) === settled) writing.delete(key);
-      });
-      return next;
+    async put(key, value, expected) {
+      try {
+        if (expected === undefined) return await bucket().put(key, value);
+        // JetStream's expected-last-subject-sequence: the write fails if another one came first.
+        return expected === 0 ? await bucket().create(key, value) : await bucket().update(key, value, expected);
+      } catch (e) {
+        if (/wrong last sequence|key exists/i.test(String(e))) throw new KvConflict(key);
+        throw e;
+      }
     },
   };
 }
