@@ -6,6 +6,7 @@ import { latticeSubjects } from "../compile/credentials";
 import { planJetStream } from "../compile/jetstream";
 import { connectLocal } from "./client";
 import { hostCommand } from "./host/bundle";
+import { startLeaderKeeper } from "./leaders";
 import type { Heartbeat } from "./host/host";
 import { siteGid } from "./sites";
 import type { LocalRender } from "./state";
@@ -173,7 +174,9 @@ export async function upLocal(r: LocalRender, sup: Supervisor, log: (s: string) 
     await nc.close();
   }
   log(`JetStream: ${streams.join(", ") || "no streams"}`);
-  await hostsReady(r, sup, undefined, 60000);
+  // Raft leaders move to the leader site (jetstream.leaders) while the hosts finish starting.
+  const [keeper] = await Promise.all([startLeaderKeeper(r, sup), hostsReady(r, sup, undefined, 60000)]);
+  if (keeper) log(`leader keeper: ${readFileSync(keeper.logFile, "utf8").trim().split("\n").at(-2) ?? ""}`);
   const readyMs = performance.now() - t0;
   log(`${r.topo.hosts.length} Wasm hosts ready; lattice up in ${readyMs.toFixed(0)} ms`);
   return { readyMs, serversMs, streams };

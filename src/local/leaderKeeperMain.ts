@@ -17,7 +17,10 @@ async function main(): Promise<void> {
   // The supervisor closing our stdin (its own exit) stops us too.
   process.stdin.on("end", () => void stop());
   process.stdin.resume();
+  const t0 = Date.now();
   await keeper.start();
+  const placed = await keeper.placed(15000);
+  log(placed ? `every kept leader at the site after ${Date.now() - t0} ms` : "not every kept leader could be placed yet; still trying");
   log(
     `keeping ${keeper.plan.streams.map((s) => s.stream).join(", ")}${keeper.plan.meta ? " and the meta leader" : ""} at ${keeper.plan.site}`,
   );

@@ -5,11 +5,16 @@
  * replica there is current. In the local lattice it runs as its own process at the leader site (`leaders` in
  * the supervisor); in the clouds the same program runs on the tie-breaker VMs (ARCHITECTURE.md).
  */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import * as path from "node:path";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { metaStepdownRequest, planLeaders, stepdownRequest, type LeaderPlan } from "../compile/leaders";
+import { REPO_ROOT } from "../paths";
 import { connectLocal } from "./client";
+import { siteGid } from "./sites";
 import type { LocalRender } from "./state";
+import { waitFor, type ManagedProcess, type Supervisor } from "./supervisor";
 
 export interface KeeperOptions {
   /** How often leaders are read. */
@@ -32,8 +37,10 @@ export class LeaderKeeper {
   private busy = false;
   private readonly lastAsk = new Map<string, number>();
   private readonly siteOf: Map<string, string>;
-  /** Stepdowns requested (group -> count), for tests and the log. */
+  /** Stepdowns that succeeded (group -> count), for tests and the log. */
   readonly moves = new Map<string, number>();
+  /** Groups whose leader was elsewhere (or unknown) at the last pass. */
+  private readonly misplaced = new Set<string>();
 
   constructor(
     private readonly r: LocalRender,
@@ -79,13 +86,21 @@ export class LeaderKeeper {
 
   private async keepMeta(): Promise<void> {
     if (!this.sys) return;
-    const m = await this.sys.request("$SYS.REQ.SERVER.PING.JSZ", "{}", { timeout: 500 }).catch(() => undefined);
+    // Only the meta leader answers with `leader_only`, and only its view lists the replicas and whether they are current.
+    const m = await this.sys
+      .request("$SYS.REQ.SERVER.PING.JSZ", JSON.stringify({ leader_only: true }), { timeout: 500 })
+      .catch(() => undefined);
     const meta = m ? (JSON.parse(m.string()) as { data?: { meta_cluster?: ClusterInfo } }).data?.meta_cluster : undefined;
     await this.keep("$meta", meta, () => metaStepdownRequest([`cloud:${this.plan.site}`]), this.sys);
   }
 
   private async keep(group: string, c: ClusterInfo | undefined, req: () => { subject: string; body: string }, nc = this.nc): Promise<void> {
-    if (!c?.leader || this.siteOf.get(c.leader) === this.plan.site) return;
+    if (c?.leader && this.siteOf.get(c.leader) === this.plan.site) {
+      this.misplaced.delete(group);
+      return;
+    }
+    this.misplaced.add(group);
+    if (!c?.leader) return;
     // Only a current replica at the site can take over without a gap.
     if (!(c.replicas ?? []).some((p) => this.siteOf.get(p.name) === this.plan.site && p.current && !p.offline)) return;
     const now = Date.now();
@@ -101,8 +116,75 @@ export class LeaderKeeper {
     );
   }
 
+  /** Pass until every kept leader is at the site in two passes in a row (bounded); true when they are. */
+  async placed(timeoutMs = 10000): Promise<boolean> {
+    let streak = 0;
+    return waitFor(
+      async () => {
+        while (this.busy) await new Promise((res) => setTimeout(res, 10));
+        await this.tick();
+        streak = this.misplaced.size === 0 ? streak + 1 : 0;
+        return streak >= 2;
+      },
+      timeoutMs,
+      this.o.intervalMs ?? 250,
+    );
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const c of [this.nc, this.sys]) if (c && !c.isClosed()) await c.close().catch(() => {});
   }
+}
+
+const KEEPER_MAIN = path.join(REPO_ROOT, "src", "local", "leaderKeeperMain.ts");
+const KEEPER_BUNDLE = path.join(REPO_ROOT, "node_modules", ".cache", "latticeform", "leader-keeper.cjs");
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : /\.(ts|json)$/.test(e.name) ? statSync(p).mtimeMs : 0);
+  }
+  return newest;
+}
+
+/** Node arguments that start the keeper: an esbuild bundle (as the hosts', no TypeScript compile per start), else tsx. */
+export function keeperCommand(): string[] {
+  try {
+    if (!existsSync(KEEPER_BUNDLE) || statSync(KEEPER_BUNDLE).mtimeMs < newestSource(path.join(REPO_ROOT, "src"))) {
+      const esbuild = require("esbuild") as typeof import("esbuild");
+      mkdirSync(path.dirname(KEEPER_BUNDLE), { recursive: true });
+      const tmp = `${KEEPER_BUNDLE}.${process.pid}.tmp`;
+      esbuild.buildSync({
+        entryPoints: [KEEPER_MAIN],
+        bundle: true,
+        platform: "node",
+        format: "cjs",
+        target: "node20",
+        outfile: tmp,
+        logLevel: "silent",
+      });
+      renameSync(tmp, KEEPER_BUNDLE);
+    }
+    return [KEEPER_BUNDLE];
+  } catch {
+    return ["--import", "tsx", KEEPER_MAIN];
+  }
+}
+
+/** Start the keeper as a process of the leader site (its group id), when the lattice keeps leaders; resolves when it runs. */
+export async function startLeaderKeeper(r: LocalRender, sup: Supervisor, timeoutMs = 30000): Promise<ManagedProcess | undefined> {
+  const plan = planLeaders(r.spec, r.topo);
+  if (!plan) return undefined;
+  const p = sup.spawnProcess("leader-keeper", process.execPath, [...keeperCommand(), r.layout.stateDir], {
+    pipeStdin: true,
+    gid: siteGid(r, plan.site),
+  });
+  let exited = false;
+  void p.exited.then(() => (exited = true));
+  const ok = await waitFor(() => exited || /\] ready$/m.test(readFileSync(p.logFile, "utf8")), timeoutMs, 50);
+  if (!ok || exited)
+    throw new Error(`the leader keeper did not start: ${readFileSync(p.logFile, "utf8").trim().split("\n").slice(-3).join(" | ")}`);
+  return p;
 }
