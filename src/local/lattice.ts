@@ -7,6 +7,7 @@ import { planJetStream } from "../compile/jetstream";
 import { connectLocal } from "./client";
 import { hostCommand } from "./host/bundle";
 import { startLeaderKeeper } from "./leaders";
+import { writeNatsContext } from "./natscli";
 import type { Heartbeat } from "./host/host";
 import { siteGid } from "./sites";
 import type { LocalRender } from "./state";
@@ -166,6 +167,8 @@ export async function upLocal(r: LocalRender, sup: Supervisor, log: (s: string) 
   await startServers(r, sup, { then: () => spawnHosts(r, sup) });
   const serversMs = performance.now() - t0;
   log(`${r.nats.servers.length} servers and ${r.nats.leafs.length} leaf sidecars ready in ${serversMs.toFixed(0)} ms`);
+  // For users: `nats --context <state dir>/nats-context.json ...` looks inside the running lattice.
+  writeNatsContext(r);
   const nc = await connectLocal(r, { name: "latticeform up" });
   let streams: string[];
   try {
