@@ -21,6 +21,8 @@ export interface KeeperOptions {
   readonly intervalMs?: number;
   /** Least time between two stepdown requests for one group (an election takes a moment to settle). */
   readonly backoffMs?: number;
+  /** How long a leader must have been elsewhere before it is asked back (no churn while elections settle). */
+  readonly settleMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -40,7 +42,8 @@ export class LeaderKeeper {
   /** Stepdowns that succeeded (group -> count), for tests and the log. */
   readonly moves = new Map<string, number>();
   /** Groups whose leader was elsewhere (or unknown) at the last pass. */
-  private readonly misplaced = new Set<string>();
+  private readonly misplaced = new Map<string, number>();
+  private placedOnce = false;
 
   constructor(
     private readonly r: LocalRender,
@@ -99,12 +102,14 @@ export class LeaderKeeper {
       this.misplaced.delete(group);
       return;
     }
-    this.misplaced.add(group);
-    if (!c?.leader) return;
+    const since = this.misplaced.get(group) ?? Date.now();
+    this.misplaced.set(group, since);
+    // At start leaders are placed at once; afterwards a move waits until the election that moved it has settled.
+    if (!c?.leader || (this.placedOnce && Date.now() - since < (this.o.settleMs ?? 1000))) return;
     // Only a current replica at the site can take over without a gap.
     if (!(c.replicas ?? []).some((p) => this.siteOf.get(p.name) === this.plan.site && p.current && !p.offline)) return;
     const now = Date.now();
-    if (now - (this.lastAsk.get(group) ?? 0) < (this.o.backoffMs ?? 1000)) return;
+    if (now - (this.lastAsk.get(group) ?? 0) < (this.o.backoffMs ?? 3000)) return;
     this.lastAsk.set(group, now);
     const { subject, body } = req();
     const res = await nc!.request(subject, body, { timeout: 2000 }).catch((e: unknown) => e as Error);
@@ -124,6 +129,7 @@ export class LeaderKeeper {
         while (this.busy) await new Promise((res) => setTimeout(res, 10));
         await this.tick();
         streak = this.misplaced.size === 0 ? streak + 1 : 0;
+        if (streak >= 2) this.placedOnce = true;
         return streak >= 2;
       },
       timeoutMs,
