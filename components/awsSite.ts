@@ -320,13 +320,14 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
 
   /** The JetStream StorageClass: gp3, encrypted with the site's KMS key. */
   private storageClass(name: string, lattice: string, key: aws.kms.Key, csi: aws.eks.Addon): k8s.storage.v1.StorageClass {
-    const { metadata, provisioner, reclaimPolicy, volumeBindingMode, allowVolumeExpansion } = jetstreamStorageClass("aws", lattice);
+    const { metadata, provisioner, parameters, reclaimPolicy, volumeBindingMode, allowVolumeExpansion } = jetstreamStorageClass("aws", lattice);
     return new k8s.storage.v1.StorageClass(
       `${name}-jetstream-storage`,
       {
         metadata,
         provisioner,
-        parameters: key.arn.apply((kmsKeyId) => jetstreamStorageClass("aws", lattice, { kmsKeyId }).parameters),
+        // Only the key's ARN waits for the key: `encrypted` stays known, so a preview can judge it.
+        parameters: { ...parameters, kmsKeyId: key.arn },
         reclaimPolicy,
         volumeBindingMode,
         allowVolumeExpansion,
