@@ -320,7 +320,10 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
 
   /** The JetStream StorageClass: gp3, encrypted with the site's KMS key. */
   private storageClass(name: string, lattice: string, key: aws.kms.Key, csi: aws.eks.Addon): k8s.storage.v1.StorageClass {
-    const { metadata, provisioner, parameters, reclaimPolicy, volumeBindingMode, allowVolumeExpansion } = jetstreamStorageClass("aws", lattice);
+    const { metadata, provisioner, parameters, reclaimPolicy, volumeBindingMode, allowVolumeExpansion } = jetstreamStorageClass(
+      "aws",
+      lattice,
+    );
     return new k8s.storage.v1.StorageClass(
       `${name}-jetstream-storage`,
       {
