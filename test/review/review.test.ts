@@ -28,7 +28,6 @@ const EXPECTED: Record<string, number> = {
   "latticeform-cloud-node-metadata": 1,
   "latticeform-gcp-gke-secrets-encryption": 1,
   "latticeform-nats-host-permissions": 2,
-  "latticeform-nats-jetstream-encryption": 1,
   "latticeform-nats-leafnode-authorization": 2,
   "latticeform-residency-secret-replicas": 4,
   "latticeform-resilience-drill-programme": 4,
@@ -184,7 +183,7 @@ describe("latticeform review", () => {
       assert.match(res.locations[0]!.logicalLocations[0]!.fullyQualifiedName, /^urn:pulumi:noncompliant::latticeform::/);
     }
     assert.equal(run.results.filter((x) => x.level === "error").length, 27);
-    assert.equal(run.results.filter((x) => x.level === "warning").length, 29);
+    assert.equal(run.results.filter((x) => x.level === "warning").length, 28);
   });
 
   it("a bad spec or a bad policy config exits 2 with a clear message", () => {
