@@ -1,9 +1,24 @@
 import type { PolicyResource } from "@pulumi/policy";
+import { jetstreamStorageClass } from "../../src/compile/storage";
 import type { LatticeSpec } from "../../src/model/schema";
 import { compiledPreview, LATTICE_TYPE, type LatticePolicy } from "../lib";
 
 const SC = "kubernetes:storage.k8s.io/v1:StorageClass";
 const EBS_PROVISIONERS = ["ebs.csi.aws.com", "kubernetes.io/aws-ebs"];
+const { UnknownValueError } = require("@pulumi/policy/proxy") as { UnknownValueError: new (...a: unknown[]) => Error };
+
+/**
+ * A class's parameters; latticeform's own class carries the KMS key's ARN, computed at deploy, so before deploy
+ * its parameters are those the compiler gives it (`jetstreamStorageClass`), which the component applies.
+ */
+function parametersOf(p: PolicyResource["props"], lattice: string): Record<string, string> | undefined {
+  try {
+    return p.parameters as Record<string, string> | undefined;
+  } catch (e) {
+    if (!(e instanceof UnknownValueError) || p.metadata?.labels?.["app.kubernetes.io/managed-by"] !== "latticeform") throw e;
+    return jetstreamStorageClass("aws", lattice, { kmsKeyId: "(computed)" }).parameters;
+  }
+}
 
 /**
  * JetStream's store is encrypted at rest: by the servers (`jetstream.cipher`) or by the volumes. On EKS the
@@ -33,7 +48,7 @@ export const policy: LatticePolicy = {
       const ok = classes.some(
         (p) =>
           EBS_PROVISIONERS.includes(p.provisioner) &&
-          String(p.parameters?.encrypted) === "true" &&
+          String(parametersOf(p, spec.name)?.encrypted) === "true" &&
           [undefined, c.name].includes(p.metadata?.labels?.["latticeform.io/cloud"]),
       );
       if (!ok)

@@ -38,10 +38,11 @@ export const resourceCases: Cases = {
   "latticeform-nats-jetstream-encryption": {
     good: () => [
       lattice(goodSpec()),
+      // latticeform's own class: its parameters wait for the KMS key's ARN; the compiler says what they will be.
       res("kubernetes:storage.k8s.io/v1:StorageClass", {
         provisioner: "ebs.csi.aws.com",
-        parameters: { encrypted: "true" },
-        metadata: { name: "js" },
+        parameters: UNKNOWN,
+        metadata: { name: "latticeform-jetstream", labels: { "app.kubernetes.io/managed-by": "latticeform" } },
       }),
     ],
     bad: () => [
