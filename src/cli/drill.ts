@@ -13,6 +13,32 @@ import type { CliContext } from "./commands";
 import { stackOption } from "./options";
 
 export const DEFAULT_SCENARIO = "lose-primary-cloud";
+/** Exit code of a drill that could not conclude (interrupted): neither met (0) nor breached (1). */
+export const EXIT_INCONCLUSIVE = 3;
+
+/**
+ * SIGINT, SIGTERM or SIGHUP during a drill: the first aborts it (the current step stops, faults are undone,
+ * everything is stopped, the evidence so far is written, exit 3); a second one exits at once, and the exit
+ * hooks still undo the faults, kill every process and remove the drill's state.
+ */
+export function interruptOnSignals(): { readonly signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const sigs = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const onSignal = (sig: NodeJS.Signals) => {
+    const key = sig === "SIGINT" ? "Ctrl-C" : sig;
+    if (!ac.signal.aborted) {
+      process.stderr.write(
+        `\n${sig}: undoing the faults, stopping the lattice, writing the evidence measured so far (${key} again stops at once)\n`,
+      );
+      ac.abort(`received ${sig}`);
+      return;
+    }
+    process.stderr.write(`\n${sig} again: stopping at once (faults undone, processes killed); no evidence written\n`);
+    process.exit(EXIT_INCONCLUSIVE);
+  };
+  for (const s of sigs) process.on(s, onSignal);
+  return { signal: ac.signal, dispose: () => sigs.forEach((s) => process.removeListener(s, onSignal)) };
+}
 
 /** The failover-relevant settings, recorded in the evidence. */
 export function tuningOf(spec: LatticeSpec): Record<string, string | number> {
@@ -80,22 +106,27 @@ export async function drillCommand(opts: {
     opts.out ?? path.join(REPO_ROOT, "out", "drills", `${ref.name}-${plan.id}-${new Date().toISOString().replace(/[:.]/g, "-")}`),
   );
   const started = Date.now();
-  const run = await executeDrill(
-    spec,
-    ref,
-    { ...plan, repetitions: reps },
-    { progress: (s) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}\n`) },
-  );
-  const result = await writeDrillEvidence(out, run, tuningOf(spec));
-  process.stdout.write(`\n${result.summary}\n\nevidence pack: ${out}\n  report: ${path.join(out, "report.html")}\n`);
-  return result.allMet ? 0 : 1;
+  const interrupt = interruptOnSignals();
+  try {
+    const run = await executeDrill(
+      spec,
+      ref,
+      { ...plan, repetitions: reps },
+      { progress: (s) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}\n`), signal: interrupt.signal },
+    );
+    const result = await writeDrillEvidence(out, run, tuningOf(spec));
+    process.stdout.write(`\n${result.summary}\n\nevidence pack: ${out}\n  report: ${path.join(out, "report.html")}\n`);
+    return result.evidence.verdict === "inconclusive" ? EXIT_INCONCLUSIVE : result.allMet ? 0 : 1;
+  } finally {
+    interrupt.dispose();
+  }
 }
 
 export function registerDrillCommands(program: Command, ctx: CliContext): void {
   const drill = program
     .command("drill")
     .description(
-      "run a failover drill on the local lattice and write an evidence pack (exit 0: every objective met, 1: one breached, 2: bad scenario)",
+      "run a failover drill on the local lattice and write an evidence pack (exit 0: every objective met, 1: one breached, 2: bad scenario, 3: inconclusive, e.g. interrupted by Ctrl-C)",
     )
     .addOption(stackOption().makeOptionMandatory(false))
     .option("--local", "run on the local lattice (the only target here)")

@@ -1,11 +1,11 @@
 /** `up --local`, `down`, `call` and `status`: the local lattice from the command line. */
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import * as path from "node:path";
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { connectLocal } from "../local/client";
 import { collectHeartbeats, upLocal } from "../local/lattice";
-import { defaultStateDir, openLocal, renderLocal, type LocalRender } from "../local/state";
-import { httpGet, pidAlive, Supervisor } from "../local/supervisor";
+import { defaultStateDir, openLocal, reapStack, renderLocal, type LocalRender } from "../local/state";
+import { httpGet, Supervisor } from "../local/supervisor";
+import type { LatticeSpec } from "../model/schema";
 import { loadStack } from "../model/load";
 import { HEARTBEAT_MS } from "../local/host/constants";
 import type { Heartbeat } from "../local/host/host";
@@ -108,27 +108,25 @@ export function formatTable(rows: readonly Record<string, string>[], columns: re
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => r[c] ?? "")))].join("\n");
 }
 
-/** Stop whatever processes a running `up` of this stack recorded, then remove its state dir. */
-export function downLocal(stack: string): { killed: number[]; removed: boolean } {
-  const dir = defaultStateDir(stack);
-  const killed: number[] = [];
-  const pidFile = path.join(dir, "pids");
-  if (existsSync(pidFile)) {
-    for (const line of readFileSync(pidFile, "utf8").split("\n")) {
-      const pid = Number(line.split(" ")[0]);
-      if (!pid || !pidAlive(pid)) continue;
-      try {
-        if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir)) continue;
-        process.kill(pid, "SIGKILL");
-        killed.push(pid);
-      } catch {
-        // already gone
-      }
-    }
-  }
-  const existed = existsSync(dir);
-  rmSync(dir, { recursive: true, force: true });
-  return { killed, removed: existed };
+/**
+ * Stop whatever any command left for this stack (a running `up` or drill, or one that was killed): processes,
+ * faults still in force (nftables tables, tc qdiscs, processes stopped by a blackhole); then remove its state,
+ * secrets included. One line per thing done.
+ */
+export function downLocal(stack: string, spec?: LatticeSpec): { lines: string[]; killed: number; removed: boolean } {
+  const existed = existsSync(defaultStateDir(stack));
+  const reaped = reapStack(stack, { force: true, spec });
+  return { lines: reaped.lines, killed: reaped.killed, removed: existed };
+}
+
+/** Before `up`: reap what a killed `up` or drill of this stack left, say so, and refuse a second live `up`. */
+export function reapBeforeUp(stack: string, log: (line: string) => void): void {
+  const reaped = reapStack(stack);
+  for (const line of reaped.lines) log(`reaped ${line}`);
+  if (reaped.busyUp)
+    throw new Error(
+      `stack ${stack} is already up (pid ${reaped.busyUp.pid}); stop it with Ctrl-C there, or run latticeform down --stack ${stack}`,
+    );
 }
 
 export function registerLocalCommands(program: Command, ctx: CliContext): void {
@@ -142,6 +140,7 @@ export function registerLocalCommands(program: Command, ctx: CliContext): void {
       try {
         if (!opts.local) throw new Error("only --local is supported here; deploy to the clouds with `pulumi up --stack <name>`");
         const { ref, spec } = loadStack(opts.stack);
+        reapBeforeUp(ref.name, (line) => process.stdout.write(line + "\n"));
         const r = await renderLocal(spec, ref.name);
         const sup = new Supervisor(r.layout.stateDir);
         const stop = async (code: number) => {
@@ -181,11 +180,10 @@ export function registerLocalCommands(program: Command, ctx: CliContext): void {
     .addOption(stackOption())
     .action((opts: { stack: string }) => {
       try {
-        const { ref } = loadStack(opts.stack);
-        const { killed, removed } = downLocal(ref.name);
-        process.stdout.write(
-          `stack ${ref.name}: stopped ${killed.length} process(es)${killed.length ? ` (${killed.join(", ")})` : ""}; ${removed ? "removed" : "no"} state dir\n`,
-        );
+        const { ref, spec } = loadStack(opts.stack);
+        const { lines, killed, removed } = downLocal(ref.name, spec);
+        for (const line of lines) process.stdout.write(line + "\n");
+        process.stdout.write(`stack ${ref.name}: stopped ${killed} process(es); ${removed ? "removed" : "no"} state dir\n`);
       } catch (e) {
         ctx.fail(e);
       }

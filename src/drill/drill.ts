@@ -1,18 +1,18 @@
 /**
- * A whole drill on the local lattice: boot a fresh lattice for the stack, run each repetition of the plan,
- * stop everything (also on failure or Ctrl-C), and hand the measurements over for the evidence pack.
+ * A whole drill on the local lattice: reap what a killed drill of the stack left, boot a fresh lattice in the
+ * stack's state dir, run each repetition of the plan, stop everything (also on failure or interruption), and
+ * hand the measurements over for the evidence pack, with the step an interruption stopped it at.
  */
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { upLocal } from "../local/lattice";
-import { renderLocal } from "../local/state";
+import { drillStackName, drillStateDir, reapStack, renderLocal } from "../local/state";
 import { Supervisor } from "../local/supervisor";
 import { REPO_ROOT } from "../model/load";
 import type { LatticeSpec } from "../model/schema";
-import { runRepetition, type DrillPlan, type Progress, type RepetitionResult } from "./runner";
+import { DrillInterrupted, runRepetition, type DrillPlan, type Progress, type RepetitionResult } from "./runner";
 import { natsServerBin } from "../tools/pins";
 
 export interface DrillRunRaw {
@@ -23,6 +23,16 @@ export interface DrillRunRaw {
   readonly finishedAt: string;
   readonly readyMs: number;
   readonly repetitions: readonly RepetitionResult[];
+  /** Set when the drill did not run to its end: who stopped it, and at which step. */
+  readonly interrupted?: { readonly by: "operator" | "error"; readonly step: string; readonly detail?: string };
+}
+
+/** Resolves when `signal` aborts (never without one). */
+function whenAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) resolve();
+    else signal?.addEventListener("abort", () => resolve(), { once: true });
+  });
 }
 
 export function toolVersions(): DrillRunRaw["versions"] {
@@ -41,47 +51,83 @@ export function configHash(file: string): string {
   return "sha256:" + createHash("sha256").update(readFileSync(file)).digest("hex");
 }
 
-/** Boot, run every repetition, and stop everything. The lattice lives in a temporary state dir. */
+/**
+ * Boot, run every repetition, and stop everything. The lattice lives in the stack's state dir
+ * (`.latticeform/<stack>/drill/`), removed at the end; what a killed drill left there is reaped first.
+ * When `signal` aborts, the current step stops, faults are undone, everything is stopped, and the result
+ * holds what was measured so far with `interrupted` set.
+ */
 export async function executeDrill(
   spec: LatticeSpec,
   stack: { name: string; file: string },
   plan: DrillPlan,
-  opts: { progress?: Progress; basePort?: number } = {},
+  opts: { progress?: Progress; basePort?: number; signal?: AbortSignal } = {},
 ): Promise<DrillRunRaw> {
   const progress = opts.progress ?? (() => {});
-  const dir = mkdtempSync(path.join(tmpdir(), `lf-drill-${stack.name}-`));
+  const { signal } = opts;
+  const reaped = reapStack(stack.name);
+  for (const line of reaped.lines) progress(`reaped ${line}`);
+  if (reaped.busyDrill)
+    throw new Error(
+      `a drill of stack ${stack.name} is already running (pid ${reaped.busyDrill.pid}); wait for it, or stop it with latticeform down --stack ${stack.name}`,
+    );
+  const dir = drillStateDir(stack.name);
+  // The temporary state goes even when a second Ctrl-C exits at once (after the supervisor's exit hook killed everything).
+  const removeState = () => rmSync(dir, { recursive: true, force: true });
+  process.on("exit", removeState);
   const runSpec: LatticeSpec = opts.basePort ? { ...spec, local: { basePort: opts.basePort } } : spec;
-  const r = await renderLocal(runSpec, `${stack.name}-drill`, dir);
-  const sup = new Supervisor(dir);
   const startedAt = new Date().toISOString();
+  const reps: RepetitionResult[] = [];
+  let step = "boot";
+  let readyMs = 0;
+  let sup: Supervisor | undefined;
   try {
+    const r = await renderLocal(runSpec, drillStackName(stack.name), dir);
+    sup = new Supervisor(dir);
     progress(
       `booting the local lattice of stack ${stack.name} (${r.nats.servers.length} servers, ${r.nats.leafs.length} leafs, ${r.topo.hosts.length} hosts)`,
     );
-    const up = await upLocal(r, sup, (s) => progress(`  ${s}`));
-    const reps: RepetitionResult[] = [];
+    const booting = upLocal(r, sup, (s) => progress(`  ${s}`));
+    booting.catch(() => {}); // an interrupted boot fails once everything is stopped: that is expected
+    const up = await Promise.race([booting, whenAborted(signal).then(() => undefined)]);
+    if (!up) throw new DrillInterrupted(step);
+    readyMs = up.readyMs;
     for (let i = 0; i < plan.repetitions; i++) {
+      step = `repetition ${i + 1}/${plan.repetitions}`;
+      if (signal?.aborted) throw new DrillInterrupted(`${step}: before it started`);
       progress(`repetition ${i + 1}/${plan.repetitions}: ${plan.name}`);
-      const rep = await runRepetition(r, sup, plan, i, progress);
+      const rep = await runRepetition(r, sup, plan, i, progress, { signal });
+      // A repetition cut before its fault measured no recovery: it is not evidence.
+      if (!rep.interrupted || rep.faults.length > 0) reps.push(rep);
+      if (rep.interrupted) throw new DrillInterrupted(`${step}: ${rep.interrupted}`);
       for (const w of rep.workloads) {
         progress(
           `  ${w.workload}: recovery ${w.recoveryMs === null ? "never" : `${w.recoveryMs.toFixed(0)} ms`} (objective ${w.objectiveRtoMs} ms), ${w.failed} of ${w.ok + w.failed} requests failed`,
         );
       }
       for (const s of rep.streams) progress(`  stream ${s.stream}: ${s.acked} acked, ${s.lost} lost (copy ${s.copy})`);
-      reps.push(rep);
     }
-    return {
-      plan,
-      stack: { name: stack.name, file: stack.file, configHash: configHash(stack.file), lattice: spec.name },
-      versions: toolVersions(),
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      readyMs: up.readyMs,
-      repetitions: reps,
-    };
+  } catch (e) {
+    // An error while interrupted (a connection closing under a probe) is part of the interruption.
+    if (!(e instanceof DrillInterrupted) && !signal?.aborted) throw e;
+    if (e instanceof DrillInterrupted) step = e.step;
   } finally {
-    await sup.stopAll();
-    rmSync(dir, { recursive: true, force: true });
+    if (signal?.aborted) progress(`interrupted during ${step}: stopping everything`);
+    await sup?.stopAll();
+    removeState();
+    process.removeListener("exit", removeState);
   }
+  const reason: unknown = signal?.reason;
+  return {
+    plan,
+    stack: { name: stack.name, file: stack.file, configHash: configHash(stack.file), lattice: spec.name },
+    versions: toolVersions(),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    readyMs,
+    repetitions: reps,
+    ...(signal?.aborted
+      ? { interrupted: { by: "operator" as const, step, ...(typeof reason === "string" ? { detail: reason } : {}) } }
+      : {}),
+  };
 }

@@ -8,7 +8,8 @@ import type { LatencyStats, RepetitionResult, WorkloadMeasurement } from "./runn
 
 export const EVIDENCE_SCHEMA_VERSION = "1.0";
 
-export type Verdict = "met" | "breached";
+/** inconclusive: the drill could not measure enough to say (interrupted before the objective could be judged). */
+export type Verdict = "met" | "breached" | "inconclusive";
 
 export interface TimelinePoint {
   /** Bin start, ms since injection. */
@@ -71,6 +72,8 @@ export interface Evidence {
       readonly reason: string | null;
     }[];
     readonly stopConditionsFired: readonly string[];
+    /** The step this repetition was interrupted at. */
+    readonly interrupted?: string;
     readonly jetstreamApi: { readonly ok: boolean; readonly ms: number; readonly error: string | null } | null;
     /** Raft leaders just before the fault, where known. */
     readonly leadersAtFault?: { readonly meta: string | null; readonly streams: Readonly<Record<string, string | null>> };
@@ -86,6 +89,8 @@ export interface Evidence {
       readonly timeline: readonly TimelinePoint[];
     }[];
   }[];
+  /** Present when the drill did not run to its end: who stopped it and at which step. */
+  readonly interrupted?: NonNullable<DrillRunRaw["interrupted"]>;
   readonly verdict: Verdict;
   readonly findings: readonly { readonly id: string; readonly severity: "high" | "medium" | "info"; readonly text: string }[];
   readonly signOff: {
@@ -128,7 +133,10 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
     const first = ms[0]!;
     const recovered = ms.map((m) => m.recoveryMs).filter((x): x is number => x !== null);
     const unrecovered = ms.length - recovered.length;
-    const rtoVerdict: Verdict = unrecovered === 0 && recovered.every((x) => x <= first.objectiveRtoMs) ? "met" : "breached";
+    // Not recovered when an interruption cut the observation short: no verdict either way.
+    const cutShort = reps.filter((r) => r.interrupted && r.workloads.some((w) => w.workload === name && w.recoveryMs === null)).length;
+    const rtoVerdict: Verdict =
+      recovered.some((x) => x > first.objectiveRtoMs) || unrecovered > cutShort ? "breached" : cutShort ? "inconclusive" : "met";
     const ledgers = ms.map((m) => m.ledger).filter((l): l is NonNullable<typeof l> => !!l);
     const lost = ledgers.length ? ledgers.reduce((a, l) => a + l.lost, 0) : null;
     const rpoVerdict: Verdict | "not measured" =
@@ -147,7 +155,7 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
       acknowledgedLost: lost,
       rtoVerdict,
       rpoVerdict,
-      verdict: (rtoVerdict === "met" && rpoVerdict !== "breached" ? "met" : "breached") as Verdict,
+      verdict: (rtoVerdict === "breached" || rpoVerdict === "breached" ? "breached" : rtoVerdict) as Verdict,
     };
   });
   const reconciliation = reps.flatMap((r) =>
@@ -168,6 +176,12 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
   const findings: { id: string; severity: "high" | "medium" | "info"; text: string }[] = [];
   let n = 1;
   const fid = () => `F-${String(n++).padStart(2, "0")}`;
+  if (run.interrupted)
+    findings.push({
+      id: fid(),
+      severity: "high",
+      text: `The drill was interrupted by ${run.interrupted.by === "operator" ? "the operator" : "an error"} during ${run.interrupted.step}${run.interrupted.detail ? ` (${run.interrupted.detail})` : ""}: this pack holds what was measured up to there, and no verdict of MET. Every fault was undone and every process stopped before it was written.`,
+    });
   for (const o of objectives) {
     if (o.rtoVerdict === "breached") {
       findings.push({
@@ -222,7 +236,7 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
         severity: "high",
         text: `Stop condition fired in repetition ${r.index + 1}: ${s}; the drill was aborted and the lattice restored.`,
       });
-    if (r.timestamps.steadyAgain === null)
+    if (r.timestamps.steadyAgain === null && !r.interrupted)
       findings.push({
         id: fid(),
         severity: "high",
@@ -268,6 +282,7 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
       timestamps: r.timestamps,
       faults: r.faults.map((f) => ({ kind: f.step.kind, action: f.action, processes: f.processes, reason: f.reason ?? null })),
       stopConditionsFired: r.stopConditionsFired,
+      ...(r.interrupted ? { interrupted: r.interrupted } : {}),
       jetstreamApi: r.jetstreamApi ?? null,
       ...(r.leadersAtFault ? { leadersAtFault: r.leadersAtFault } : {}),
       workloads: r.workloads.map((w) => ({
@@ -282,8 +297,11 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
         timeline: timeline(w.samples),
       })),
     })),
-    verdict:
-      objectives.every((o) => o.verdict === "met") && !stopped && reps.every((r) => !r.jetstreamApi || r.jetstreamApi.ok)
+    ...(run.interrupted ? { interrupted: run.interrupted } : {}),
+    // Interrupted: inconclusive, whatever was measured up to there (the rule issue 12's verdict table keeps).
+    verdict: run.interrupted
+      ? "inconclusive"
+      : objectives.every((o) => o.verdict === "met") && !stopped && reps.every((r) => !r.jetstreamApi || r.jetstreamApi.ok)
         ? "met"
         : "breached",
     findings,

@@ -32,6 +32,8 @@ export interface Injected {
   readonly reason?: string;
   /** Undo handle of a network fault. */
   readonly net?: NetworkFaults;
+  /** Run record of a freeze (see src/local/records.ts), marked undone when thawed. */
+  readonly recordId?: number;
 }
 
 /** Process names (as the supervisor knows them) of everything in one cloud. */
@@ -81,15 +83,23 @@ export async function inject(r: LocalRender, sup: Supervisor, step: FaultStep, n
     case "blackhole": {
       const p = cloudProcesses(r, step.cloud!);
       const names = step.server ? [step.server] : [...p.servers, ...p.leafs, ...p.hosts.map((h) => `host-${h}`)];
+      // Recorded first: if we die while they are stopped, the next command resumes (and reaps) them.
+      const recordId = sup.records.fault({
+        kind: "sigstop",
+        processes: names.flatMap((name) => {
+          const p = sup.processes.get(name);
+          return p ? [{ name, pid: p.pid }] : [];
+        }),
+      });
       for (const n of names) sup.signal(n, "SIGSTOP");
-      return { step, processes: names, action: "frozen" };
+      return { step, processes: names, action: "frozen", recordId };
     }
     case "partition":
     case "latency": {
       const why = step.kind === "latency" ? NetworkFaults.latencyUnavailable() : NetworkFaults.unavailable();
       if (why) return { step, processes: [], action: "skipped", reason: why };
       const [a, b] = step.between ?? [r.spec.clouds[0]!.name, r.spec.clouds[1]?.name ?? r.spec.clouds[0]!.name];
-      const net = new NetworkFaults(r);
+      const net = new NetworkFaults(r, sup.records);
       try {
         if (step.kind === "partition") net.partition(a, b);
         else net.latency(a, b, step.delayMs ?? 100);
@@ -110,6 +120,7 @@ export async function restore(r: LocalRender, sup: Supervisor, inj: Injected): P
   }
   if (inj.action === "frozen") {
     for (const n of inj.processes) if (sup.processes.has(n)) sup.signal(n, "SIGCONT");
+    if (inj.recordId !== undefined) sup.records.undone(inj.recordId);
     return;
   }
   if (inj.action !== "killed") return;

@@ -44,13 +44,14 @@ export interface WriteResult {
 export function summarize(e: Evidence): string {
   const rows = e.objectives.map(
     (o) =>
-      `  ${o.verdict === "met" ? "MET     " : "BREACHED"} ${o.workload.padEnd(14)} recovery ${o.unrecoveredRepetitions ? "not recovered" : `${Math.round(o.recoveryMs.median ?? 0)} ms (max ${Math.round(o.recoveryMs.max ?? 0)})`} vs objective ${o.rtoObjectiveMs} ms; acknowledged lost ${o.acknowledgedLost ?? "n/a"} (RPO ${o.rpoObjectiveMessages})`,
+      `  ${o.verdict.toUpperCase().padEnd(12)} ${o.workload.padEnd(14)} recovery ${o.unrecoveredRepetitions ? "not recovered" : `${Math.round(o.recoveryMs.median ?? 0)} ms (max ${Math.round(o.recoveryMs.max ?? 0)})`} vs objective ${o.rtoObjectiveMs} ms; acknowledged lost ${o.acknowledgedLost ?? "n/a"} (RPO ${o.rpoObjectiveMessages})`,
   );
   const streams = e.reconciliation.map(
     (s) =>
       `  stream ${s.stream}: ${s.acknowledged} acknowledged, ${s.lost} lost in ${s.copy}${s.mirrorLagAtFault !== null ? ` (mirror lag at fault: ${s.mirrorLagAtFault})` : ""}`,
   );
-  return [`Drill "${e.scenario.name}" on stack ${e.stack.name}: ${e.verdict.toUpperCase()}`, ...rows, ...streams].join("\n");
+  const why = e.interrupted ? [`  interrupted by ${e.interrupted.by} during ${e.interrupted.step}: measured up to there`] : [];
+  return [`Drill "${e.scenario.name}" on stack ${e.stack.name}: ${e.verdict.toUpperCase()}`, ...why, ...rows, ...streams].join("\n");
 }
 
 export async function writeDrillEvidence(

@@ -99,6 +99,16 @@ export interface RepetitionResult {
   readonly leadersAtFault?: { readonly meta: string | null; readonly streams: Readonly<Record<string, string | null>> };
   /** Stream and consumer creation and deletion through the JetStream API while the fault was still in place. */
   readonly jetstreamApi: { readonly ok: boolean; readonly ms: number; readonly error: string | null } | null;
+  /** The step the repetition was interrupted at (its signal aborted): measured up to there, faults undone. */
+  readonly interrupted?: string;
+}
+
+/** Thrown inside a repetition when its signal aborts; the repetition returns what it measured so far. */
+export class DrillInterrupted extends Error {
+  constructor(readonly step: string) {
+    super(`interrupted during ${step}`);
+    this.name = "DrillInterrupted";
+  }
 }
 
 /** The JetStream meta leader (from a running server's /jsz) and the leader of every stream, bucket and mirror. */
@@ -127,11 +137,12 @@ async function checkJetStreamApi(
   r: LocalRender,
   placement: string,
   run: string,
+  signal?: AbortSignal,
 ): Promise<{ ok: boolean; ms: number; error: string | null }> {
   const t0 = performance.now();
   const name = `DRILL_API_${run.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   let lastError = "";
-  for (let attempt = 0; attempt < 20; attempt++) {
+  for (let attempt = 0; attempt < 20 && !signal?.aborted; attempt++) {
     // A fresh name per attempt: an attempt that timed out may still have created its stream.
     const stream = `${name}_${attempt}`;
     try {
@@ -192,8 +203,52 @@ function objectiveOf(spec: LatticeSpec, plan: DrillPlan, w: LatticeSpec["workloa
   return { rtoMs: (o?.rtoSeconds ?? w.objectives.rtoSeconds) * 1000, rpo: o?.rpoMessages ?? w.objectives.rpoMessages };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((r) => {
+    if (signal?.aborted) return r();
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      r();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** One workload's measurement from its samples (t = 0 at the injection). */
+function measureWorkload(
+  spec: LatticeSpec,
+  plan: DrillPlan,
+  w: LatticeSpec["workloads"][number],
+  samples: Sample[],
+  ledger?: WorkloadMeasurement["ledger"],
+): WorkloadMeasurement {
+  const rec = recoveryFrom(samples, plan.steadyWindowMs);
+  const o = objectiveOf(spec, plan, w);
+  const servedBy: Record<string, number> = {};
+  for (const s of samples) if (s.ok && s.cloud) servedBy[s.cloud] = (servedBy[s.cloud] ?? 0) + 1;
+  const recEnd = rec.recoveryMs ?? Infinity;
+  return {
+    workload: w.name,
+    failover: w.failover.mode,
+    objectiveRtoMs: o.rtoMs,
+    objectiveRpo: o.rpo,
+    recoveryMs: rec.recoveryMs === null ? null : +rec.recoveryMs.toFixed(1),
+    firstFailureMs: rec.firstFailure === null ? null : +rec.firstFailure.toFixed(1),
+    firstSuccessAfterFailureMs: rec.firstSuccess === null ? null : +rec.firstSuccess.toFixed(1),
+    ok: samples.filter((s) => s.ok).length,
+    failed: samples.filter((s) => !s.ok).length,
+    latency: {
+      before: latencyStats(samples.filter((s) => s.t < 0)),
+      during: latencyStats(samples.filter((s) => s.t >= 0 && s.t < recEnd)),
+      after: latencyStats(samples.filter((s) => s.t >= recEnd)),
+    },
+    servedBy,
+    ...(ledger ? { ledger } : {}),
+    samples,
+  };
 }
 
 /** Clouds whose processes a plan takes down (for choosing surviving copies and probe homes). */
@@ -209,8 +264,15 @@ export async function runRepetition(
   plan: DrillPlan,
   index: number,
   progress: Progress = () => {},
+  opts: { readonly signal?: AbortSignal } = {},
 ): Promise<RepetitionResult> {
   const { spec } = r;
+  const { signal } = opts;
+  // Where the repetition is, for an interruption: it stops at the next check and returns what it measured.
+  let step = "steady state";
+  const stopIfAborted = () => {
+    if (signal?.aborted) throw new DrillInterrupted(step);
+  };
   const run = `${plan.id}-${Date.now().toString(36)}-${index}`;
   // Probes stamp samples with the absolute clock; analysis shifts them so the injection is t = 0.
   let injAbs = performance.now();
@@ -248,11 +310,14 @@ export async function runRepetition(
   const fired: string[] = [];
   const injected: Injected[] = [];
   let restored = false;
+  let injectedIso: string | undefined;
+  let leadersAtFault: RepetitionResult["leadersAtFault"];
   try {
     for (const p of probes) p.start();
     for (const p of publishers) p.start();
     progress(`  steady state for ${plan.warmupMs} ms`);
-    await sleep(plan.warmupMs);
+    await sleep(plan.warmupMs, signal);
+    stopIfAborted();
 
     // Mirror lag at the moment of the fault: how much an asynchronous copy can lose.
     const lagAtFault = new Map<string, number>();
@@ -271,7 +336,7 @@ export async function runRepetition(
     }
 
     // Which raft leaders the fault is about to take: a lost leader means an election before writes resume.
-    const leadersAtFault = await raftLeaders(r, pubConn);
+    leadersAtFault = await raftLeaders(r, pubConn);
     progress(
       `  leaders before the fault: meta ${leadersAtFault.meta ?? "?"}; ${Object.entries(leadersAtFault.streams)
         .map(([k, v]) => `${k} ${v ?? "?"}`)
@@ -279,15 +344,19 @@ export async function runRepetition(
     );
 
     // The fault: t = 0 of the measurement.
+    stopIfAborted();
+    step = "inject";
     injAbs = performance.now();
-    const injectedIso = new Date().toISOString();
-    for (const step of plan.faults) {
-      const inj = await inject(r, sup, step, pubConn);
+    injectedIso = new Date().toISOString();
+    for (const f of plan.faults) {
+      const inj = await inject(r, sup, f, pubConn);
       injected.push(inj);
       progress(
-        `  injected ${step.kind}${step.cloud ? ` on ${step.cloud}` : ""}: ${inj.action} ${inj.processes.join(", ") || "(nothing)"}${inj.reason ? ` — ${inj.reason}` : ""}`,
+        `  injected ${f.kind}${f.cloud ? ` on ${f.cloud}` : ""}: ${inj.action} ${inj.processes.join(", ") || "(nothing)"}${inj.reason ? ` — ${inj.reason}` : ""}`,
       );
+      stopIfAborted();
     }
+    step = `observe (${plan.faults.map((f) => f.kind).join(", ")} injected)`;
     // Timed faults (blackhole, partition, latency) heal after their duration, during the observation.
     const blackholeMs = Math.max(
       0,
@@ -299,7 +368,8 @@ export async function runRepetition(
     const deadline = Math.min(plan.observeMs, plan.abortFactor * maxRto + plan.steadyWindowMs);
     let thawed = blackholeMs === 0;
     for (let i = 0; i < Math.ceil(deadline / 100) + 1; i++) {
-      await sleep(100);
+      await sleep(100, signal);
+      stopIfAborted();
       const t = clock();
       if (!thawed && t >= blackholeMs) {
         for (const inj of injected) if (inj.action === "frozen" || inj.action === "network") await restore(r, sup, inj);
@@ -335,13 +405,16 @@ export async function runRepetition(
     // (2.9.10 may still place an R1 stream on a peer it has not yet marked offline).
     const touched = new Set(plan.faults.map((f) => f.cloud).filter((c): c is string => !!c));
     const survivor = spec.clouds.find((c) => !touched.has(c.name))?.name ?? spec.clouds[0]!.name;
-    const jetstreamApi = plan.streams ? await checkJetStreamApi(pubConn, r, survivor, run) : null;
+    step = "JetStream API check";
+    const jetstreamApi = plan.streams ? await checkJetStreamApi(pubConn, r, survivor, run, signal) : null;
+    stopIfAborted();
     if (jetstreamApi)
       progress(
         `  JetStream API during the fault: ${jetstreamApi.ok ? `stream and consumer created in ${jetstreamApi.ms} ms` : `FAILED (${jetstreamApi.error})`}`,
       );
 
     // Reconcile before restoring: the RPO question is what survives if the lost cloud never returns.
+    step = "reconcile";
     const streams: StreamMeasurement[] = [];
     for (const pub of publishers) {
       const s = spec.streams.find((x) => x.name === pub.stream)!;
@@ -383,14 +456,6 @@ export async function runRepetition(
     for (const w of runnable) {
       const ps = probes.filter((p) => p.workload.name === w.name);
       const samples = rel(ps.flatMap((p) => p.samples)).sort((a, b) => a.t - b.t);
-      const rec = recoveryFrom(samples, plan.steadyWindowMs);
-      const o = objectiveOf(spec, plan, w);
-      const servedBy: Record<string, number> = {};
-      for (const s of samples) if (s.ok && s.cloud) servedBy[s.cloud] = (servedBy[s.cloud] ?? 0) + 1;
-      const before = samples.filter((s) => s.t < 0);
-      const recEnd = rec.recoveryMs ?? Infinity;
-      const during = samples.filter((s) => s.t >= 0 && s.t < recEnd);
-      const afterS = samples.filter((s) => s.t >= recEnd);
       const ledger = w.kv
         ? await reconcileLedger(
             pubConn,
@@ -399,35 +464,25 @@ export async function runRepetition(
             ps.flatMap((p) => p.acked),
           ).catch(() => undefined)
         : undefined;
-      workloads.push({
-        workload: w.name,
-        failover: w.failover.mode,
-        objectiveRtoMs: o.rtoMs,
-        objectiveRpo: o.rpo,
-        recoveryMs: rec.recoveryMs === null ? null : +rec.recoveryMs.toFixed(1),
-        firstFailureMs: rec.firstFailure === null ? null : +rec.firstFailure.toFixed(1),
-        firstSuccessAfterFailureMs: rec.firstSuccess === null ? null : +rec.firstSuccess.toFixed(1),
-        ok: samples.filter((s) => s.ok).length,
-        failed: samples.filter((s) => !s.ok).length,
-        latency: { before: latencyStats(before), during: latencyStats(during), after: latencyStats(afterS) },
-        servedBy,
-        ...(ledger ? { ledger } : {}),
-        samples,
-      });
+      workloads.push(measureWorkload(spec, plan, w, samples, ledger));
     }
+    stopIfAborted();
 
     const detectedT = Math.min(...workloads.map((w) => w.firstFailureMs ?? Infinity));
     const firstSuccessT = Math.max(...workloads.map((w) => w.firstSuccessAfterFailureMs ?? -Infinity));
     const steadyT = workloads.some((w) => w.recoveryMs === null) ? null : Math.max(0, ...workloads.map((w) => w.recoveryMs ?? 0));
 
     progress(`  restoring`);
+    step = "restore";
     restored = true;
     for (const inj of injected) await restore(r, sup, inj);
     const restoredIso = new Date().toISOString();
+    step = "settle";
     // Steady again: a fresh request to every workload from every cloud succeeds (bounded).
-    const requestsSteady = await checkSteady(r, conns.slice(0, spec.clouds.length), runnable, plan.requestTimeoutMs);
+    const requestsSteady = await checkSteady(r, conns.slice(0, spec.clouds.length), runnable, plan.requestTimeoutMs, signal);
     // Steady also means every mirror has caught up with its source again: a stale mirror is no copy.
-    const mirrorsSteady = plan.streams ? await mirrorsCaughtUp(r, pubConn, 30000) : null;
+    const mirrorsSteady = plan.streams ? await mirrorsCaughtUp(r, pubConn, 30000, signal) : null;
+    stopIfAborted();
     if (mirrorsSteady) progress(`  mirrors not caught up after restore: ${mirrorsSteady}`);
     const steadyAgain = mirrorsSteady ? null : requestsSteady;
     return {
@@ -450,6 +505,43 @@ export async function runRepetition(
       leadersAtFault,
       jetstreamApi,
     };
+  } catch (e) {
+    if (!(e instanceof DrillInterrupted)) throw e;
+    // Interrupted: undo what is still in force (killed processes stay down: the drill stops everything next),
+    // and hand back what was measured so far.
+    progress(`  interrupted during ${e.step}: undoing the faults`);
+    for (const p of [...probes, ...publishers]) await p.stop();
+    if (!restored) for (const inj of injected) if (inj.action !== "killed") await restore(r, sup, inj).catch(() => {});
+    restored = true;
+    const now = new Date().toISOString();
+    return {
+      index,
+      timestamps: {
+        start: startIso,
+        injected: injectedIso ?? now,
+        detected: null,
+        firstSuccess: null,
+        steady: null,
+        restored: now,
+        steadyAgain: null,
+        end: now,
+      },
+      faults: injected,
+      workloads: runnable.map((w) =>
+        measureWorkload(
+          spec,
+          plan,
+          w,
+          rel(probes.filter((p) => p.workload.name === w.name).flatMap((p) => p.samples)).sort((a, b) => a.t - b.t),
+        ),
+      ),
+      streams: [],
+      stopConditionsFired: fired,
+      notSteadyReason: `interrupted during ${e.step}`,
+      ...(leadersAtFault ? { leadersAtFault } : {}),
+      jetstreamApi: null,
+      interrupted: e.step,
+    };
   } finally {
     for (const p of probes) await p.stop();
     for (const p of publishers) await p.stop();
@@ -463,7 +555,7 @@ export async function runRepetition(
  * After restore, every mirror must follow its source again: publish a marker to each mirrored stream and wait
  * (bounded) until the mirror holds it. Undefined when all do, else what lags.
  */
-async function mirrorsCaughtUp(r: LocalRender, nc: NatsConnection, timeoutMs: number): Promise<string | undefined> {
+async function mirrorsCaughtUp(r: LocalRender, nc: NatsConnection, timeoutMs: number, signal?: AbortSignal): Promise<string | undefined> {
   const mirrored = r.spec.streams.filter((s) => s.mirrors.length > 0);
   if (mirrored.length === 0) return undefined;
   const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false });
@@ -471,7 +563,7 @@ async function mirrorsCaughtUp(r: LocalRender, nc: NatsConnection, timeoutMs: nu
   const targets: { src: string; mir: string; seq: number }[] = [];
   for (const s of mirrored) {
     let seq = 0;
-    for (let i = 0; i < 40 && !seq; i++) {
+    for (let i = 0; i < 40 && !seq && !signal?.aborted; i++) {
       seq = await js
         .publish(s.subjects[0]!.replace(/\.>$/, ".drill-marker").replace(/\*/g, "drill-marker"), "marker")
         .then((pa) => pa.seq)
@@ -484,7 +576,7 @@ async function mirrorsCaughtUp(r: LocalRender, nc: NatsConnection, timeoutMs: nu
   }
   let lagging = "";
   const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 300 && Date.now() < deadline; i++) {
+  for (let i = 0; i < 300 && Date.now() < deadline && !signal?.aborted; i++) {
     lagging = "";
     for (const t of targets) {
       if (!t.seq) {
@@ -509,9 +601,10 @@ async function checkSteady(
   conns: NatsConnection[],
   ws: LatticeSpec["workloads"],
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<string | null> {
   const deadline = Date.now() + 30000;
-  for (let i = 0; i < 300 && Date.now() < deadline; i++) {
+  for (let i = 0; i < 300 && Date.now() < deadline && !signal?.aborted; i++) {
     let allOk = true;
     for (const nc of conns) {
       for (const w of ws) {

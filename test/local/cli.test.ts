@@ -1,12 +1,13 @@
 /** The local lattice from the command line: `up --local` in the foreground, `call`, `status`, then `down` from another process. */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { localLayout } from "../../src/local/env";
+import { recordedPids } from "../../src/local/records";
 import { busyPorts, pidAlive, waitFor } from "../../src/local/supervisor";
 import { readStackConfig } from "../../src/model/load";
 import { topologyOf } from "../../src/model/topology";
@@ -70,10 +71,7 @@ describe("local lattice commands", () => {
     assert.match(clash.stderr, /already in use on 127\.0\.0\.1/);
 
     const stateDir = path.join(stateRoot, "clitest");
-    const pids = readFileSync(path.join(stateDir, "pids"), "utf8")
-      .split("\n")
-      .map((l) => Number(l.split(" ")[0]))
-      .filter(Boolean);
+    const pids = recordedPids(stateDir);
     assert.ok(pids.length >= 13);
     const down = spawnSync(process.execPath, [bin, "down", "--stack", file], { env, encoding: "utf8" });
     assert.equal(down.status, 0, down.stderr);
