@@ -182,11 +182,12 @@ function kill(pid: number): boolean {
   }
 }
 
-/** Reap one record file; undefined when its owner still runs (and `force` is not set). */
+/** Reap one record file, unless its owner still runs (a zombie does not) and `force` is not set. */
 function reapFile(file: string, dir: string, force: boolean, out: Reaped): void {
   const lines = readLines(file);
   const owner = lines.find((l): l is Extract<Line, { t: "owner" }> => l.t === "owner");
-  const ownerAlive = !!owner && owner.pid !== process.pid && !!owner.start && procStart(owner.pid) === owner.start;
+  const ownerAlive =
+    !!owner && owner.pid !== process.pid && !!owner.start && procArgs(owner.pid) !== undefined && procStart(owner.pid) === owner.start;
   const mine = owner?.pid === process.pid;
   if ((ownerAlive || mine) && !force) {
     if (ownerAlive && !out.busy) (out as { busy?: Reaped["busy"] }).busy = { pid: owner.pid, argv: owner.argv };
