@@ -133,10 +133,11 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
     const first = ms[0]!;
     const recovered = ms.map((m) => m.recoveryMs).filter((x): x is number => x !== null);
     const unrecovered = ms.length - recovered.length;
-    // Not recovered when an interruption cut the observation short: no verdict either way.
-    const cutShort = reps.filter((r) => r.interrupted && r.workloads.some((w) => w.workload === name && w.recoveryMs === null)).length;
+    // A repetition an interruption cut short proves no recovery (nothing may have failed yet), only a breach.
+    const cut = reps.filter((r) => r.interrupted && r.workloads.some((w) => w.workload === name));
+    const cutUnrecovered = cut.filter((r) => r.workloads.some((w) => w.workload === name && w.recoveryMs === null)).length;
     const rtoVerdict: Verdict =
-      recovered.some((x) => x > first.objectiveRtoMs) || unrecovered > cutShort ? "breached" : cutShort ? "inconclusive" : "met";
+      recovered.some((x) => x > first.objectiveRtoMs) || unrecovered > cutUnrecovered ? "breached" : cut.length ? "inconclusive" : "met";
     const ledgers = ms.map((m) => m.ledger).filter((l): l is NonNullable<typeof l> => !!l);
     const lost = ledgers.length ? ledgers.reduce((a, l) => a + l.lost, 0) : null;
     const rpoVerdict: Verdict | "not measured" =

@@ -44,7 +44,7 @@ export interface WriteResult {
 export function summarize(e: Evidence): string {
   const rows = e.objectives.map(
     (o) =>
-      `  ${o.verdict.toUpperCase().padEnd(12)} ${o.workload.padEnd(14)} recovery ${o.unrecoveredRepetitions ? "not recovered" : `${Math.round(o.recoveryMs.median ?? 0)} ms (max ${Math.round(o.recoveryMs.max ?? 0)})`} vs objective ${o.rtoObjectiveMs} ms; acknowledged lost ${o.acknowledgedLost ?? "n/a"} (RPO ${o.rpoObjectiveMessages})`,
+      `  ${o.verdict.toUpperCase().padEnd(8)} ${o.workload.padEnd(14)} recovery ${o.unrecoveredRepetitions ? "not recovered" : `${Math.round(o.recoveryMs.median ?? 0)} ms (max ${Math.round(o.recoveryMs.max ?? 0)})`} vs objective ${o.rtoObjectiveMs} ms; acknowledged lost ${o.acknowledgedLost ?? "n/a"} (RPO ${o.rpoObjectiveMessages})`,
   );
   const streams = e.reconciliation.map(
     (s) =>
