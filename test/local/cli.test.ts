@@ -1,8 +1,7 @@
 /** The local lattice from the command line: `up --local` in the foreground, `call`, `status`, then `down` from another process. */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { stringify } from "yaml";
@@ -12,8 +11,9 @@ import { busyPorts, pidAlive, waitFor } from "../../src/local/supervisor";
 import { readStackConfig } from "../../src/model/load";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
+import { testStateDir } from "./helpers/state";
 
-const tmp = mkdtempSync(path.join(tmpdir(), "lf-cli-"));
+const tmp = testStateDir("lf-cli-");
 const stateRoot = path.join(tmp, "state");
 const env = { ...process.env, LATTICEFORM_STATE_DIR: stateRoot };
 const bin = path.join("bin", "latticeform.js");
