@@ -51,6 +51,9 @@ export function configHash(file: string): string {
   return "sha256:" + createHash("sha256").update(readFileSync(file)).digest("hex");
 }
 
+/** The name a drill's own lattice runs under (its ports derive from it), so a drill never clashes with `up`. */
+export const drillStateName = drillStackName;
+
 /**
  * Boot, run every repetition, and stop everything. The lattice lives in the stack's state dir
  * (`.latticeform/<stack>/drill/`), removed at the end; what a killed drill left there is reaped first.
