@@ -75,15 +75,18 @@ export async function executeDrill(
       `a drill of stack ${stack.name} is already running (pid ${reaped.busyDrill.pid}); wait for it, or stop it with latticeform down --stack ${stack.name}`,
     );
   const dir = drillStateDir(stack.name);
-  // The temporary state goes even when a second Ctrl-C exits at once (after the supervisor's exit hook killed everything).
-  const removeState = () => rmSync(dir, { recursive: true, force: true });
+  let sup: Supervisor | undefined;
+  // The drill's state goes even when a second Ctrl-C exits at once: kill (and undo) first, then remove.
+  const removeState = () => {
+    sup?.killAllSync();
+    rmSync(dir, { recursive: true, force: true });
+  };
   process.on("exit", removeState);
   const runSpec: LatticeSpec = opts.basePort ? { ...spec, local: { basePort: opts.basePort } } : spec;
   const startedAt = new Date().toISOString();
   const reps: RepetitionResult[] = [];
   let step = "boot";
   let readyMs = 0;
-  let sup: Supervisor | undefined;
   try {
     const r = await renderLocal(runSpec, drillStackName(stack.name), dir);
     sup = new Supervisor(dir);

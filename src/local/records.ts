@@ -49,7 +49,7 @@ export function procStart(pid: number): string | undefined {
 /** True when one of the process's arguments is `dir` or a path under it. */
 export function mentions(pid: number, dir: string): boolean {
   const args = procArgs(pid);
-  return !!args?.some((a) => a === dir || a.startsWith(dir + path.sep) || a.includes(`=${dir}${path.sep}`));
+  return !!args?.some((a) => a === dir || a.startsWith(dir + path.sep));
 }
 
 /** Every process (but this one) whose command line names `dir`. */

@@ -33,7 +33,7 @@ async function hold(
   let out = "";
   sup.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   sup.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  assert.ok(await waitFor(() => out.includes('{"pid"'), 20000, 50), `helper did not start:\n${out}`);
+  assert.ok(await waitFor(() => out.includes('{"pid"'), 45000, 50), `helper did not start:\n${out}`);
   return { sup, srv: (JSON.parse(out.slice(out.indexOf('{"pid"')).split("\n")[0]!) as { pid: number }).pid };
 }
 
