@@ -256,14 +256,23 @@ export function describeReaped(r: Reaped, what: string): string[] {
   return lines;
 }
 
-/** Pids recorded in `dir` by every supervisor (live or not) whose process still runs with the dir on its command line. */
-export function recordedPids(dir: string): number[] {
+/** Processes recorded in `dir` by every supervisor (live or not) that still run with the dir on their command line. */
+export function recordedProcesses(dir: string): { readonly name: string; readonly pid: number }[] {
   const runDir = path.join(dir, "run");
   if (!existsSync(runDir)) return [];
   return readdirSync(runDir)
     .filter((n) => n.endsWith(".jsonl"))
-    .flatMap((f) => readLines(path.join(runDir, f)))
-    .filter((l): l is Extract<Line, { t: "pid" }> => l.t === "pid")
-    .map((l) => l.pid)
-    .filter((pid) => mentions(pid, dir));
+    .flatMap((f) => {
+      const lines = readLines(path.join(runDir, f));
+      const names = new Map(lines.filter((l) => l.t === "process").map((l) => [(l as { id: number }).id, (l as { name: string }).name]));
+      return lines
+        .filter((l): l is Extract<Line, { t: "pid" }> => l.t === "pid")
+        .map((l) => ({ name: names.get(l.id) ?? "?", pid: l.pid }));
+    })
+    .filter((p) => mentions(p.pid, dir));
+}
+
+/** Pids of `recordedProcesses`. */
+export function recordedPids(dir: string): number[] {
+  return recordedProcesses(dir).map((p) => p.pid);
 }
