@@ -1,12 +1,16 @@
 /**
  * `AwsSite`: one cloud of the lattice on AWS: a VPC across the declared zones (private subnets for nodes,
  * public subnets for the NAT gateway and load balancers), an EKS cluster with a private API endpoint only and
- * Secrets encrypted with a KMS key, a system node group, and the cluster's Kubernetes provider.
+ * Secrets encrypted with the site's KMS key, a system node group, the EBS CSI add-on with its own role (EKS Pod
+ * Identity) and an encrypted gp3 StorageClass for the JetStream volumes (EKS 1.30+ has no default class), and the
+ * cluster's Kubernetes provider. AWS resources use the provider the caller gives (resource options, or the stack's
+ * default `aws` provider with its `aws:assumeRole`, profile and credentials) and name their region themselves.
  */
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../src/compile/kubernetes";
+import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../src/compile/storage";
 import type { Cloud } from "../src/model/schema";
 import { awsTags, type KubeSite } from "./common";
 
@@ -66,6 +70,9 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
   public readonly region: string;
   /** Role of the EKS node groups (system and runtime-class pools). */
   public readonly nodeRoleArn: pulumi.Output<string>;
+  public readonly storageClassName: string;
+  /** The JetStream StorageClass (gp3, encrypted with the site's KMS key), created once the EBS CSI driver runs. */
+  public readonly storage: pulumi.Resource;
 
   constructor(name: string, args: AwsSiteArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("latticeform:cloud:AwsSite", name, { cloud: args.cloud.name, region: args.cloud.region }, opts);
@@ -73,30 +80,31 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
     if (c.provider !== "aws") throw new Error(`AwsSite ${name}: cloud ${c.name} has provider ${c.provider}, expected aws`);
     this.region = c.region;
     const tags = (role: string) => awsTags(args.tags, args.lattice, role);
-    const awsProvider = new aws.Provider(
-      `${name}-aws`,
-      // Default tags as a safety net; every taggable resource also lists its tags explicitly (policies read those).
-      { region: c.region as aws.Region, defaultTags: { tags: awsTags(args.tags, args.lattice, "default") } },
-      { parent: this },
-    );
-    const o = { parent: this, provider: awsProvider };
+    // No provider of our own: the caller's (inherited through `parent`) keeps its credentials and assumed role.
+    const o = { parent: this };
+    const region = c.region;
     const cidr = args.vpcCidr ?? "10.20.0.0/16";
     const m = /^(\d+)\.(\d+)\.0\.0\/16$/.exec(cidr);
     if (!m) throw new Error(`AwsSite ${name}: vpcCidr must be a /16 such as 10.20.0.0/16 (got ${cidr})`);
     const subnetCidr = (i: number) => `${m[1]}.${m[2]}.${i * 16}.0/20`;
     const clusterName = `${args.lattice}-${c.name}`;
 
-    const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags("vpc") }, o);
-    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("igw") }, o);
+    const vpc = new aws.ec2.Vpc(
+      `${name}-vpc`,
+      { region, cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags("vpc") },
+      o,
+    );
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { region, vpcId: vpc.id, tags: tags("igw") }, o);
     const publicRt = new aws.ec2.RouteTable(
       `${name}-public-rt`,
-      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("public-rt") },
+      { region, vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("public-rt") },
       o,
     );
     const publicSubnets = c.zones.map((zone, i) => {
       const s = new aws.ec2.Subnet(
         `${name}-public-${zone}`,
         {
+          region,
           vpcId: vpc.id,
           availabilityZone: zone,
           cidrBlock: subnetCidr(8 + i),
@@ -105,24 +113,25 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
         },
         o,
       );
-      new aws.ec2.RouteTableAssociation(`${name}-public-${zone}-rt`, { subnetId: s.id, routeTableId: publicRt.id }, o);
+      new aws.ec2.RouteTableAssociation(`${name}-public-${zone}-rt`, { region, subnetId: s.id, routeTableId: publicRt.id }, o);
       return s;
     });
-    const natIp = new aws.ec2.Eip(`${name}-nat-ip`, { domain: "vpc", tags: tags("nat-ip") }, o);
+    const natIp = new aws.ec2.Eip(`${name}-nat-ip`, { region, domain: "vpc", tags: tags("nat-ip") }, o);
     const nat = new aws.ec2.NatGateway(
       `${name}-nat`,
-      { allocationId: natIp.id, subnetId: publicSubnets[0]!.id, tags: tags("nat") },
+      { region, allocationId: natIp.id, subnetId: publicSubnets[0]!.id, tags: tags("nat") },
       { ...o, dependsOn: [igw] },
     );
     const privateRt = new aws.ec2.RouteTable(
       `${name}-private-rt`,
-      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: tags("private-rt") },
+      { region, vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: tags("private-rt") },
       o,
     );
     const privateSubnets = c.zones.map((zone, i) => {
       const s = new aws.ec2.Subnet(
         `${name}-private-${zone}`,
         {
+          region,
           vpcId: vpc.id,
           availabilityZone: zone,
           cidrBlock: subnetCidr(i),
@@ -130,14 +139,15 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
         },
         o,
       );
-      new aws.ec2.RouteTableAssociation(`${name}-private-${zone}-rt`, { subnetId: s.id, routeTableId: privateRt.id }, o);
+      new aws.ec2.RouteTableAssociation(`${name}-private-${zone}-rt`, { region, subnetId: s.id, routeTableId: privateRt.id }, o);
       return s;
     });
 
     const key = new aws.kms.Key(
       `${name}-secrets-key`,
       {
-        description: `EKS Secrets encryption for ${clusterName}`,
+        region,
+        description: `KMS key of ${clusterName}: EKS Secrets and the JetStream EBS volumes`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
         tags: tags("secrets-key"),
@@ -157,6 +167,7 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
     const apiSg = new aws.ec2.SecurityGroup(
       `${name}-api-sg`,
       {
+        region,
         vpcId: vpc.id,
         description: "EKS private API endpoint: reachable from the VPC and the declared admin ranges only",
         ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [cidr, ...(args.apiAccessCidrs ?? [])] }],
@@ -168,6 +179,7 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
     const cluster = new aws.eks.Cluster(
       `${name}-eks`,
       {
+        region,
         name: clusterName,
         version: args.kubernetesVersion ?? "1.33",
         roleArn: clusterRole.arn,
@@ -196,6 +208,7 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
     const nodes = new aws.eks.NodeGroup(
       `${name}-system-nodes`,
       {
+        region,
         clusterName: cluster.name,
         nodeRoleArn: nodeRole.arn,
         subnetIds: privateSubnets.map((s) => s.id),
@@ -206,12 +219,8 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
       },
       { ...o, dependsOn: nodePolicies },
     );
-    // EBS CSI driver: the NATS JetStream volumes are PersistentVolumeClaims.
-    new aws.eks.Addon(
-      `${name}-ebs-csi`,
-      { clusterName: cluster.name, addonName: "aws-ebs-csi-driver", tags: tags("ebs-csi") },
-      { ...o, dependsOn: [nodes] },
-    );
+
+    const csi = this.ebsCsiDriver(name, { region, clusterName: cluster.name, key, nodes, tags });
 
     this.endpoint = cluster.endpoint;
     this.certificateAuthority = cluster.certificateAuthority.apply((ca) => ca.data);
@@ -223,6 +232,8 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
       { kubeconfig: this.kubeconfig, enableServerSideApply: true },
       { parent: this, dependsOn: [nodes] },
     );
+    this.storageClassName = JETSTREAM_STORAGE_CLASS;
+    this.storage = this.storageClass(name, args.lattice, key, csi);
     this.egressCidrs = natIp.publicIp.apply((ip) => [`${ip}/32`]);
     this.clusterName = cluster.name;
     this.vpcId = vpc.id;
@@ -230,5 +241,97 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
     this.privateSubnetIds = privateSubnets.map((s) => s.id);
     this.clusterSecurityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId);
     this.registerOutputs({ clusterName: this.clusterName, egressCidrs: this.egressCidrs, kubeconfig: this.kubeconfig });
+  }
+
+  /**
+   * The EBS CSI add-on with its own role through EKS Pod Identity (the add-on's controller service account
+   * `ebs-csi-controller-sa`): AWS's managed `AmazonEBSCSIDriverPolicy` plus use of the site's KMS key, nothing else.
+   */
+  private ebsCsiDriver(
+    name: string,
+    a: {
+      region: string;
+      clusterName: pulumi.Output<string>;
+      key: aws.kms.Key;
+      nodes: aws.eks.NodeGroup;
+      tags: (role: string) => Record<string, string>;
+    },
+  ): aws.eks.Addon {
+    const o = { parent: this };
+    const agent = new aws.eks.Addon(
+      `${name}-pod-identity`,
+      { region: a.region, clusterName: a.clusterName, addonName: "eks-pod-identity-agent", tags: a.tags("pod-identity") },
+      { ...o, dependsOn: [a.nodes] },
+    );
+    const role = new aws.iam.Role(
+      `${name}-ebs-csi-role`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+        }),
+        tags: a.tags("ebs-csi-role"),
+      },
+      o,
+    );
+    const managed = new aws.iam.RolePolicyAttachment(
+      `${name}-ebs-csi-policy`,
+      { role: role.name, policyArn: `${POLICY}service-role/AmazonEBSCSIDriverPolicy` },
+      o,
+    );
+    // aws-ebs-csi-driver docs/install.md: what the controller needs to create volumes encrypted with a customer key.
+    const kms = new aws.iam.RolePolicy(
+      `${name}-ebs-csi-kms`,
+      {
+        role: role.name,
+        policy: a.key.arn.apply((arn) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                Resource: arn,
+                Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+              },
+              {
+                Effect: "Allow",
+                Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                Resource: arn,
+              },
+            ],
+          }),
+        ),
+      },
+      o,
+    );
+    return new aws.eks.Addon(
+      `${name}-ebs-csi`,
+      {
+        region: a.region,
+        clusterName: a.clusterName,
+        addonName: "aws-ebs-csi-driver",
+        podIdentityAssociations: [{ roleArn: role.arn, serviceAccount: "ebs-csi-controller-sa" }],
+        tags: a.tags("ebs-csi"),
+      },
+      { ...o, dependsOn: [a.nodes, agent, managed, kms] },
+    );
+  }
+
+  /** The JetStream StorageClass: gp3, encrypted with the site's KMS key. */
+  private storageClass(name: string, lattice: string, key: aws.kms.Key, csi: aws.eks.Addon): k8s.storage.v1.StorageClass {
+    const { metadata, provisioner, reclaimPolicy, volumeBindingMode, allowVolumeExpansion } = jetstreamStorageClass("aws", lattice);
+    return new k8s.storage.v1.StorageClass(
+      `${name}-jetstream-storage`,
+      {
+        metadata,
+        provisioner,
+        parameters: key.arn.apply((kmsKeyId) => jetstreamStorageClass("aws", lattice, { kmsKeyId }).parameters),
+        reclaimPolicy,
+        volumeBindingMode,
+        allowVolumeExpansion,
+      },
+      { parent: this, provider: this.provider, dependsOn: [csi] },
+    );
   }
 }

@@ -32,6 +32,10 @@ export interface KubeSite {
   /** Egress addresses of the site (CIDRs): the other sites allow these on their load balancers. */
   readonly egressCidrs: pulumi.Output<string[]>;
   readonly clusterName: pulumi.Output<string>;
+  /** StorageClass of the JetStream volumes (named in the NATS chart values). */
+  readonly storageClassName: string;
+  /** What a NATS release waits for before its volumes can bind (the StorageClass and its CSI driver). */
+  readonly storage: pulumi.Resource;
 }
 
 /** Logical name of a Kubernetes object's resource under a component. */
@@ -60,6 +64,8 @@ export function applyObject(name: string, obj: K8sObject, opts: pulumi.CustomRes
       return new k8s.apps.v1.Deployment(name, args as unknown as k8s.apps.v1.DeploymentArgs, opts);
     case "apps/v1/DaemonSet":
       return new k8s.apps.v1.DaemonSet(name, args as unknown as k8s.apps.v1.DaemonSetArgs, opts);
+    case "storage.k8s.io/v1/StorageClass":
+      return new k8s.storage.v1.StorageClass(name, args as unknown as k8s.storage.v1.StorageClassArgs, opts);
     case "node.k8s.io/v1/RuntimeClass":
       return new k8s.node.v1.RuntimeClass(name, args as unknown as k8s.node.v1.RuntimeClassArgs, opts);
     default:

@@ -1,14 +1,17 @@
 /**
  * `GcpSite`: one cloud of the lattice on GCP: a VPC network with one regional subnetwork (pod and service
  * ranges), Cloud NAT on a reserved egress address, a private GKE cluster (private nodes and endpoint, workload
- * identity, shielded nodes) with a system node pool, and the cluster's Kubernetes provider.
+ * identity, shielded nodes, the PD CSI driver) with a system node pool, the JetStream StorageClass (pd-balanced),
+ * and the cluster's Kubernetes provider. GCP resources use the provider the caller gives (resource options, or
+ * the stack's default `gcp` provider with its credentials and impersonation) and name project and region themselves.
  */
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gkeKubeconfig } from "../src/compile/kubernetes";
 import type { Cloud } from "../src/model/schema";
-import { gcpLabels, type KubeSite } from "./common";
+import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../src/compile/storage";
+import { applyObject, gcpLabels, objectResourceName, type KubeSite } from "./common";
 
 export interface GcpSiteArgs {
   /** The cloud, from the validated spec (provider `gcp`). */
@@ -70,6 +73,9 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
   public readonly caCert: pulumi.Output<string>;
   /** Service account of the GKE nodes (least privilege). */
   public readonly nodeServiceAccount: pulumi.Output<string>;
+  public readonly storageClassName: string;
+  /** The JetStream StorageClass (pd-balanced through the PD CSI driver). */
+  public readonly storage: pulumi.Resource;
 
   constructor(name: string, args: GcpSiteArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("latticeform:cloud:GcpSite", name, { cloud: args.cloud.name, region: args.cloud.region }, opts);
@@ -77,19 +83,17 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     if (c.provider !== "gcp") throw new Error(`GcpSite ${name}: cloud ${c.name} has provider ${c.provider}, expected gcp`);
     this.region = c.region;
     const labels = (role: string) => gcpLabels(args.tags, args.lattice, role);
-    const gcpProvider = new gcp.Provider(
-      `${name}-gcp`,
-      { project: args.project, region: c.region, defaultLabels: labels("default") },
-      { parent: this },
-    );
-    const o = { parent: this, provider: gcpProvider };
+    // No provider of our own: the caller's (inherited through `parent`) keeps its credentials.
+    const o = { parent: this };
+    const project = args.project;
     const clusterName = `${args.lattice}-${c.name}`;
     const nodeCidr = args.nodeCidr ?? "10.30.0.0/20";
 
-    const network = new gcp.compute.Network(`${name}-network`, { autoCreateSubnetworks: false, routingMode: "REGIONAL" }, o);
+    const network = new gcp.compute.Network(`${name}-network`, { project, autoCreateSubnetworks: false, routingMode: "REGIONAL" }, o);
     const subnet = new gcp.compute.Subnetwork(
       `${name}-subnet`,
       {
+        project,
         network: network.id,
         region: c.region,
         ipCidrRange: nodeCidr,
@@ -102,11 +106,16 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
       },
       o,
     );
-    const router = new gcp.compute.Router(`${name}-router`, { network: network.id, region: c.region }, o);
-    const natIp = new gcp.compute.Address(`${name}-nat-ip`, { region: c.region, addressType: "EXTERNAL", labels: labels("nat-ip") }, o);
+    const router = new gcp.compute.Router(`${name}-router`, { project, network: network.id, region: c.region }, o);
+    const natIp = new gcp.compute.Address(
+      `${name}-nat-ip`,
+      { project, region: c.region, addressType: "EXTERNAL", labels: labels("nat-ip") },
+      o,
+    );
     new gcp.compute.RouterNat(
       `${name}-nat`,
       {
+        project,
         router: router.name,
         region: c.region,
         natIpAllocateOption: "MANUAL_ONLY",
@@ -119,7 +128,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
 
     const nodeSa = new gcp.serviceaccount.Account(
       `${name}-node-sa`,
-      { accountId: `${clusterName}-nodes`.slice(0, 30), displayName: `GKE nodes of ${clusterName} (least privilege)` },
+      { project, accountId: `${clusterName}-nodes`.slice(0, 30), displayName: `GKE nodes of ${clusterName} (least privilege)` },
       o,
     );
     // Nodes write logs and metrics and pull images; nothing else.
@@ -134,6 +143,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     const cluster = new gcp.container.Cluster(
       `${name}-gke`,
       {
+        project,
         name: clusterName,
         location: c.region,
         nodeLocations: c.zones,
@@ -156,6 +166,8 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
         enableShieldedNodes: true,
         releaseChannel: { channel: "REGULAR" },
         networkPolicy: { enabled: true, provider: "CALICO" },
+        // The JetStream volumes' CSI driver, explicit rather than left to the cluster version's default.
+        addonsConfig: { gcePersistentDiskCsiDriverConfig: { enabled: true } },
         resourceLabels: labels("gke"),
         deletionProtection: true,
       },
@@ -164,6 +176,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     const nodes = new gcp.container.NodePool(
       `${name}-system-nodes`,
       {
+        project,
         cluster: cluster.id,
         location: c.region,
         nodeCount: args.systemNodesPerZone ?? 1,
@@ -191,6 +204,9 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
       { kubeconfig: this.kubeconfig, enableServerSideApply: true },
       { parent: this, dependsOn: [nodes] },
     );
+    const sc = jetstreamStorageClass("gcp", args.lattice);
+    this.storageClassName = JETSTREAM_STORAGE_CLASS;
+    this.storage = applyObject(objectResourceName(name, sc), sc, { parent: this, provider: this.provider });
     this.egressCidrs = natIp.address.apply((ip) => [`${ip}/32`]);
     this.clusterName = cluster.name;
     this.network = network.id;

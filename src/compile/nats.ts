@@ -172,7 +172,7 @@ function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds
 }
 
 /** The leaf-node sidecar of a Wasm host (the wasmCloud pattern): one remote per account, hub URLs of every cloud. */
-function compileLeaf(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: Credentials, h: HostNode): CompiledServer {
+export function compileLeaf(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: Credentials, h: HostNode): CompiledServer {
   const tls = spec.security.tls;
   const files = env.tlsFiles(`${h.name}-leaf`);
   const ports = env.leafPorts(h);

@@ -22,6 +22,7 @@ async function loadBuiltins(): Promise<Map<string, ModelClass>> {
   const apps = (await import("kubernetes-models/apps/v1")) as unknown as Record<string, ModelClass>;
   const node = (await import("kubernetes-models/node.k8s.io/v1")) as unknown as Record<string, ModelClass>;
   const rbac = (await import("kubernetes-models/rbac.authorization.k8s.io/v1")) as unknown as Record<string, ModelClass>;
+  const storage = (await import("kubernetes-models/storage.k8s.io/v1")) as unknown as Record<string, ModelClass>;
   builtins = new Map<string, ModelClass>([
     ["v1/Namespace", v1.Namespace!],
     ["v1/Service", v1.Service!],
@@ -31,6 +32,7 @@ async function loadBuiltins(): Promise<Map<string, ModelClass>> {
     ["apps/v1/DaemonSet", apps.DaemonSet!],
     ["node.k8s.io/v1/RuntimeClass", node.RuntimeClass!],
     ["rbac.authorization.k8s.io/v1/ClusterRoleBinding", rbac.ClusterRoleBinding!],
+    ["storage.k8s.io/v1/StorageClass", storage.StorageClass!],
   ]);
   return builtins;
 }

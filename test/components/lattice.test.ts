@@ -9,12 +9,16 @@ import { natsHelmValues, natsReleaseGroups } from "../../src/compile/helm";
 import { kubernetesEnv } from "../../src/compile/k8senv";
 import { KRUSTLET_TAINTS, WASM_ARCH } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
+import { JETSTREAM_STORAGE_CLASS } from "../../src/compile/storage";
 import { readStackConfig } from "../../src/model/load";
 import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
 import { schemaProblems } from "../compile/k8sSchema";
-import { evaluateLattice, type Evaluation, type Recorded } from "./harness";
+import * as aws from "@pulumi/aws";
+import * as gcp from "@pulumi/gcp";
+import { Lattice } from "../../components/lattice";
+import { evaluateLattice, evaluateProgram, type Evaluation, type Recorded } from "./harness";
 
 function stackInput(name: string): LatticeInput {
   return readStackConfig(`stacks/Pulumi.${name}.yaml`) as LatticeInput;
@@ -35,6 +39,7 @@ const COMPONENT_TYPES = new Set([
   "latticeform:wasm:KrustletPool",
   "latticeform:wasm:RuntimeClassPool",
   "latticeform:wasm:Workloads",
+  "latticeform:wasm:OciArtifact",
 ]);
 
 /** aws:* types that take no tags. */
@@ -148,20 +153,51 @@ describe("Pulumi components under mocks", () => {
     }
   });
 
-  it("providers: Kubernetes objects use their cloud's provider, cloud resources their site's region provider", () => {
-    const { ev } = evs.prod!;
+  it("providers: Kubernetes objects use their cloud's provider; no cloud provider of our own, every cloud resource names its region or project", () => {
+    const { spec, ev } = evs.prod!;
+    const regionOf = (name: string) =>
+      name.startsWith("prod-tiebreaker-") ? spec.tieBreaker!.region : spec.clouds.find((c) => name.startsWith(`prod-${c.name}-`))?.region;
+    assert.deepEqual(
+      ev.resources.filter((r) => r.type === "pulumi:providers:aws" || r.type === "pulumi:providers:gcp").map((r) => r.name),
+      [],
+      "region-only providers would drop the stack's aws:assumeRole, profile and GCP credentials",
+    );
     for (const r of ev.resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"))) {
       const cloud = ["aws", "gcp"].find((c) => r.name.startsWith(`prod-${c}-`));
       if (r.type.startsWith("kubernetes:")) {
         assert.ok(cloud, `${r.name}: a Kubernetes object outside a cloud`);
         assert.equal(r.provider, `prod-${cloud}-site-k8s`, r.name);
-      } else if (r.type.startsWith("aws:") || r.type.startsWith("gcp:")) {
-        assert.ok(r.provider?.match(/-(aws|gcp)$/), `${r.name} has an explicit regional provider (got ${String(r.provider)})`);
+      } else if (r.type.startsWith("aws:") && !r.type.startsWith("aws:iam/")) {
+        assert.equal(inputs(r).region, regionOf(r.name), `${r.name} names its region`);
+      } else if (r.type.startsWith("gcp:") && !/secretVersion|IAMMember/i.test(r.type)) {
+        assert.equal(inputs(r).project, "mock-project", `${r.name} names its project`);
       }
     }
-    assert.equal(one(ev, "prod-aws-site-eks").provider, "prod-aws-site-aws");
-    assert.equal(one(ev, "prod-gcp-site-gke").provider, "prod-gcp-site-gcp");
-    assert.equal(one(ev, "prod-tiebreaker-tb-1-vm").provider, "prod-tiebreaker-gcp");
+  });
+
+  it("providers: the caller's providers (resource options) reach every cloud resource, assumed role and all", async () => {
+    const spec = parseLattice(stackInput("prod"));
+    const ev = await evaluateProgram("provs", (opts) => {
+      const userAws = new aws.Provider("user-aws", {
+        region: "eu-west-1",
+        assumeRoles: [{ roleArn: "arn:aws:iam::111122223333:role/deployer" }],
+      });
+      const userGcp = new gcp.Provider("user-gcp", {
+        project: "mock-project",
+        impersonateServiceAccount: "deployer@mock-project.iam.gserviceaccount.com",
+      });
+      return new Lattice(
+        "prod",
+        { spec, gcpProject: "mock-project", operatorCidrs: ["198.51.100.0/24"] },
+        { ...opts, providers: [userAws, userGcp] },
+      );
+    });
+    const cloud = ev.resources.filter((r) => r.custom && (r.type.startsWith("aws:") || r.type.startsWith("gcp:")));
+    assert.ok(cloud.length > 50);
+    for (const r of cloud) {
+      const want = r.type.startsWith("aws:") ? "::user-aws::" : "::user-gcp::";
+      assert.ok(r.providerRef?.includes(want), `${r.type} ${r.name} is managed by ${String(r.providerRef)}`);
+    }
   });
 
   it("AWS site: private EKS endpoint, Secrets encrypted with its KMS key, nodes in private subnets", () => {
@@ -177,6 +213,52 @@ describe("Pulumi components under mocks", () => {
     assert.deepEqual(eks.encryptionConfig, { provider: { keyArn: key.state!.arn }, resources: ["secrets"] });
     const sg = inputs(one(ev, "prod-aws-site-api-sg")).ingress as { cidrBlocks: string[] }[];
     assert.ok(!sg.some((r) => r.cidrBlocks.includes("0.0.0.0/0")), "API endpoint not open");
+  });
+
+  it("storage: an explicit encrypted StorageClass per cloud, named in every NATS release; EBS CSI with its own Pod Identity role", () => {
+    const { ev } = evs.prod!;
+    const key = one(ev, "prod-aws-site-secrets-key");
+    const awsSc = inputs(one(ev, "prod-aws-site-jetstream-storage"));
+    assert.equal(awsSc.provisioner, "ebs.csi.aws.com");
+    assert.deepEqual(awsSc.parameters, { type: "gp3", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4", kmsKeyId: key.state!.arn });
+    assert.equal(awsSc.volumeBindingMode, "WaitForFirstConsumer");
+    assert.equal(awsSc.reclaimPolicy, "Retain");
+    const gcpSc = ev.ofType("kubernetes:storage.k8s.io/v1:StorageClass").find((r) => r.name.startsWith("prod-gcp-site-"));
+    assert.equal(inputs(gcpSc).provisioner, "pd.csi.storage.gke.io");
+    assert.deepEqual((inputs(one(ev, "prod-gcp-site-gke")).addonsConfig as Record<string, unknown>).gcePersistentDiskCsiDriverConfig, {
+      enabled: true,
+    });
+    for (const r of ev.ofType("kubernetes:helm.sh/v3:Release").filter((x) => (inputs(x).chart as string) === "nats")) {
+      const pvc = (inputs(r).values as { config: { jetstream: { fileStore: { pvc: { storageClassName?: string } } } } }).config.jetstream
+        .fileStore.pvc;
+      assert.equal(pvc.storageClassName, JETSTREAM_STORAGE_CLASS, r.name);
+    }
+    for (const sc of ev.ofType("kubernetes:storage.k8s.io/v1:StorageClass"))
+      assert.equal((inputs(sc).metadata as { name: string }).name, JETSTREAM_STORAGE_CLASS);
+    // The add-on's controller gets its own role through Pod Identity: the managed EBS CSI policy and the site's key.
+    const addon = inputs(one(ev, "prod-aws-site-ebs-csi"));
+    const role = one(ev, "prod-aws-site-ebs-csi-role");
+    assert.deepEqual(addon.podIdentityAssociations, [{ roleArn: role.state!.arn, serviceAccount: "ebs-csi-controller-sa" }]);
+    const trust = JSON.parse(inputs(role).assumeRolePolicy as string) as {
+      Statement: { Principal: { Service: string }; Action: string[] }[];
+    };
+    assert.deepEqual(
+      trust.Statement.map((x) => x.Principal.Service),
+      ["pods.eks.amazonaws.com"],
+    );
+    assert.equal(
+      inputs(one(ev, "prod-aws-site-ebs-csi-policy")).policyArn,
+      "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+    );
+    const kms = JSON.parse(inputs(one(ev, "prod-aws-site-ebs-csi-kms")).policy as string) as { Statement: { Resource: string }[] };
+    assert.deepEqual([...new Set(kms.Statement.map((x) => x.Resource))], [key.state!.arn]);
+    assert.equal(inputs(one(ev, "prod-aws-site-pod-identity")).addonName, "eks-pod-identity-agent");
+    // The node role does not get EBS permissions instead.
+    assert.ok(
+      !ev
+        .ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        .some((r) => r.name.startsWith("prod-aws-site-node-") && String(inputs(r).policyArn).includes("EBS")),
+    );
   });
 
   it("GCP site: private GKE cluster with workload identity and shielded nodes", () => {
@@ -228,7 +310,11 @@ describe("Pulumi components under mocks", () => {
         assert.equal(inputs(r).name, g.release);
         assert.equal(inputs(r).namespace, "nats");
         assert.deepEqual((inputs(r).repositoryOpts as { repo: string }).repo, "https://nats-io.github.io/k8s/helm/charts/");
-        assert.deepEqual(inputs(r).values, JSON.parse(JSON.stringify(natsHelmValues(spec, g, nats.servers))), `${g.release}@${g.cloud}`);
+        assert.deepEqual(
+          inputs(r).values,
+          JSON.parse(JSON.stringify(natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }))),
+          `${g.release}@${g.cloud}`,
+        );
         assert.ok(!r.secretInputs.includes("values"), "values are readable by policies");
       }
     });
