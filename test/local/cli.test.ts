@@ -79,7 +79,7 @@ describe("local lattice commands", () => {
 
     const stateDir = path.join(stateRoot, "clitest");
     const pids = recordedPids(stateDir);
-    assert.ok(pids.length >= 13);
+    assert.ok(pids.length >= 12, `${pids.length} recorded processes still run`); // 13 started, aws-1 killed above
     const down = spawnSync(process.execPath, [bin, "down", "--stack", file], { env, encoding: "utf8" });
     assert.equal(down.status, 0, down.stderr);
     assert.ok(await waitFor(() => pids.every((p) => !pidAlive(p)), 10000, 100), "processes survived down");
