@@ -1,16 +1,40 @@
 /**
  * The baseline responder in its own process, as a Wasm host is: the validator's rules in plain JavaScript,
- * on the same leaf sidecar as the host (`node --import tsx bench/plain-responder.ts <stateDir> <leaf>`).
+ * connected as a host of the lattice connects.
+ *   node --import tsx bench/plain-responder.ts <stateDir> <leaf> [subject]            on a host's leaf sidecar
+ *   node --import tsx bench/plain-responder.ts <stateDir> --direct <host> [subject]   as that direct host does
  */
+import { hubUrlsFor } from "../src/compile/nats";
 import { connectLocal } from "../src/local/client";
-import { openLocal } from "../src/local/state";
+import { openLocal, type LocalRender } from "../src/local/state";
 import { validatePaymentJs } from "./plain-validator";
 
+/** A direct host's connection settings (src/local/host/host.ts, Host.start): every cloud's hubs in the pool's order. */
+function directOptions(r: LocalRender, hostName: string) {
+  const host = r.topo.hosts.find((h) => h.name === hostName);
+  if (!host) throw new Error(`no host ${hostName}`);
+  return {
+    servers: hubUrlsFor(r.spec, r.topo, r.layout.env, host.cloud, host.remoteOrder, "client", "tls"),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 50,
+    reconnectJitter: 0,
+    reconnectJitterTLS: 0,
+    pingInterval: 1000,
+    maxPingOut: 2,
+    noRandomize: true,
+  };
+}
+
 async function main(): Promise<void> {
-  const [stateDir, leaf] = process.argv.slice(2);
-  if (!stateDir || !leaf) throw new Error("usage: plain-responder.ts <stateDir> <leaf>");
-  const nc = await connectLocal(await openLocal(stateDir), { servers: [leaf] });
-  nc.subscribe("bench.plain", {
+  const args = process.argv.slice(2);
+  const [stateDir] = args;
+  const direct = args[1] === "--direct";
+  const target = direct ? args[2] : args[1];
+  const subject = (direct ? args[3] : args[2]) ?? "bench.plain";
+  if (!stateDir || !target) throw new Error("usage: plain-responder.ts <stateDir> (<leaf> | --direct <host>) [subject]");
+  const r = await openLocal(stateDir);
+  const nc = await connectLocal(r, direct ? { name: "plain responder", options: directOptions(r, target) } : { servers: [target] });
+  nc.subscribe(subject, {
     queue: "plain",
     callback: (_e, m) => void m.respond(JSON.stringify(validatePaymentJs(JSON.parse(m.string())))),
   });

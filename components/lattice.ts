@@ -85,7 +85,9 @@ export class Lattice extends pulumi.ComponentResource {
   public readonly compiled: pulumi.Output<CompiledNats>;
 
   constructor(name: string, args: LatticeArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("latticeform:index:Lattice", name, { spec: args.spec }, opts);
+    // The inputs that decide what is exposed, registered so policies judge them before the clouds compute the ranges.
+    const policyInputs = { operatorCidrs: [...(args.operatorCidrs ?? [])], existingEgressCidrs: { ...(args.existingEgressCidrs ?? {}) } };
+    super("latticeform:index:Lattice", name, { spec: args.spec, ...policyInputs }, opts);
     const spec = args.spec;
     const topo = topologyOf(spec);
     const groups = natsReleaseGroups(spec, topo);

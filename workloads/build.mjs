@@ -26,6 +26,8 @@ export const WORKLOADS = {
   snoop: ["faulty/snoop.ts", "stateless"],
 };
 const HANDLER = "wasmcloud:messaging/handler@0.2.0#handle-message";
+/** Workloads in JavaScript, built with ComponentizeJS (StarlingMonkey): ~12 MB each, minutes to build, so cached. */
+export const JS_WORKLOADS = { "echo-js": ["js/echo.js", "stateless"] };
 
 function newestMtime(dir) {
   let t = 0;
@@ -77,7 +79,26 @@ async function main() {
     rmSync(core, { force: true });
     built++;
   }
-  process.stderr.write(`[setup] workloads: ${built} built, ${Object.keys(WORKLOADS).length - built} up to date (${out})\n`);
+  for (const [name, [src, world]] of Object.entries(JS_WORKLOADS)) {
+    const target = path.join(out, `${name}.wasm`);
+    const srcPath = path.join(here, src);
+    if (existsSync(target) && statSync(target).mtimeMs > Math.max(statSync(srcPath).mtimeMs, newestMtime(witDir))) continue;
+    // ComponentizeJS reads the WIT through the same WASI shim as jco: preopen the file system first.
+    const shim = await import("@bytecodealliance/preview2-shim/filesystem");
+    shim._setPreopens({ "/": "/" });
+    const { componentize } = await import("@bytecodealliance/componentize-js");
+    const { component } = await componentize({
+      sourcePath: srcPath,
+      witPath: witDir,
+      worldName: `latticeform:workload/${world}`,
+      // The world grants no WASI: every optional StarlingMonkey feature off.
+      disableFeatures: ["stdio", "random", "clocks", "http", "fetch-event"],
+    });
+    writeFileSync(target, component);
+    built++;
+  }
+  const total = Object.keys(WORKLOADS).length + Object.keys(JS_WORKLOADS).length;
+  process.stderr.write(`[setup] workloads: ${built} built, ${total - built} up to date (${out})\n`);
 }
 
 await main();

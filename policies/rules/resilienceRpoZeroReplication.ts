@@ -1,24 +1,37 @@
-import { onSpec, type LatticePolicy } from "../lib";
+import { onSpec, storedData, syncReplicationGap, type LatticePolicy } from "../lib";
 
-/** State behind an RPO-0 workload is replicated R3+ and has a copy outside its home cloud. */
+/**
+ * Data behind an RPO of 0 survives the loss of any one site with nothing acknowledged lost: only a
+ * synchronous copy does that (replicas of one stream whose every quorum spans sites). An asynchronous
+ * mirror loses up to its lag, so it does not count here.
+ */
 export const policy: LatticePolicy = {
   name: "latticeform-resilience-rpo-zero-replication",
   description:
-    "Every bucket used by a workload with RPO 0 has 3+ replicas and survives a cloud loss: placed in a stretched cluster, or mirrored into another cloud.",
+    "Every bucket used by a workload with RPO 0, and every stream in `rpoZeroStreams`, is file-backed with 3+ replicas placed so that no site holds more replicas than a quorum can spare (e.g. one per site for R3): losing any one site loses no acknowledged write. Asynchronous mirrors do not count.",
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
-    "Place the bucket in the stretched cluster (synchronous, no acknowledged loss) or add mirrors: [<other cloud>] (asynchronous: loss up to the lag).",
-  validateResource: onSpec((spec, report) => {
-    for (const w of spec.workloads) {
-      if (w.objectives.rpoMessages !== 0 || !w.kv) continue;
-      const b = spec.kv.find((k) => k.bucket === w.kv);
-      if (!b) continue;
-      if (b.replicas < 3)
-        report(`workload ${w.name} (RPO 0) keeps bucket ${b.bucket} with ${b.replicas} replica(s); at least 3 are required.`);
-      const stretched = spec.stretched && b.placement.cluster === spec.stretched.name;
-      if (!stretched && b.mirrors.length === 0)
-        report(`workload ${w.name} (RPO 0) keeps bucket ${b.bucket} only in ${b.placement.cluster}: losing that cloud loses it.`);
+    "Place the bucket or stream in the stretched cluster with one server per cloud plus the tie-breaker (serversPerCloud: 1 for R3), or restrict its placement tags so no cloud holds a quorum; a mirror is a second copy, not RPO 0.",
+  configSchema: {
+    properties: { rpoZeroStreams: { type: "array", items: { type: "string" }, default: ["LEDGER"] } },
+  },
+  validateResource: onSpec((spec, report, args) => {
+    const { rpoZeroStreams } = args.getConfig<{ rpoZeroStreams: string[] }>();
+    const data = storedData(spec);
+    const targets: { why: string; name: string; kind: "stream" | "bucket" }[] = [
+      ...spec.workloads
+        .filter((w) => w.objectives.rpoMessages === 0 && w.kv)
+        .map((w) => ({ why: `workload ${w.name} (RPO 0) keeps bucket`, name: w.kv!, kind: "bucket" as const })),
+      ...rpoZeroStreams.map((s) => ({ why: "RPO-0 stream", name: s, kind: "stream" as const })),
+    ];
+    for (const t of targets) {
+      const d = data.find((x) => x.kind === t.kind && x.name === t.name);
+      if (!d) continue;
+      if (d.replicas < 3) report(`${t.why} ${d.name} with ${d.replicas} replica(s); at least 3 are required.`);
+      if (d.storage !== "file") report(`${t.why} ${d.name} in ${d.storage} storage: a restart loses it.`);
+      const gap = syncReplicationGap(spec, d);
+      if (gap) report(`${t.why} ${d.name}: ${gap}.`);
     }
   }),
 };

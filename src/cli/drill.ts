@@ -6,47 +6,19 @@ import { executeDrill } from "../drill/drill";
 import { verifyDrillEvidence, writeDrillEvidence } from "../drill/pack";
 import { plansFor } from "../drill/plans";
 import type { DrillPlan } from "../drill/runner";
+import { EXIT_CODES } from "../drill/verdict";
+import { reapStack } from "../local/state";
 import { loadStack, REPO_ROOT } from "../model/load";
 import { SpecError } from "../model/validate";
 import type { LatticeSpec } from "../model/schema";
 import { HEARTBEAT_MS, PRIMARY_DEAD_MS } from "../local/host/constants";
 import { assertPreflight, drillTarget } from "../preflight/preflight";
-import { reapStack } from "../local/state";
-import { EXIT_INCONCLUSIVE, UserError } from "./errors";
+import { UserError } from "./errors";
 import { formatTable } from "./format";
 import { stackOption, type CliContext } from "./options";
 import { progress } from "./progress";
 
 export const DEFAULT_SCENARIO = "lose-primary-cloud";
-
-/**
- * SIGINT, SIGTERM or SIGHUP during a drill: the first aborts it (the current step stops, faults are undone,
- * everything is stopped, the evidence so far is written, exit 3); a second one exits at once, and the exit
- * hooks still undo the faults, kill every process and remove the drill's state.
- */
-export function interruptOnSignals(): { readonly signal: AbortSignal; dispose(): void } {
-  const ac = new AbortController();
-  const sigs = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  const onSignal = (sig: NodeJS.Signals) => {
-    const key = sig === "SIGINT" ? "Ctrl-C" : sig;
-    if (!ac.signal.aborted) {
-      process.stderr.write(
-        `\n${sig}: undoing the faults, stopping the lattice, writing the evidence measured so far (${key} again stops at once)\n`,
-      );
-      ac.abort(`received ${sig}`);
-      return;
-    }
-    process.stderr.write(`\n${sig} again: stopping at once (faults undone, processes killed); no evidence written\n`);
-    process.exit(EXIT_INCONCLUSIVE);
-  };
-  for (const s of sigs) process.on(s, onSignal);
-  return { signal: ac.signal, dispose: () => sigs.forEach((s) => process.removeListener(s, onSignal)) };
-}
-
-/** Before a drill's checks: reap what a killed drill (or `up`) of the stack left, and say what (always: not progress). */
-function reapBeforeDrill(stack: string): void {
-  for (const line of reapStack(stack).lines) process.stderr.write(`reaped ${line}\n`);
-}
 
 /** The failover-relevant settings, recorded in the evidence. */
 export function tuningOf(spec: LatticeSpec): Record<string, string | number> {
@@ -90,6 +62,35 @@ export interface DrillOptions {
   json?: boolean;
 }
 
+/**
+ * SIGINT, SIGTERM or SIGHUP during a drill: the first aborts it (the current step stops, faults are undone,
+ * everything is stopped, the evidence so far is written, exit 3); a second one exits at once, and the exit
+ * hooks still undo the faults, kill every process and remove the drill's state.
+ */
+export function interruptOnSignals(): { readonly signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const sigs = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const onSignal = (sig: NodeJS.Signals) => {
+    const key = sig === "SIGINT" ? "Ctrl-C" : sig;
+    if (!ac.signal.aborted) {
+      process.stderr.write(
+        `\n${sig}: undoing the faults, stopping the lattice, writing the evidence measured so far (${key} again stops at once)\n`,
+      );
+      ac.abort(`received ${sig}`);
+      return;
+    }
+    process.stderr.write(`\n${sig} again: stopping at once (faults undone, processes killed); no evidence written\n`);
+    process.exit(EXIT_CODES.inconclusive);
+  };
+  for (const s of sigs) process.on(s, onSignal);
+  return { signal: ac.signal, dispose: () => sigs.forEach((s) => process.removeListener(s, onSignal)) };
+}
+
+/** Before a drill's checks: reap what a killed drill (or `up`) of the stack left, and say what (always: not progress). */
+function reapBeforeDrill(stack: string): void {
+  for (const line of reapStack(stack).lines) process.stderr.write(`reaped ${line}\n`);
+}
+
 export async function drillCommand(opts: DrillOptions): Promise<number> {
   if (!opts.stack)
     throw new SpecError([
@@ -116,21 +117,24 @@ export async function drillCommand(opts: DrillOptions): Promise<number> {
   reapBeforeDrill(ref.name);
   await assertPreflight(spec, ref.name, drillTarget(ref.name));
   const interrupt = interruptOnSignals();
+  let run: Awaited<ReturnType<typeof executeDrill>>;
   try {
-    const run = await executeDrill(spec, ref, { ...plan, repetitions: reps }, { progress: progress(), signal: interrupt.signal });
-    const result = await writeDrillEvidence(out, run, tuningOf(spec));
-    process.stdout.write(`\n${result.summary}\n\nevidence pack: ${out}\n  report: ${path.join(out, "report.html")}\n`);
-    return result.evidence.verdict === "inconclusive" ? EXIT_INCONCLUSIVE : result.allMet ? 0 : 1;
+    run = await executeDrill(spec, ref, { ...plan, repetitions: reps }, { progress: progress(), signal: interrupt.signal });
   } finally {
     interrupt.dispose();
   }
+  const result = await writeDrillEvidence(out, run, tuningOf(spec));
+  process.stdout.write(
+    `\n${result.summary}\n\nevidence pack: ${path.relative(process.cwd(), out) || "."}\n  report: ${path.join(path.relative(process.cwd(), out), "report.html")}\n  signed with Ed25519 key ${result.keyFingerprint} (public key in the pack: signing-key.pub)\n\nVERDICT: ${result.evidence.verdict.toUpperCase()} — ${result.evidence.verdictReason}\n`,
+  );
+  return EXIT_CODES[result.outcome];
 }
 
 export function registerDrillCommands(program: Command, ctx: CliContext): void {
   const drill = program
     .command("drill")
     .description(
-      "run a failover drill on the local lattice and write an evidence pack (exit 0: every objective met, 1: one breached, 2: bad scenario or a check before start, 3: inconclusive, e.g. interrupted by Ctrl-C)",
+      "run a failover drill on the local lattice and write a signed evidence pack (exit 0: MET, 1: BREACHED, 2: bad scenario or a check before start, 3: INCONCLUSIVE)",
     )
     .addOption(stackOption().makeOptionMandatory(false))
     .addOption(new Option("--target <where>", "where the drill runs: a lattice booted on this machine").choices(["local"]).default("local"))
@@ -149,18 +153,21 @@ export function registerDrillCommands(program: Command, ctx: CliContext): void {
     });
   drill
     .command("verify")
-    .description("check an evidence pack against its manifest and schema")
+    .description("check an evidence pack's signature, every file's SHA-256 and the schema (exit 0 intact, 1 not)")
     .argument("<dir>")
-    .action(async (dir: string) => {
+    .option("--key <pub>", "the signer's public key (PEM) to trust; default: the key inside the pack, which proves integrity only")
+    .action(async (dir: string, vopts: { key?: string }) => {
       try {
         if (!existsSync(dir))
           throw new UserError(`no evidence pack at ${dir}`, "give the folder a drill wrote (out/drills/<stack>-<scenario>-<time>)");
-        const problems = await verifyDrillEvidence(dir);
+        const problems = verifyDrillEvidence(dir, { key: vopts.key });
         if (problems.length) {
           process.stderr.write(`evidence pack ${dir} FAILED verification:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);
           process.exit(1);
         }
-        process.stdout.write(`evidence pack ${dir}: intact (manifest and schema verified)\n`);
+        process.stdout.write(
+          `evidence pack ${dir}: intact (signature, every file and schema verified with ${vopts.key ? `key ${vopts.key}` : "the pack's own key; pass --key to check who signed"})\n`,
+        );
       } catch (e) {
         ctx.fail(e);
       }

@@ -159,25 +159,30 @@ async function statusCommand(opts: { stack: string; json?: boolean; wait?: strin
   const say = progress();
   const deadline = Date.now() + waitS * 1000;
   let rows: StatusRow[] = [];
-  let running = false;
+  let rendered = false;
   for (let i = 0; i < 3600; i++) {
-    running = existsSync(path.join(dir, "spec.json"));
-    rows = running ? await latticeStatus(await openLocal(dir)) : [];
+    rendered = existsSync(path.join(dir, "spec.json"));
+    rows = rendered ? await latticeStatus(await openLocal(dir)) : [];
     if (allHealthy(rows) || Date.now() >= deadline) break;
     say(
-      `waiting for stack ${ref.name}: ${running ? `${rows.filter((r) => r.health === "ok").length} of ${rows.length} healthy` : "no lattice yet"}`,
+      `waiting for stack ${ref.name}: ${rendered ? `${rows.filter((r) => r.health === "ok").length} of ${rows.length} healthy` : "no lattice yet"}`,
     );
     await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
   }
   const healthy = allHealthy(rows);
-  if (opts.json) process.stdout.write(JSON.stringify({ stack: ref.name, stateDir: dir, running, healthy, rows }, null, 2) + "\n");
-  else if (!running)
+  if (opts.json) process.stdout.write(JSON.stringify({ stack: ref.name, stateDir: dir, rendered, healthy, rows }, null, 2) + "\n");
+  else if (!rendered)
     process.stdout.write(
       `stack ${ref.name}: no local lattice (nothing in ${dir}); start it with \`latticeform up --local --stack ${ref.name}\`\n`,
     );
   else process.stdout.write(statusTable(rows) + "\n");
-  if (!healthy && !opts.json && running)
-    process.stderr.write(`stack ${ref.name}: ${rows.filter((r) => r.health !== "ok").length} of ${rows.length} not healthy\n`);
+  const sick = rows.filter((r) => r.health !== "ok").length;
+  if (!healthy && !opts.json && rendered)
+    process.stderr.write(
+      sick === rows.length
+        ? `stack ${ref.name}: nothing answers; start it with \`latticeform up --local --stack ${ref.name}\`\n`
+        : `stack ${ref.name}: ${sick} of ${rows.length} not healthy\n`,
+    );
   return healthy ? EXIT_OK : EXIT_FAILED;
 }
 
@@ -289,7 +294,7 @@ export function registerLocalCommands(program: Command, ctx: CliContext): void {
     .command("status")
     .description("every server, leaf and Wasm host of a local lattice, its cloud, workloads and health (exit 0: all healthy, 1: not)")
     .addOption(stackOption())
-    .option("--json", "machine-readable output: { stack, stateDir, running, healthy, rows }")
+    .option("--json", "machine-readable output: { stack, stateDir, rendered, healthy, rows }")
     .option("--wait <seconds>", "wait up to this long for every server, leaf and host to be healthy")
     .action(async (opts: { stack: string; json?: boolean; wait?: string }) => {
       try {

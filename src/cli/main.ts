@@ -14,6 +14,7 @@ import { loadStack } from "../model/load";
 import { registerDrillCommands, registerStartCommand } from "./drill";
 import { EXIT_BAD_INPUT, EXIT_CODES_HELP, fail } from "./errors";
 import { registerLocalCommands } from "./local";
+import { progress } from "./progress";
 import { registerReviewCommand } from "./review";
 
 /** The master secret from which every nkey is derived, kept in the stack's state dir (mode 0600). */
@@ -86,6 +87,8 @@ export function buildProgram(): Command {
     .action(async (opts: { stack: string; out: string }) => {
       try {
         const { ref, spec } = loadStack(opts.stack);
+        const say = progress();
+        say(`rendering stack ${ref.name}: credentials, nats-server configs, Kubernetes objects, boot scripts`);
         const { master, issuedAt } = stackMaster(ref.name);
         const artifacts = await renderArtifacts(spec, master, issuedAt);
         for (const a of artifacts) {

@@ -34,16 +34,18 @@ export function toSarif(r: ReviewResult): object {
         results: r.findings.map((f) => ({
           ruleId: f.policy,
           ruleIndex: policies.findIndex((p) => p.name === f.policy),
-          level: f.status === "not-checkable" ? "note" : (SARIF_LEVEL[f.enforcement] ?? "note"),
+          level: f.status === "not-checkable" ? (f.blocking ? "error" : "note") : (SARIF_LEVEL[f.enforcement] ?? "note"),
           kind: f.status === "not-checkable" ? "review" : "fail",
-          message: { text: `${f.message}${f.status === "not-checkable" ? "" : ` (${f.severity}, ${f.enforcement})`}` },
+          message: {
+            text: `${f.message}${f.status === "not-checkable" ? ` (${f.checkableWhen ?? "after deploy"})` : ` (${f.severity}, ${f.enforcement})`}`,
+          },
           locations: [
             {
               physicalLocation: { artifactLocation: { uri: r.file }, region: { startLine: 1 } },
               logicalLocations: [{ fullyQualifiedName: f.urn, kind: "resource" }],
             },
           ],
-          properties: { severity: f.severity, enforcement: f.enforcement, status: f.status },
+          properties: { severity: f.severity, enforcement: f.enforcement, status: f.status, blocking: f.blocking },
         })),
       },
     ],
@@ -65,12 +67,19 @@ export function renderReview(r: ReviewResult, format: string): string {
     lines.push(`\n${unknown.length} check(s) not possible before deploy (values computed by the clouds):`);
     lines.push(
       formatTable(
-        unknown.map((f) => ({ policy: f.policy, resource: f.urn, message: f.message })),
-        ["policy", "resource", "message"],
+        unknown.map((f) => ({
+          policy: f.policy,
+          blocking: f.blocking ? "FAIL" : "report",
+          resource: f.urn,
+          message: f.message,
+          "checkable when": f.checkableWhen ?? "",
+        })),
+        ["policy", "blocking", "resource", "message", "checkable when"],
       ),
     );
   }
-  lines.push(`\n${r.mandatoryViolations} mandatory violation(s): ${r.mandatoryViolations ? "FAIL" : "PASS"}`);
+  const blocked = r.blockingNotCheckable ? `, ${r.blockingNotCheckable} not checkable on mandatory policies (notCheckable: fail)` : "";
+  lines.push(`\n${r.mandatoryViolations} mandatory violation(s)${blocked}: ${r.failed ? "FAIL" : "PASS"}`);
   return lines.join("\n");
 }
 
@@ -82,8 +91,15 @@ export function registerReviewCommand(program: Command, ctx: CliContext): void {
     )
     .addOption(stackOption())
     .option("--format <format>", "table | json | sarif", "table")
-    .option("--policy-config <file>", "JSON policy configuration: { <policy>: { enforcementLevel?, ...settings }, all?: <level> }")
-    .action(async (opts: { stack: string; format: string; policyConfig?: string }) => {
+    .option(
+      "--policy-config <file>",
+      "JSON policy configuration: { <policy>: { enforcementLevel?, notCheckable?: report|fail, ...settings }, all?: <level> | { enforcementLevel?, notCheckable? } }",
+    )
+    .option(
+      "--fail-on-not-checkable",
+      "a mandatory policy that cannot be checked before deploy fails the review (a policy's notCheckable wins)",
+    )
+    .action(async (opts: { stack: string; format: string; policyConfig?: string; failOnNotCheckable?: boolean }) => {
       try {
         if (!["table", "json", "sarif"].includes(opts.format))
           throw new SpecError([{ path: "--format", message: "unknown format", got: opts.format, allowed: "table, json, sarif" }]);
@@ -106,10 +122,10 @@ export function registerReviewCommand(program: Command, ctx: CliContext): void {
         say(`reviewing stack ${opts.stack}: the Pulumi program under mocks, then ${policies.length} policies`);
         // Loaded on use: the offline evaluation pulls in the Pulumi SDK (seconds), which other commands never need.
         const { reviewStack } = require("../review/review") as typeof import("../review/review");
-        const r = await reviewStack(opts.stack, cfg);
+        const r = await reviewStack(opts.stack, cfg, { failOnNotCheckable: opts.failOnNotCheckable === true });
         say(`${r.resources} resources checked, ${r.findings.length} finding(s)`);
         process.stdout.write(renderReview(r, opts.format) + "\n");
-        process.exit(r.mandatoryViolations ? 1 : 0);
+        process.exit(r.failed ? 1 : 0);
       } catch (e) {
         ctx.fail(e);
       }

@@ -12,7 +12,7 @@ import { drillStackName, drillStateDir, reapStack, renderLocal } from "../local/
 import { Supervisor } from "../local/supervisor";
 import { REPO_ROOT } from "../model/load";
 import type { LatticeSpec } from "../model/schema";
-import { DrillInterrupted, runRepetition, type DrillPlan, type Progress, type RepetitionResult } from "./runner";
+import { runRepetition, type DrillPlan, type Interrupted, type Progress, type RepetitionResult } from "./runner";
 import { natsServerBin } from "../tools/pins";
 
 export interface DrillRunRaw {
@@ -23,8 +23,15 @@ export interface DrillRunRaw {
   readonly finishedAt: string;
   readonly readyMs: number;
   readonly repetitions: readonly RepetitionResult[];
-  /** Set when the drill did not run to its end: who stopped it, and at which step. */
-  readonly interrupted?: { readonly by: "operator" | "error"; readonly step: string; readonly detail?: string };
+  /** Set when the run stopped before its last repetition for a reason other than a stop condition. */
+  readonly interrupted?: Interrupted;
+}
+
+/** Thrown inside `executeDrill` to stop at once: the run ends with `interrupted` set. */
+class DrillInterrupted extends Error {
+  constructor(readonly why: Interrupted) {
+    super(`interrupted during ${why.step}`);
+  }
 }
 
 /** Resolves when `signal` aborts (never without one). */
@@ -87,6 +94,12 @@ export async function executeDrill(
   const reps: RepetitionResult[] = [];
   let step = "boot";
   let readyMs = 0;
+  let interrupted: Interrupted | undefined;
+  const operator = (at: string): Interrupted => ({
+    by: "operator",
+    step: at,
+    ...(typeof signal?.reason === "string" ? { detail: signal.reason } : {}),
+  });
   try {
     const r = await renderLocal(runSpec, drillStackName(stack.name), dir);
     sup = new Supervisor(dir);
@@ -96,16 +109,15 @@ export async function executeDrill(
     const booting = upLocal(r, sup, (s) => progress(`  ${s}`));
     booting.catch(() => {}); // an interrupted boot fails once everything is stopped: that is expected
     const up = await Promise.race([booting, whenAborted(signal).then(() => undefined)]);
-    if (!up) throw new DrillInterrupted(step);
+    if (!up) throw new DrillInterrupted(operator(step));
     readyMs = up.readyMs;
     for (let i = 0; i < plan.repetitions; i++) {
       step = `repetition ${i + 1}/${plan.repetitions}`;
-      if (signal?.aborted) throw new DrillInterrupted(`${step}: before it started`);
+      if (signal?.aborted) throw new DrillInterrupted(operator(`before ${step}`));
       progress(`repetition ${i + 1}/${plan.repetitions}: ${plan.name}`);
       const rep = await runRepetition(r, sup, plan, i, progress, { signal });
-      // A repetition cut before its fault measured no recovery: it is not evidence.
-      if (!rep.interrupted || rep.faults.length > 0) reps.push(rep);
-      if (rep.interrupted) throw new DrillInterrupted(`${step}: ${rep.interrupted}`);
+      reps.push(rep);
+      if (rep.interrupted) throw new DrillInterrupted({ ...rep.interrupted, step: `${step}: ${rep.interrupted.step}` });
       for (const w of rep.workloads) {
         progress(
           `  ${w.workload}: recovery ${w.recoveryMs === null ? "never" : `${w.recoveryMs.toFixed(0)} ms`} (objective ${w.objectiveRtoMs} ms), ${w.failed} of ${w.ok + w.failed} requests failed`,
@@ -116,14 +128,14 @@ export async function executeDrill(
   } catch (e) {
     // An error while interrupted (a connection closing under a probe) is part of the interruption.
     if (!(e instanceof DrillInterrupted) && !signal?.aborted) throw e;
-    if (e instanceof DrillInterrupted) step = e.step;
+    interrupted = e instanceof DrillInterrupted ? e.why : operator(step);
+    step = interrupted.step;
   } finally {
     if (signal?.aborted) progress(`interrupted during ${step}: stopping everything`);
     await sup?.stopAll();
     removeState();
     process.removeListener("exit", removeState);
   }
-  const reason: unknown = signal?.reason;
   return {
     plan,
     stack: { name: stack.name, file: stack.file, configHash: configHash(stack.file), lattice: spec.name },
@@ -132,8 +144,6 @@ export async function executeDrill(
     finishedAt: new Date().toISOString(),
     readyMs,
     repetitions: reps,
-    ...(signal?.aborted
-      ? { interrupted: { by: "operator" as const, step, ...(typeof reason === "string" ? { detail: reason } : {}) } }
-      : {}),
+    ...(interrupted ? { interrupted } : {}),
   };
 }

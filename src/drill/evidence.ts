@@ -3,14 +3,17 @@
  * recovery over repetitions, reconciliation of acknowledged messages, findings and empty sign-off fields.
  * Pure: no I/O (the pack writer in pack.ts does that).
  */
-import type { DrillRunRaw } from "./drill";
-import type { LatencyStats, RepetitionResult, WorkloadMeasurement } from "./runner";
+import * as path from "node:path";
 import { median } from "../lib/stats";
+import { REPO_ROOT } from "../model/load";
+import type { DrillRunRaw } from "./drill";
+import type { Interrupted, LatencyStats, RepetitionResult, WorkloadMeasurement } from "./runner";
+import { judge, judgedRepetitions, VERDICT_RULES, type Outcome } from "./verdict";
 
-export const EVIDENCE_SCHEMA_VERSION = "1.0";
+export const EVIDENCE_SCHEMA_VERSION = "2.0";
 
-/** inconclusive: the drill could not measure enough to say (interrupted before the objective could be judged). */
-export type Verdict = "met" | "breached" | "inconclusive";
+export type Verdict = Outcome;
+type Measured = "met" | "breached" | "not measured";
 
 export interface TimelinePoint {
   /** Bin start, ms since injection. */
@@ -43,11 +46,18 @@ export interface Evidence {
     readonly failover: string;
     readonly rtoObjectiveMs: number;
     readonly rpoObjectiveMessages: number;
-    readonly recoveryMs: { readonly min: number | null; readonly median: number | null; readonly max: number | null };
+    /** Headline: the worst repetition (null when one never recovered), with the distribution beside it. */
+    readonly recoveryMs: {
+      readonly worst: number | null;
+      readonly min: number | null;
+      readonly median: number | null;
+      readonly max: number | null;
+      readonly perRepetition: readonly (number | null)[];
+    };
     readonly unrecoveredRepetitions: number;
     readonly acknowledgedLost: number | null;
-    readonly rtoVerdict: Verdict;
-    readonly rpoVerdict: Verdict | "not measured";
+    readonly rtoVerdict: Measured;
+    readonly rpoVerdict: Measured | "not applicable";
     readonly verdict: Verdict;
   }[];
   readonly reconciliation: readonly {
@@ -62,6 +72,8 @@ export interface Evidence {
     readonly outOfOrder: number;
     readonly mirrorLagAtFault: number | null;
     readonly note: string | null;
+    /** Why the copy could not be reconciled (the counts then measure nothing). */
+    readonly error: string | null;
   }[];
   readonly repetitions: readonly {
     readonly index: number;
@@ -71,10 +83,13 @@ export interface Evidence {
       readonly action: string;
       readonly processes: readonly string[];
       readonly reason: string | null;
+      /** The fault's own check that it took effect. */
+      readonly effect: { readonly ok: boolean; readonly detail: string } | null;
+      readonly declaredMs: number | null;
+      readonly heldMs: number | null;
     }[];
+    readonly interrupted: Interrupted | null;
     readonly stopConditionsFired: readonly string[];
-    /** The step this repetition was interrupted at. */
-    readonly interrupted?: string;
     readonly jetstreamApi: { readonly ok: boolean; readonly ms: number; readonly error: string | null } | null;
     /** Raft leaders just before the fault, where known. */
     readonly leadersAtFault?: { readonly meta: string | null; readonly streams: Readonly<Record<string, string | null>> };
@@ -86,13 +101,28 @@ export interface Evidence {
       readonly requestsFailed: number;
       readonly latency: { readonly before: LatencyStats; readonly during: LatencyStats; readonly after: LatencyStats };
       readonly servedBy: Record<string, number>;
-      readonly ledger: { readonly acked: number; readonly recovered: number; readonly lost: number } | null;
+      readonly samplesAfterFault: Readonly<Record<string, number>>;
+      /** Failed requests by error (at most 8 kinds), before and after the fault. */
+      readonly errors: Readonly<Record<string, number>>;
+      readonly ledger: {
+        readonly acked: number;
+        readonly recovered: number;
+        readonly lost: number;
+        readonly duplicated: number;
+        readonly balanceShortfall: number;
+      } | null;
+      readonly ledgerError: string | null;
       readonly timeline: readonly TimelinePoint[];
     }[];
   }[];
-  /** Present when the drill did not run to its end: who stopped it and at which step. */
-  readonly interrupted?: NonNullable<DrillRunRaw["interrupted"]>;
   readonly verdict: Verdict;
+  /** The verdict's main reason, in one line (the same words as the CLI and both reports). */
+  readonly verdictReason: string;
+  /** Every verdict rule that fired. */
+  readonly verdictFindings: readonly { readonly rule: string; readonly outcome: "breached" | "inconclusive"; readonly reason: string }[];
+  /** The rules applied, so a reader can judge what MET means. */
+  readonly verdictRules: readonly { readonly name: string; readonly outcome: "breached" | "inconclusive"; readonly description: string }[];
+  readonly interrupted: Interrupted | null;
   readonly findings: readonly { readonly id: string; readonly severity: "high" | "medium" | "info"; readonly text: string }[];
   readonly signOff: {
     readonly owner: { readonly name: string; readonly role: string; readonly date: string; readonly signature: string };
@@ -120,40 +150,100 @@ export function timeline(samples: readonly { t: number; ok: boolean; latencyMs: 
   return out;
 }
 
+/** A path for the evidence: relative to the repository, never an absolute path of this machine. */
+export function repoPath(file: string): string {
+  const rel = path.relative(REPO_ROOT, path.resolve(REPO_ROOT, file));
+  return rel.startsWith("..") || path.isAbsolute(rel) ? `(outside the repository) ${path.basename(file)}` : rel.split(path.sep).join("/");
+}
+
+function objectiveOf(run: DrillRunRaw, name: string) {
+  const finished = run.repetitions.filter((r) => !r.interrupted);
+  const ms = finished.map((r) => r.workloads.find((w) => w.workload === name)).filter((m): m is WorkloadMeasurement => !!m);
+  const first = run.repetitions.flatMap((r) => r.workloads).find((w) => w.workload === name)!;
+  const perRepetition = ms.map((m) => m.recoveryMs);
+  const recovered = perRepetition.filter((x): x is number => x !== null);
+  const unrecovered = ms.length - recovered.length;
+  const enough = ms.length > 0 && ms.every((m) => Object.values(m.samplesAfterFault).every((n) => n >= run.plan.minSamplesPerCloud));
+  // Verdicts only from the repetitions that count for this workload (verdict.ts): the numbers show them all.
+  const judged = judgedRepetitions(run, name).flatMap((r) => r.workloads.filter((w) => w.workload === name));
+  const allJudged = judged.length === ms.length;
+  const rtoBreached = judged.some((m) => m.recoveryMs === null || m.recoveryMs > first.objectiveRtoMs);
+  const rtoVerdict: Measured = rtoBreached ? "breached" : enough && allJudged ? "met" : "not measured";
+  const stateful = ms.some((m) => m.ledger || m.ledgerError);
+  const ledgers = ms.map((m) => m.ledger).filter((l): l is NonNullable<typeof l> => !!l);
+  const lost = ledgers.length ? ledgers.reduce((a, l) => a + l.lost, 0) : null;
+  const rpoBreached = judged.some((m) => m.ledger && (m.ledger.lost > first.objectiveRpo || m.ledger.duplicated > 0));
+  const rpoVerdict: Measured | "not applicable" = !stateful
+    ? "not applicable"
+    : rpoBreached
+      ? "breached"
+      : ms.some((m) => m.ledgerError) || ledgers.length < ms.length || !allJudged
+        ? "not measured"
+        : "met";
+  const verdict: Verdict =
+    rtoVerdict === "breached" || rpoVerdict === "breached"
+      ? "breached"
+      : rtoVerdict === "not measured" || rpoVerdict === "not measured"
+        ? "inconclusive"
+        : "met";
+  return {
+    workload: name,
+    failover: first.failover,
+    rtoObjectiveMs: first.objectiveRtoMs,
+    rpoObjectiveMessages: first.objectiveRpo,
+    recoveryMs: {
+      worst: unrecovered || !recovered.length ? null : Math.max(...recovered),
+      min: recovered.length ? Math.min(...recovered) : null,
+      median: median(recovered),
+      max: recovered.length ? Math.max(...recovered) : null,
+      perRepetition,
+    },
+    unrecoveredRepetitions: unrecovered,
+    acknowledgedLost: lost,
+    rtoVerdict,
+    rpoVerdict,
+    verdict,
+  };
+}
+
+function errorCounts(samples: readonly { ok: boolean; error?: string }[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of samples) if (!s.ok) counts.set(s.error ?? "unknown", (counts.get(s.error ?? "unknown") ?? 0) + 1);
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).slice(0, 8));
+}
+
+type FindingOut = { id: string; severity: "high" | "medium" | "info"; text: string };
+
+/** Context a reviewer needs beside the verdict: raft leaders a fault took, and why an asynchronous copy lost. */
+function infoFindings(reps: readonly RepetitionResult[]): string[] {
+  const out: string[] = [];
+  for (const r of reps) {
+    // A raft leader the fault took: writes to that stream or bucket waited for an election, which explains
+    // (and bounds) the slower recoveries of the workloads that use it.
+    const taken = new Set(r.faults.filter((f) => f.action === "killed" || f.action === "frozen").flatMap((f) => f.processes));
+    const lostLeaders = Object.entries(r.leadersAtFault?.streams ?? {}).filter(([, leader]) => leader !== null && taken.has(leader));
+    if (lostLeaders.length) {
+      const slowest = r.workloads
+        .filter((w) => w.recoveryMs !== null)
+        .reduce<WorkloadMeasurement | undefined>((a, w) => (!a || w.recoveryMs! > a.recoveryMs! ? w : a), undefined);
+      out.push(
+        `Repetition ${r.index + 1}: the fault took the raft leader of ${lostLeaders.map(([st, l]) => `${st} (${l})`).join(", ")}; writes there waited for a new leader to be elected${slowest ? ` (slowest recovery in this repetition: ${slowest.workload}, ${slowest.recoveryMs!.toFixed(0)} ms)` : ""}. Repetitions where the leader survives recover faster: the headline is the slowest case.`,
+      );
+    }
+    for (const s of r.streams)
+      if (!s.error && s.lost > 0 && s.mirrorLagAtFault !== undefined)
+        out.push(
+          `${s.stream} (repetition ${r.index + 1}): ${s.lost} of ${s.acked} acknowledged messages are missing from ${s.copy}; the asynchronous mirror lagged ${s.mirrorLagAtFault} message(s) at the fault. Place the stream in a cluster stretched over the clouds for RPO 0.`,
+        );
+  }
+  return out;
+}
+
 export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | number> = {}): Evidence {
   const reps = run.repetitions;
+  const judgement = judge(run);
   const workloadNames = [...new Set(reps.flatMap((r) => r.workloads.map((w) => w.workload)))];
-  const objectives = workloadNames.map((name) => {
-    const ms = reps.map((r) => r.workloads.find((w) => w.workload === name)!).filter(Boolean);
-    const first = ms[0]!;
-    const recovered = ms.map((m) => m.recoveryMs).filter((x): x is number => x !== null);
-    const unrecovered = ms.length - recovered.length;
-    // A repetition an interruption cut short proves no recovery (nothing may have failed yet), only a breach.
-    const cut = reps.filter((r) => r.interrupted && r.workloads.some((w) => w.workload === name));
-    const cutUnrecovered = cut.filter((r) => r.workloads.some((w) => w.workload === name && w.recoveryMs === null)).length;
-    const rtoVerdict: Verdict =
-      recovered.some((x) => x > first.objectiveRtoMs) || unrecovered > cutUnrecovered ? "breached" : cut.length ? "inconclusive" : "met";
-    const ledgers = ms.map((m) => m.ledger).filter((l): l is NonNullable<typeof l> => !!l);
-    const lost = ledgers.length ? ledgers.reduce((a, l) => a + l.lost, 0) : null;
-    const rpoVerdict: Verdict | "not measured" =
-      lost === null ? "not measured" : ledgers.every((l) => l.lost <= first.objectiveRpo) ? "met" : "breached";
-    return {
-      workload: name,
-      failover: first.failover,
-      rtoObjectiveMs: first.objectiveRtoMs,
-      rpoObjectiveMessages: first.objectiveRpo,
-      recoveryMs: {
-        min: recovered.length ? Math.min(...recovered) : null,
-        median: median(recovered),
-        max: unrecovered ? null : recovered.length ? Math.max(...recovered) : null,
-      },
-      unrecoveredRepetitions: unrecovered,
-      acknowledgedLost: lost,
-      rtoVerdict,
-      rpoVerdict,
-      verdict: (rtoVerdict === "breached" || rpoVerdict === "breached" ? "breached" : rtoVerdict) as Verdict,
-    };
-  });
+  const objectives = workloadNames.map((name) => objectiveOf(run, name));
   const reconciliation = reps.flatMap((r) =>
     r.streams.map((s) => ({
       repetition: r.index,
@@ -167,85 +257,21 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
       outOfOrder: s.outOfOrder,
       mirrorLagAtFault: s.mirrorLagAtFault ?? null,
       note: s.note ?? null,
+      error: s.error ?? null,
     })),
   );
-  const findings: { id: string; severity: "high" | "medium" | "info"; text: string }[] = [];
+  const findings: FindingOut[] = [];
   let n = 1;
   const fid = () => `F-${String(n++).padStart(2, "0")}`;
-  if (run.interrupted)
-    findings.push({
-      id: fid(),
-      severity: "high",
-      text: `The drill was interrupted by ${run.interrupted.by === "operator" ? "the operator" : "an error"} during ${run.interrupted.step}${run.interrupted.detail ? ` (${run.interrupted.detail})` : ""}: this pack holds what was measured up to there, and no verdict of MET. Every fault was undone and every process stopped before it was written.`,
-    });
-  for (const o of objectives) {
-    if (o.rtoVerdict === "breached") {
-      findings.push({
-        id: fid(),
-        severity: "high",
-        text: `${o.workload}: recovery ${o.unrecoveredRepetitions ? `did not complete in ${o.unrecoveredRepetitions} repetition(s)` : `took up to ${o.recoveryMs.max} ms`}, beyond its ${o.rtoObjectiveMs} ms objective.`,
-      });
-    }
-    if (o.rpoVerdict === "breached")
-      findings.push({
-        id: fid(),
-        severity: "high",
-        text: `${o.workload}: ${o.acknowledgedLost} acknowledged update(s) lost, beyond its RPO of ${o.rpoObjectiveMessages}.`,
-      });
-  }
-  for (const s of reconciliation) {
-    if (s.lost > 0) {
-      findings.push({
-        id: fid(),
-        severity: s.mirrorLagAtFault !== null ? "medium" : "high",
-        text: `${s.stream} (repetition ${s.repetition + 1}): ${s.lost} of ${s.acknowledged} acknowledged messages are missing from ${s.copy}${s.mirrorLagAtFault !== null ? `; the asynchronous mirror lagged ${s.mirrorLagAtFault} message(s) at the fault` : ""}. Place the stream in a cluster stretched over the clouds for RPO 0.`,
-      });
-    }
-    if (s.duplicated > 0 || s.outOfOrder > 0)
-      findings.push({
-        id: fid(),
-        severity: "medium",
-        text: `${s.stream}: ${s.duplicated} duplicated and ${s.outOfOrder} out-of-order messages in ${s.copy}.`,
-      });
-  }
-  for (const r of reps) {
-    // A raft leader the fault took: writes to that stream or bucket waited for an election, which explains
-    // (and bounds) the slower recoveries of the workloads that use it.
-    const taken = new Set(r.faults.filter((f) => f.action === "killed" || f.action === "frozen").flatMap((f) => f.processes));
-    const lostLeaders = Object.entries(r.leadersAtFault?.streams ?? {}).filter(([, leader]) => leader !== null && taken.has(leader));
-    if (lostLeaders.length) {
-      const slowest = r.workloads
-        .filter((w) => w.recoveryMs !== null)
-        .reduce<WorkloadMeasurement | undefined>((a, w) => (!a || w.recoveryMs! > a.recoveryMs! ? w : a), undefined);
-      findings.push({
-        id: fid(),
-        severity: "info",
-        text: `Repetition ${r.index + 1}: the fault took the raft leader of ${lostLeaders.map(([st, l]) => `${st} (${l})`).join(", ")}; writes there waited for a new leader to be elected${slowest ? ` (slowest recovery in this repetition: ${slowest.workload}, ${slowest.recoveryMs!.toFixed(0)} ms)` : ""}. Repetitions where the leader survives recover faster: judge the objective on the slower case.`,
-      });
-    }
-    for (const f of r.faults)
-      if (f.action === "skipped")
-        findings.push({ id: fid(), severity: "medium", text: `Fault ${f.step.kind} was not injected: ${f.reason}.` });
-    for (const s of r.stopConditionsFired)
-      findings.push({
-        id: fid(),
-        severity: "high",
-        text: `Stop condition fired in repetition ${r.index + 1}: ${s}; the drill was aborted and the lattice restored.`,
-      });
-    if (r.timestamps.steadyAgain === null && !r.interrupted)
-      findings.push({
-        id: fid(),
-        severity: "high",
-        text: `The lattice did not return to steady state after restore in repetition ${r.index + 1}.`,
-      });
-  }
-  if (findings.length === 0)
+  for (const f of judgement.findings)
+    findings.push({ id: fid(), severity: f.outcome === "breached" ? "high" : "medium", text: `[${f.rule}] ${f.reason}.` });
+  for (const text of infoFindings(reps)) findings.push({ id: fid(), severity: "info", text });
+  if (judgement.outcome === "met")
     findings.push({
       id: fid(),
       severity: "info",
-      text: "Every objective held and every acknowledged message was found in a surviving copy.",
+      text: "Every objective was measured and held, every fault was shown to take effect, and every acknowledged message was found in a surviving copy.",
     });
-  const stopped = reps.some((r) => r.stopConditionsFired.length > 0);
   const plan = run.plan;
   return {
     schemaVersion: EVIDENCE_SCHEMA_VERSION,
@@ -259,6 +285,7 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
       settings: {
         rateHzPerWorkloadPerCloud: plan.rateHz,
         requestTimeoutMs: plan.requestTimeoutMs,
+        minSamplesPerCloud: plan.minSamplesPerCloud,
         warmupMs: plan.warmupMs,
         steadyWindowMs: plan.steadyWindowMs,
         observeMs: plan.observeMs,
@@ -266,7 +293,7 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
         streams: plan.streams,
       },
     },
-    stack: run.stack,
+    stack: { ...run.stack, file: repoPath(run.stack.file) },
     versions: run.versions,
     tuning,
     startedAt: run.startedAt,
@@ -276,9 +303,17 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
     repetitions: reps.map((r) => ({
       index: r.index,
       timestamps: r.timestamps,
-      faults: r.faults.map((f) => ({ kind: f.step.kind, action: f.action, processes: f.processes, reason: f.reason ?? null })),
+      faults: r.faults.map((f) => ({
+        kind: f.step.kind,
+        action: f.action,
+        processes: f.processes,
+        reason: f.reason ?? null,
+        effect: f.effect ?? null,
+        declaredMs: f.step.durationMs ?? null,
+        heldMs: f.heldMs ?? null,
+      })),
+      interrupted: r.interrupted ?? null,
       stopConditionsFired: r.stopConditionsFired,
-      ...(r.interrupted ? { interrupted: r.interrupted } : {}),
       jetstreamApi: r.jetstreamApi ?? null,
       ...(r.leadersAtFault ? { leadersAtFault: r.leadersAtFault } : {}),
       workloads: r.workloads.map((w) => ({
@@ -289,17 +324,26 @@ export function buildEvidence(run: DrillRunRaw, tuning: Record<string, string | 
         requestsFailed: w.failed,
         latency: w.latency,
         servedBy: w.servedBy,
-        ledger: w.ledger ? { acked: w.ledger.acked, recovered: w.ledger.recovered, lost: w.ledger.lost } : null,
+        samplesAfterFault: w.samplesAfterFault,
+        errors: errorCounts(w.samples),
+        ledger: w.ledger
+          ? {
+              acked: w.ledger.acked,
+              recovered: w.ledger.recovered,
+              lost: w.ledger.lost,
+              duplicated: w.ledger.duplicated,
+              balanceShortfall: w.ledger.balanceShortfall,
+            }
+          : null,
+        ledgerError: w.ledgerError ?? null,
         timeline: timeline(w.samples),
       })),
     })),
-    ...(run.interrupted ? { interrupted: run.interrupted } : {}),
-    // Interrupted: inconclusive, whatever was measured up to there (the rule issue 12's verdict table keeps).
-    verdict: run.interrupted
-      ? "inconclusive"
-      : objectives.every((o) => o.verdict === "met") && !stopped && reps.every((r) => !r.jetstreamApi || r.jetstreamApi.ok)
-        ? "met"
-        : "breached",
+    verdict: judgement.outcome,
+    verdictReason: judgement.reason,
+    verdictFindings: judgement.findings,
+    verdictRules: VERDICT_RULES.map((r) => ({ name: r.name, outcome: r.outcome, description: r.description })),
+    interrupted: run.interrupted ?? null,
     findings,
     signOff: {
       owner: { name: "", role: "service owner", date: "", signature: "" },

@@ -35,6 +35,16 @@ export interface Injected {
   readonly net?: NetworkFaults;
   /** Run record of a freeze (see src/local/records.ts), marked undone when thawed. */
   readonly recordId?: number;
+  /** Pid of each process the fault acts on, taken at injection (null: it was not running). */
+  readonly pids?: Readonly<Record<string, number | null>>;
+  /** The fault's own check that it took effect (see effects.ts), recorded in the evidence. */
+  effect?: { readonly ok: boolean; readonly detail: string };
+  /** Timed faults: ms from injection to heal, as held. */
+  heldMs?: number;
+}
+
+function pidsOf(sup: Supervisor, names: readonly string[]): Record<string, number | null> {
+  return Object.fromEntries(names.map((n) => [n, sup.processes.get(n)?.pid ?? null]));
 }
 
 /** Process names (as the supervisor knows them) of everything in one cloud. */
@@ -65,25 +75,29 @@ export async function inject(r: LocalRender, sup: Supervisor, step: FaultStep, n
     case "cloud-outage": {
       const p = cloudProcesses(r, step.cloud!);
       const names = [...p.servers, ...p.leafs, ...p.hosts.map((h) => `host-${h}`)];
+      const pids = pidsOf(sup, names);
       // All at once: a cloud does not go down politely.
       await Promise.all(names.map((n) => sup.kill(n)));
-      return { step, processes: names, action: "killed" };
+      return { step, processes: names, action: "killed", pids };
     }
     case "hub-node-loss": {
       let target = step.server;
       if (!target || target === "stream-leader")
         target = (await streamLeader(r, nc, step.cloud!)) ?? r.nats.servers.find((s) => s.cluster === step.cloud)!.name;
+      const pids = pidsOf(sup, [target]);
       await sup.kill(target);
-      return { step, processes: [target], action: "killed" };
+      return { step, processes: [target], action: "killed", pids };
     }
     case "host-crash": {
       const host = step.host ?? r.topo.hosts.find((h) => !step.cloud || h.cloud === step.cloud)!.name;
+      const pids = pidsOf(sup, [`host-${host}`]);
       await sup.kill(`host-${host}`);
-      return { step, processes: [`host-${host}`], action: "killed" };
+      return { step, processes: [`host-${host}`], action: "killed", pids };
     }
     case "blackhole": {
       const p = cloudProcesses(r, step.cloud!);
       const names = step.server ? [step.server] : [...p.servers, ...p.leafs, ...p.hosts.map((h) => `host-${h}`)];
+      const pids = pidsOf(sup, names);
       // Recorded first: if we die while they are stopped, the next command resumes (and reaps) them.
       const recordId = sup.records.fault({
         kind: "sigstop",
@@ -92,8 +106,8 @@ export async function inject(r: LocalRender, sup: Supervisor, step: FaultStep, n
           return p ? [{ name, pid: p.pid }] : [];
         }),
       });
-      for (const n of names) sup.signal(n, "SIGSTOP");
-      return { step, processes: names, action: "frozen", recordId };
+      for (const n of names) if (sup.processes.has(n)) sup.signal(n, "SIGSTOP");
+      return { step, processes: names, action: "frozen", pids, recordId };
     }
     case "partition":
     case "latency": {

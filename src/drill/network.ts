@@ -105,6 +105,13 @@ export class NetworkFaults {
     run("tc", ["filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "handle", String(MARK), "fw", "flowid", "1:4"]);
   }
 
+  /** The nftables rules in place now (empty when none): the partition's own evidence that it is there. */
+  listRules(): string {
+    if (!this.tableAdded) return "";
+    const r = spawnSync("nft", ["list", "table", "inet", this.table], { encoding: "utf8" });
+    return r.status === 0 ? r.stdout : "";
+  }
+
   clear(): void {
     // Also after a failed apply: what was recorded may be half in place.
     if (this.tcAdded || this.tcRecord !== undefined) spawnSync("tc", ["qdisc", "del", "dev", "lo", "root"]);

@@ -15,6 +15,7 @@ export function primaryCloud(spec: LatticeSpec): string {
 const DEFAULTS = {
   rateHz: 50,
   requestTimeoutMs: 250,
+  minSamplesPerCloud: 20,
   warmupMs: 1500,
   steadyWindowMs: 1000,
   observeMs: 30000,
@@ -85,6 +86,7 @@ export function planOf(d: Drill): DrillPlan {
     faults: d.faults.map(faultStep),
     rateHz: d.load.rateHz,
     requestTimeoutMs: d.load.requestTimeoutMs,
+    minSamplesPerCloud: d.load.minSamplesAfterFault,
     streams: d.load.streams,
     warmupMs: Math.round(d.steadyState.warmupSeconds * 1000),
     steadyWindowMs: Math.round(d.steadyState.windowSeconds * 1000),

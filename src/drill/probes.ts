@@ -2,14 +2,14 @@
  * Load and measurement during a drill: request probes per workload and client cloud, and JetStream
  * publishers that keep a ledger of every acknowledged message (with `Nats-Msg-Id` for de-duplication).
  */
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { hubUrlsFor } from "../compile/nats";
 import { connectLocal, jsOptions } from "../local/client";
+import { sampleLedgerUpdate, samplePayment } from "../lib/samples";
 import type { LocalRender } from "../local/state";
 import type { Workload } from "../model/schema";
-import { sampleLedgerUpdate, samplePayment } from "../lib/samples";
 
 export interface Sample {
   /** Milliseconds since the drill's clock origin (performance.now based). */
@@ -99,6 +99,16 @@ export class RequestProbe {
     if (this.timer) clearInterval(this.timer);
     for (let i = 0; i < 100 && this.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 20));
   }
+
+  /** The ledger account this probe updates (see probePayload) and the ids it acknowledged. */
+  ledgerAccount(): LedgerAccount {
+    return {
+      account: `drill-${this.opts.run}-${this.cloud}`,
+      ackedIds: this.acked,
+      idPrefix: `${this.opts.run}-${this.cloud}-`,
+      sent: this.n,
+    };
+  }
 }
 
 export interface PublishRecord {
@@ -153,85 +163,199 @@ export class StreamPublisher {
 
 export interface Reconciliation {
   readonly stream: string;
-  /** The copy the acknowledged messages were looked up in (the source, or a mirror outside the lost cloud). */
+  /** The copy the acknowledged messages were looked for in (the source, or a mirror outside the lost cloud). */
   readonly copy: string;
   readonly acked: number;
   readonly recovered: number;
   readonly lost: number;
+  /** Extra copies of acknowledged messages found in the copy. */
   readonly duplicated: number;
+  /** Acknowledged messages stored before one the source acknowledged earlier. */
   readonly outOfOrder: number;
   readonly lostIds: string[];
 }
 
-/** Look every acknowledged message up in a surviving copy (by sequence; mirrors keep the source's). */
+const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+/**
+ * Scan the surviving copy (every message of the drill's subject, in stored order) and reconcile the
+ * acknowledged messages against it: missing ones are lost, extra ones duplicated, and an acknowledged message
+ * stored before one with a lower source sequence is out of order. Throws when the copy cannot be read.
+ */
 export async function reconcileStream(
   nc: NatsConnection,
-  r: LocalRender,
+  domain: string | undefined,
   stream: string,
   copy: string,
+  subject: string,
   acked: readonly PublishRecord[],
+  opts: { timeoutMs?: number } = {},
 ): Promise<Reconciliation> {
-  const jsm = await jetstreamManager(nc, jsOptions(r.spec, 3000));
-  const seen = new Map<string, number>();
-  const lostIds: string[] = [];
-  let outOfOrder = 0;
-  let lastSeq = 0;
-  let recovered = 0;
-  for (const a of acked) {
-    let found: string | undefined;
-    let seq = 0;
-    // Bounded retries: right after a cloud loss the copy's leader may still be being elected.
-    for (let attempt = 0; attempt < 40 && found === undefined; attempt++) {
-      try {
-        const m = await jsm.streams.getMessage(copy, { seq: a.seq });
-        found = m?.header?.get("Nats-Msg-Id") || m?.string();
-        seq = m?.seq ?? 0;
-      } catch (e) {
-        if (/no message found|not found/i.test(String(e))) break;
-        await new Promise((res) => setTimeout(res, 250));
+  const deadline = Date.now() + (opts.timeoutMs ?? 30000);
+  const js = jetstream(nc, { domain, timeout: 3000 });
+  const stored: string[] = [];
+  let lastError = "";
+  // Bounded retries: right after a cloud loss the copy's leader may still be being elected. A retry rescans.
+  for (let attempt = 0; attempt < 40 && Date.now() < deadline; attempt++) {
+    stored.length = 0;
+    try {
+      const c = await js.consumers.get(copy, { filter_subjects: [subject] });
+      for (let batch = 0; batch < 10000; batch++) {
+        const it = await c.fetch({ max_messages: 500, expires: 1000 });
+        let pending = 0;
+        let got = 0;
+        for await (const m of it) {
+          stored.push(m.string());
+          pending = m.info.pending;
+          got++;
+        }
+        if (got === 0 || pending === 0) break;
+        if (Date.now() > deadline) throw new Error(`scan of ${copy} did not finish in time`);
       }
+      lastError = "";
+      break;
+    } catch (e) {
+      lastError = String((e as Error).message ?? e);
+      await pause(250);
     }
-    if (found === a.msgId) {
-      recovered++;
-      seen.set(a.msgId, (seen.get(a.msgId) ?? 0) + 1);
-      if (seq < lastSeq) outOfOrder++;
-      lastSeq = seq;
-    } else lostIds.push(a.msgId);
   }
-  const duplicated = [...seen.values()].filter((c) => c > 1).length;
-  return { stream, copy, acked: acked.length, recovered, lost: lostIds.length, duplicated, outOfOrder, lostIds: lostIds.slice(0, 50) };
+  if (lastError) throw new Error(`could not read ${copy}: ${lastError}`);
+  return reconcileAgainst(stream, copy, stored, acked);
 }
 
-/** Stateful workload: after recovery, every acknowledged ledger update must be in the bucket. */
+/** Reconcile acknowledged messages against the ids stored in a copy, in stored order. Pure. */
+export function reconcileAgainst(stream: string, copy: string, stored: readonly string[], acked: readonly PublishRecord[]): Reconciliation {
+  const positions = new Map<string, number[]>();
+  stored.forEach((id, i) => positions.set(id, [...(positions.get(id) ?? []), i]));
+  const lostIds: string[] = [];
+  let duplicated = 0;
+  let outOfOrder = 0;
+  let lastPos = -1;
+  for (const a of [...acked].sort((x, y) => x.seq - y.seq)) {
+    const at = positions.get(a.msgId);
+    if (!at) {
+      lostIds.push(a.msgId);
+      continue;
+    }
+    duplicated += at.length - 1;
+    if (at[0]! < lastPos) outOfOrder++;
+    lastPos = Math.max(lastPos, at[0]!);
+  }
+  return {
+    stream,
+    copy,
+    acked: acked.length,
+    recovered: acked.length - lostIds.length,
+    lost: lostIds.length,
+    duplicated,
+    outOfOrder,
+    lostIds: lostIds.slice(0, 50),
+  };
+}
+
+export interface LedgerAccount {
+  readonly account: string;
+  /** Ids whose update was acknowledged (each a delta of +1). */
+  readonly ackedIds: readonly string[];
+  /** Every id the drill sent for this account is `${idPrefix}${i}` for i < sent (acknowledged or not). */
+  readonly idPrefix: string;
+  readonly sent: number;
+}
+
+export interface LedgerReconciliation {
+  readonly acked: number;
+  readonly recovered: number;
+  /** Acknowledged updates missing: no record of them, or a balance short of the updates known applied. */
+  readonly lost: number;
+  readonly lostIds: string[];
+  /** Updates applied more than once: a balance above every update that could have been applied. */
+  readonly duplicated: number;
+  /** Updates known applied (acknowledged, or recorded) minus the balance, when positive. */
+  readonly balanceShortfall: number;
+  /**
+   * Per account: the balance, the updates known applied (acknowledged or recorded), and those of unknown fate
+   * (sent, failed or timed out at the client, no record): the balance must lie within known .. known + unknown.
+   */
+  readonly accounts: readonly { account: string; balance: number; knownApplied: number; unknownFate: number }[];
+}
+
+async function retried<T>(what: string, f: () => Promise<T>, attempts = 40): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      last = e;
+      await pause(250);
+    }
+  }
+  throw new Error(`${what}: ${String((last as Error)?.message ?? last)}`);
+}
+
+/** A counter the ledger keeps with atomics.increment: a u64 big-endian (0 when absent). */
+function counter(e: { operation: string; value: Uint8Array } | null): bigint {
+  return e && e.operation === "PUT" && e.value.length >= 8 ? Buffer.from(e.value).readBigUInt64BE(0) : 0n;
+}
+
+/** One reading of the bucket: markers first, then balances (an update landing between is then of unknown fate). */
+async function readLedger(
+  kv: Awaited<ReturnType<Kvm["open"]>>,
+  bucket: string,
+  accounts: readonly LedgerAccount[],
+): Promise<LedgerReconciliation> {
+  const markers = await retried(
+    `could not list the keys of KV bucket ${bucket}`,
+    async () => {
+      const out = new Set<string>();
+      for await (const k of await kv.keys("applied.*")) out.add(k.slice("applied.".length));
+      return out;
+    },
+    20,
+  );
+  const lostIds: string[] = [];
+  let acked = 0;
+  let shortfall = 0;
+  let duplicated = 0;
+  const out: LedgerReconciliation["accounts"][number][] = [];
+  for (const a of accounts) {
+    const read = (key: string) => retried(`could not read ${key} in ${bucket}`, () => kv.get(key), 20);
+    const balance = Number(counter(await read(`credit.${a.account}`)) - counter(await read(`debit.${a.account}`)));
+    const known = new Set([...a.ackedIds, ...[...markers].filter((id) => id.startsWith(a.idPrefix))]);
+    for (const id of a.ackedIds) if (!markers.has(id)) lostIds.push(id);
+    // A request that failed at the client may still have been applied (its marker lost with a crashed host).
+    let unknownFate = 0;
+    for (let i = 0; i < a.sent; i++) if (!known.has(`${a.idPrefix}${i}`)) unknownFate++;
+    shortfall += Math.max(0, known.size - balance);
+    duplicated += Math.max(0, balance - known.size - unknownFate);
+    acked += a.ackedIds.length;
+    out.push({ account: a.account, balance, knownApplied: known.size, unknownFate });
+  }
+  const lost = Math.max(lostIds.length, shortfall);
+  return { acked, recovered: acked - lost, lost, lostIds: lostIds.slice(0, 50), duplicated, balanceShortfall: shortfall, accounts: out };
+}
+
+/**
+ * Stateful workload: reconcile every account the drill updated (the ledger's layout: `credit.<account>` and
+ * `debit.<account>` counters, `applied.<id>` markers written after the increment and before the reply). Each
+ * drill update is +1: a balance below the updates known applied (acknowledged, or marked) lost some; one above
+ * every update that could have been applied (known, plus those sent whose fate the client does not know)
+ * applied some twice. A reading that disagrees is read again (a replica may lag) before it counts. Throws
+ * when the bucket cannot be read: an unreachable bucket is no measurement.
+ */
 export async function reconcileLedger(
   nc: NatsConnection,
-  r: LocalRender,
+  domain: string | undefined,
   bucket: string,
-  ackedIds: readonly string[],
-): Promise<{ acked: number; recovered: number; lost: number; lostIds: string[] }> {
-  const kvm = new Kvm(jetstream(nc, jsOptions(r.spec, 3000)));
-  let kv: Awaited<ReturnType<Kvm["open"]>> | undefined;
-  for (let attempt = 0; attempt < 40 && !kv; attempt++) {
-    kv = await kvm.open(bucket).catch(async () => {
-      await new Promise((res) => setTimeout(res, 250));
-      return undefined;
-    });
+  accounts: readonly LedgerAccount[],
+): Promise<LedgerReconciliation> {
+  // Replies that arrive from now on are not acknowledged for this reconciliation: their ids are of unknown fate.
+  const frozen = accounts.map((a) => ({ ...a, ackedIds: [...a.ackedIds] }));
+  const kvm = new Kvm(jetstream(nc, { domain, timeout: 3000 }));
+  const kv = await retried(`could not open KV bucket ${bucket}`, () => kvm.open(bucket), 20);
+  let rec = await readLedger(kv, bucket, frozen);
+  for (let i = 0; i < 5 && (rec.lost > 0 || rec.duplicated > 0); i++) {
+    await pause(1000);
+    rec = await readLedger(kv, bucket, frozen);
   }
-  if (!kv) throw new Error(`could not open KV bucket ${bucket} to reconcile the ledger`);
-  const lostIds: string[] = [];
-  let recovered = 0;
-  for (const id of ackedIds) {
-    let e;
-    for (let attempt = 0; attempt < 40; attempt++) {
-      try {
-        e = await kv.get(`applied.${id}`);
-        break;
-      } catch {
-        await new Promise((res) => setTimeout(res, 250));
-      }
-    }
-    if (e && e.operation === "PUT") recovered++;
-    else lostIds.push(id);
-  }
-  return { acked: ackedIds.length, recovered, lost: lostIds.length, lostIds: lostIds.slice(0, 50) };
+  return rec;
 }

@@ -7,6 +7,20 @@ function esc(s: unknown): string {
 
 const fmtMs = (v: number | null) => (v === null ? "—" : `${Math.round(v)} ms`);
 
+/** The headline recovery (worst repetition) and the distribution beside it. */
+export function recoveryText(o: Evidence["objectives"][number]): string {
+  const worst = o.unrecoveredRepetitions ? `not recovered in ${o.unrecoveredRepetitions} repetition(s)` : fmtMs(o.recoveryMs.worst);
+  return `${worst} (per repetition: ${o.recoveryMs.perRepetition.map((v) => (v === null ? "never" : Math.round(v))).join(", ") || "none"}; min ${fmtMs(o.recoveryMs.min)}, median ${fmtMs(o.recoveryMs.median)})`;
+}
+
+/** The overall verdict in the same words everywhere: CLI, report.md, report.html. */
+export function verdictLine(e: Evidence): string {
+  return `${e.verdict.toUpperCase()} — ${e.verdictReason}`;
+}
+
+const effectText = (f: Evidence["repetitions"][number]["faults"][number]) =>
+  `${f.effect ? `effect ${f.effect.ok ? "confirmed" : "NOT SHOWN"}: ${f.effect.detail}` : "effect not checked"}${f.declaredMs !== null ? `; held ${f.heldMs === null ? "?" : Math.round(f.heldMs)} of ${f.declaredMs} ms declared` : ""}`;
+
 /** Success rate (left axis) and p50 latency (right axis) over time, fault at t = 0, recovery marked. */
 export function timelineSvg(points: readonly TimelinePoint[], recoveryMs: number | null, title: string): string {
   const W = 760;
@@ -56,16 +70,22 @@ ${rec}
 export function renderHtml(e: Evidence): string {
   const badge = (v: string) =>
     `<span class="v ${v === "met" ? "met" : v === "breached" ? "breached" : "na"}">${esc(v.toUpperCase())}</span>`;
+  const rules = e.verdictRules
+    .map((r) => {
+      const fired = e.verdictFindings.filter((f) => f.rule === r.name);
+      return `<tr><td><code>${esc(r.name)}</code></td><td>${esc(r.description)}</td><td>${esc(r.outcome.toUpperCase())}</td><td>${fired.length ? `<span class="bad">fired</span>: ${esc(fired.map((f) => f.reason).join("; "))}` : "held"}</td></tr>`;
+    })
+    .join("\n");
   const objRows = e.objectives
     .map(
       (o) =>
-        `<tr><td>${esc(o.workload)}</td><td>${esc(o.failover)}</td><td>${o.rtoObjectiveMs} ms</td><td>${fmtMs(o.recoveryMs.min)} / ${fmtMs(o.recoveryMs.median)} / ${o.unrecoveredRepetitions ? "not recovered" : fmtMs(o.recoveryMs.max)}</td><td>${badge(o.rtoVerdict)}</td><td>${o.rpoObjectiveMessages}</td><td>${o.acknowledgedLost ?? "—"}</td><td>${badge(o.rpoVerdict)}</td><td>${badge(o.verdict)}</td></tr>`,
+        `<tr><td>${esc(o.workload)}</td><td>${esc(o.failover)}</td><td>${o.rtoObjectiveMs} ms</td><td>${esc(recoveryText(o))}</td><td>${badge(o.rtoVerdict)}</td><td>${o.rpoObjectiveMessages}</td><td>${o.acknowledgedLost ?? "—"}</td><td>${badge(o.rpoVerdict)}</td><td>${badge(o.verdict)}</td></tr>`,
     )
     .join("\n");
   const recRows = e.reconciliation
     .map(
       (s) =>
-        `<tr><td>${s.repetition + 1}</td><td>${esc(s.stream)}</td><td>${esc(s.placement)}</td><td>${esc(s.copy)}</td><td>${s.acknowledged}</td><td>${s.recovered}</td><td class="${s.lost ? "bad" : ""}">${s.lost}</td><td>${s.duplicated}</td><td>${s.outOfOrder}</td><td>${s.mirrorLagAtFault ?? "—"}</td><td>${esc(s.note ?? "")}</td></tr>`,
+        `<tr><td>${s.repetition + 1}</td><td>${esc(s.stream)}</td><td>${esc(s.placement)}</td><td>${esc(s.copy)}</td><td>${s.acknowledged}</td><td>${s.recovered}</td><td class="${s.lost ? "bad" : ""}">${s.lost}</td><td>${s.duplicated}</td><td>${s.outOfOrder}</td><td>${s.mirrorLagAtFault ?? "—"}</td><td>${esc([s.note, s.error ? `NOT RECONCILED: ${s.error}` : null].filter(Boolean).join("; "))}</td></tr>`,
     )
     .join("\n");
   const reps = e.repetitions
@@ -81,12 +101,26 @@ export function renderHtml(e: Evidence): string {
               Object.entries(w.servedBy)
                 .map(([c, n]) => `${c}: ${n}`)
                 .join(", "),
-            )}</td><td>${w.ledger ? `${w.ledger.acked} acked, ${w.ledger.lost} lost` : "—"}</td></tr>`,
+            )}</td><td>${esc(
+              Object.entries(w.samplesAfterFault)
+                .map(([c, n]) => `${c}: ${n}`)
+                .join(", "),
+            )}</td><td>${w.ledger ? `${w.ledger.acked} acked, ${w.ledger.lost} lost, ${w.ledger.duplicated} applied twice, balance short by ${w.ledger.balanceShortfall}` : esc(w.ledgerError ? `NOT RECONCILED: ${w.ledgerError}` : "—")}</td><td>${esc(
+              Object.entries(w.errors)
+                .map(([k, n]) => `${k}: ${n}`)
+                .join("; ") || "none",
+            )}</td></tr>`,
         )
         .join("");
       const faults = r.faults
-        .map((f) => `<li>${esc(f.kind)}: ${esc(f.action)} ${esc(f.processes.join(", "))}${f.reason ? ` — ${esc(f.reason)}` : ""}</li>`)
+        .map(
+          (f) =>
+            `<li>${esc(f.kind)}: ${esc(f.action)} ${esc(f.processes.join(", "))}${f.reason ? ` — ${esc(f.reason)}` : ""}; ${esc(effectText(f))}</li>`,
+        )
         .join("");
+      const interrupted = r.interrupted
+        ? `<p class="bad">Interrupted by ${esc(r.interrupted.by)} at ${esc(r.interrupted.step)}${r.interrupted.detail ? `: ${esc(r.interrupted.detail)}` : ""}</p>`
+        : "";
       const leaders = r.leadersAtFault
         ? `<p>Raft leaders before the fault: meta ${esc(r.leadersAtFault.meta ?? "unknown")}; ${esc(
             Object.entries(r.leadersAtFault.streams)
@@ -97,9 +131,9 @@ export function renderHtml(e: Evidence): string {
       const api = r.jetstreamApi
         ? `<p>JetStream API during the fault: ${r.jetstreamApi.ok ? `<span class="v met">AVAILABLE</span> (stream and consumer created in ${r.jetstreamApi.ms} ms)` : `<span class="v breached">UNAVAILABLE</span> ${esc(r.jetstreamApi.error ?? "")}`}</p>`
         : "";
-      return `<section><h3>Repetition ${r.index + 1}</h3><ul>${faults}</ul>${leaders}${api}${r.stopConditionsFired.length ? `<p class="bad">Stop conditions fired: ${esc(r.stopConditionsFired.join("; "))}</p>` : ""}
+      return `<section><h3>Repetition ${r.index + 1}</h3><ul>${faults}</ul>${interrupted}${leaders}${api}${r.stopConditionsFired.length ? `<p class="bad">Stop conditions fired: ${esc(r.stopConditionsFired.join("; "))}</p>` : ""}
 <table class="kv">${ts}</table>${charts}
-<table><tr><th>workload</th><th>recovery</th><th>ok</th><th>failed</th><th>latency before p50/p99 ms</th><th>during</th><th>after</th><th>served by</th><th>ledger</th></tr>${wrows}</table></section>`;
+<table><tr><th>workload</th><th>recovery</th><th>ok</th><th>failed</th><th>latency before p50/p99 ms</th><th>during</th><th>after</th><th>served by</th><th>requests after fault</th><th>ledger</th><th>errors</th></tr>${wrows}</table></section>`;
     })
     .join("\n");
   const findings = e.findings.map((f) => `<li><b>${esc(f.id)}</b> [${esc(f.severity)}] ${esc(f.text)}</li>`).join("");
@@ -114,10 +148,14 @@ table{border-collapse:collapse;margin:8px 0;font-size:13px} td,th{border:1px sol
 .sign td{height:28px;min-width:180px}
 </style></head><body>
 <h1>Failover drill evidence: ${esc(e.scenario.name)}</h1>
-<p class="overall" id="overall-verdict">Overall verdict: ${badge(e.verdict)} — stack <b>${esc(e.stack.name)}</b> (lattice ${esc(e.stack.lattice)}), ${e.repetitions.length} repetition(s), ${esc(e.startedAt)} to ${esc(e.finishedAt)}</p>
+<p class="overall" id="overall-verdict">Overall verdict: ${badge(e.verdict)} — ${esc(e.verdictReason)}</p>
+<p>Stack <b>${esc(e.stack.name)}</b> (lattice ${esc(e.stack.lattice)}), ${e.repetitions.length} repetition(s), ${esc(e.startedAt)} to ${esc(e.finishedAt)}</p>
 <h2>Verdicts</h2>
-<table id="verdicts"><tr><th>workload</th><th>failover</th><th>RTO objective</th><th>recovery min / median / max</th><th>RTO</th><th>RPO objective (msgs)</th><th>acknowledged lost</th><th>RPO</th><th>verdict</th></tr>
+<table id="verdicts"><tr><th>workload</th><th>failover</th><th>RTO objective</th><th>recovery: worst (distribution)</th><th>RTO</th><th>RPO objective (msgs)</th><th>acknowledged lost</th><th>RPO</th><th>verdict</th></tr>
 ${objRows}</table>
+<h2>Verdict rules</h2>
+<table id="rules"><tr><th>rule</th><th>what it checks</th><th>when it fires</th><th>this drill</th></tr>
+${rules}</table>
 <h2>Findings</h2><ul>${findings}</ul>
 <h2>Scenario</h2><p><b>Hypothesis.</b> ${esc(e.scenario.hypothesis)}</p>
 <p>Scenario <code>${esc(e.scenario.id)}</code>, ${e.scenario.source === "stack" ? `declared in the stack file <code>${esc(e.stack.file)}</code>` : "built into latticeform"}.</p>
@@ -135,7 +173,7 @@ ${Object.entries(e.tuning)
 <table class="sign"><tr><th></th><th>name</th><th>role</th><th>date</th><th>signature</th></tr>
 <tr><th>Service owner</th><td>${esc(e.signOff.owner.name)}</td><td>${esc(e.signOff.owner.role)}</td><td>${esc(e.signOff.owner.date)}</td><td></td></tr>
 <tr><th>Independent reviewer</th><td>${esc(e.signOff.independentReviewer.name)}</td><td>${esc(e.signOff.independentReviewer.role)}</td><td>${esc(e.signOff.independentReviewer.date)}</td><td></td></tr></table>
-<p>Integrity: every file of this pack is listed with its SHA-256 in manifest.json; check with <code>latticeform drill verify &lt;dir&gt;</code>.</p>
+<p>Integrity: every file of this pack is listed with its SHA-256 in an in-toto statement signed with Ed25519 (statement.dsse.json, public key in signing-key.pub); check with <code>latticeform drill verify &lt;dir&gt; --key &lt;pub&gt;</code>.</p>
 </body></html>
 `;
 }
@@ -144,16 +182,25 @@ export function renderMarkdown(e: Evidence): string {
   const lines: string[] = [];
   lines.push(`# Failover drill: ${e.scenario.name}`, "");
   lines.push(
-    `**Overall verdict: ${e.verdict.toUpperCase()}** — stack \`${e.stack.name}\` (lattice \`${e.stack.lattice}\`), ${e.repetitions.length} repetition(s), commit \`${e.versions.gitCommit.slice(0, 12)}\`, config \`${e.stack.configHash.slice(0, 19)}…\``,
+    `**Overall verdict: ${verdictLine(e)}**`,
+    "",
+    `Stack \`${e.stack.name}\` (lattice \`${e.stack.lattice}\`), ${e.repetitions.length} repetition(s), commit \`${e.versions.gitCommit.slice(0, 12)}\`, config \`${e.stack.configHash.slice(0, 19)}…\``,
     "",
   );
   lines.push(
-    "| workload | failover | RTO objective | recovery min / median / max | RTO | RPO objective | acked lost | RPO | verdict |",
+    "| workload | failover | RTO objective | recovery: worst (distribution) | RTO | RPO objective | acked lost | RPO | verdict |",
     "|---|---|---|---|---|---|---|---|---|",
   );
   for (const o of e.objectives) {
     lines.push(
-      `| ${o.workload} | ${o.failover} | ${o.rtoObjectiveMs} ms | ${fmtMs(o.recoveryMs.min)} / ${fmtMs(o.recoveryMs.median)} / ${o.unrecoveredRepetitions ? "not recovered" : fmtMs(o.recoveryMs.max)} | ${o.rtoVerdict} | ${o.rpoObjectiveMessages} | ${o.acknowledgedLost ?? "—"} | ${o.rpoVerdict} | **${o.verdict}** |`,
+      `| ${o.workload} | ${o.failover} | ${o.rtoObjectiveMs} ms | ${recoveryText(o)} | ${o.rtoVerdict} | ${o.rpoObjectiveMessages} | ${o.acknowledgedLost ?? "—"} | ${o.rpoVerdict} | **${o.verdict}** |`,
+    );
+  }
+  lines.push("", "## Verdict rules", "", "| rule | fires as | this drill |", "|---|---|---|");
+  for (const r of e.verdictRules) {
+    const fired = e.verdictFindings.filter((f) => f.rule === r.name);
+    lines.push(
+      `| \`${r.name}\` | ${r.outcome.toUpperCase()} | ${fired.length ? `fired: ${fired.map((f) => f.reason).join("; ")}` : "held"} |`,
     );
   }
   lines.push("", "## Findings", "");
@@ -177,6 +224,11 @@ export function renderMarkdown(e: Evidence): string {
         .join("; ")}`,
       "",
     );
+    for (const f of r.faults)
+      lines.push(`- ${f.kind}: ${f.action} ${f.processes.join(", ")}${f.reason ? ` — ${f.reason}` : ""}; ${effectText(f)}`);
+    if (r.interrupted)
+      lines.push(`- interrupted by ${r.interrupted.by} at ${r.interrupted.step}${r.interrupted.detail ? `: ${r.interrupted.detail}` : ""}`);
+    lines.push("");
     if (r.leadersAtFault)
       lines.push(
         `Raft leaders before the fault: meta ${r.leadersAtFault.meta ?? "unknown"}; ${Object.entries(r.leadersAtFault.streams)

@@ -277,8 +277,10 @@ export const DrillSchema = z.strictObject({
       rateHz: z.number().int().min(1).max(1000).default(50),
       requestTimeoutMs: z.number().int().min(10).max(10000).default(250),
       streams: z.boolean().default(true),
+      /** Fewest requests after the fault, per workload and client cloud, for recovery to count as measured. */
+      minSamplesAfterFault: z.number().int().min(1).max(100000).default(20),
     })
-    .default({ rateHz: 50, requestTimeoutMs: 250, streams: true }),
+    .default({ rateHz: 50, requestTimeoutMs: 250, streams: true, minSamplesAfterFault: 20 }),
   steadyState: z
     .strictObject({
       /** Steady state measured before the first fault. */

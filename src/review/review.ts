@@ -4,9 +4,11 @@
  * configuration (schema-checked, defaults applied) and CrossGuard's handling of unknown values: a policy
  * that reads a value known only at deploy is reported as not checkable, never passed silently.
  */
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import Ajv from "ajv";
+import { parse as parseYaml } from "yaml";
 import { policies as allPolicies } from "../../policies/policies";
 import type { LatticePolicy } from "../../policies/lib";
 import { loadStack, readStackConfig, REPO_ROOT } from "../model/load";
@@ -17,6 +19,9 @@ const proxy = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(o: T)
 
 export type Enforcement = "advisory" | "mandatory" | "remediate" | "disabled";
 
+/** What a "not checkable" finding does to the verdict: reported only, or a failure on a mandatory policy. */
+export type NotCheckable = "report" | "fail";
+
 export interface ReviewFinding {
   readonly policy: string;
   readonly severity: string;
@@ -24,6 +29,10 @@ export interface ReviewFinding {
   readonly status: "violation" | "not-checkable";
   readonly urn: string;
   readonly message: string;
+  /** For a not-checkable finding: what would make it checkable (the resources the value waits for). */
+  readonly checkableWhen?: string;
+  /** True when the finding fails the review (a mandatory violation, or not checkable under `notCheckable: fail`). */
+  readonly blocking: boolean;
 }
 
 export interface ReviewResult {
@@ -33,11 +42,22 @@ export interface ReviewResult {
   readonly policies: readonly { name: string; severity: string; enforcement: Enforcement; description: string; remediationSteps: string }[];
   readonly findings: readonly ReviewFinding[];
   readonly mandatoryViolations: number;
+  /** Not-checkable findings of mandatory policies set to `notCheckable: fail`. */
+  readonly blockingNotCheckable: number;
+  /** The verdict: exit 1 when true. */
+  readonly failed: boolean;
 }
 
-export type PolicyConfig = Record<string, { enforcementLevel?: Enforcement; [setting: string]: unknown }> & {
-  all?: Enforcement | { enforcementLevel?: Enforcement };
+export type PolicyConfig = Record<string, { enforcementLevel?: Enforcement; notCheckable?: NotCheckable; [setting: string]: unknown }> & {
+  all?: Enforcement | { enforcementLevel?: Enforcement; notCheckable?: NotCheckable };
 };
+
+/** Enforcement and settings of one policy after the pack defaults and the config are applied. */
+export interface ResolvedPolicy {
+  readonly enforcement: Enforcement;
+  readonly notCheckable: NotCheckable;
+  readonly settings: Record<string, unknown>;
+}
 
 class NotApplicable extends Error {}
 
@@ -45,7 +65,8 @@ class NotApplicable extends Error {}
 export function resolvePolicyConfig(
   policies: readonly LatticePolicy[],
   config: unknown,
-): Map<string, { enforcement: Enforcement; settings: Record<string, unknown> }> {
+  defaults: { notCheckable?: NotCheckable } = {},
+): Map<string, ResolvedPolicy> {
   const problems: { path: string; message: string; got: unknown; allowed: string }[] = [];
   const levels = ["advisory", "mandatory", "remediate", "disabled"];
   const cfg = (config ?? {}) as Record<string, unknown>;
@@ -60,7 +81,11 @@ export function resolvePolicyConfig(
   const all = typeof allRaw === "string" ? allRaw : (allRaw as { enforcementLevel?: string } | undefined)?.enforcementLevel;
   if (all !== undefined && !levels.includes(all))
     problems.push({ path: "all", message: "invalid enforcement level", got: all, allowed: levels.join(", ") });
-  const out = new Map<string, { enforcement: Enforcement; settings: Record<string, unknown> }>();
+  const modes = ["report", "fail"];
+  const allMode = typeof allRaw === "object" && allRaw ? (allRaw as { notCheckable?: string }).notCheckable : undefined;
+  if (allMode !== undefined && !modes.includes(allMode))
+    problems.push({ path: "all.notCheckable", message: "invalid value", got: allMode, allowed: modes.join(", ") });
+  const out = new Map<string, ResolvedPolicy>();
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
   for (const p of policies) {
     const c = { ...((cfg[p.name] as Record<string, unknown> | undefined) ?? {}) };
@@ -68,6 +93,10 @@ export function resolvePolicyConfig(
     if (!levels.includes(level))
       problems.push({ path: `${p.name}.enforcementLevel`, message: "invalid enforcement level", got: level, allowed: levels.join(", ") });
     delete c.enforcementLevel;
+    const mode = (c.notCheckable as string | undefined) ?? allMode ?? defaults.notCheckable ?? "report";
+    if (!modes.includes(mode))
+      problems.push({ path: `${p.name}.notCheckable`, message: "invalid value", got: mode, allowed: modes.join(", ") });
+    delete c.notCheckable;
     const schema = { type: "object", additionalProperties: false, properties: {}, ...(p.configSchema ?? {}) };
     const validate = ajv.compile(schema);
     if (!validate(c)) {
@@ -83,7 +112,7 @@ export function resolvePolicyConfig(
         });
       }
     }
-    out.set(p.name, { enforcement: level as Enforcement, settings: c });
+    out.set(p.name, { enforcement: level as Enforcement, notCheckable: mode as NotCheckable, settings: c });
   }
   if (problems.length) throw new SpecError(problems);
   return out;
@@ -97,7 +126,7 @@ function isType(type: string) {
 export async function runPolicies(
   resources: readonly EvaluatedResource[],
   policies: readonly LatticePolicy[],
-  config: Map<string, { enforcement: Enforcement; settings: Record<string, unknown> }>,
+  config: Map<string, ResolvedPolicy>,
 ): Promise<ReviewFinding[]> {
   const findings: ReviewFinding[] = [];
   const byUrn = new Map<string, PolicyResource>();
@@ -122,10 +151,20 @@ export async function runPolicies(
     pr.dependencies = r.dependencies.map((u) => byUrn.get(u)).filter((x): x is PolicyResource => !!x);
   });
   for (const p of policies) {
-    const { enforcement, settings } = config.get(p.name)!;
+    const { enforcement, notCheckable, settings } = config.get(p.name)!;
     if (enforcement === "disabled") continue;
+    const enforced = enforcement === "mandatory" || enforcement === "remediate";
     const record = (status: ReviewFinding["status"], urn: string, message: string) =>
-      findings.push({ policy: p.name, severity: p.severity, enforcement, status, urn, message });
+      findings.push({
+        policy: p.name,
+        severity: p.severity,
+        enforcement,
+        status,
+        urn,
+        message,
+        ...(status === "not-checkable" ? { checkableWhen: checkableWhen(p, urn, resources) } : {}),
+        blocking: enforced && (status === "violation" || notCheckable === "fail"),
+      });
     const getConfig = <T>() => settings as T;
     const notApplicable = (reason?: string): never => {
       throw new NotApplicable(reason);
@@ -162,12 +201,46 @@ export async function runPolicies(
   return findings;
 }
 
+/** What would make a value computed by the clouds checkable: the resources it waits for, and the policy's own note. */
+function checkableWhen(p: LatticePolicy, urn: string, resources: readonly EvaluatedResource[]): string {
+  const r = resources.find((x) => x.urn === urn);
+  const waits = [...new Set((r?.dependencies ?? []).map((u) => resources.find((x) => x.urn === u)?.type ?? u))];
+  const after = waits.length
+    ? `known once ${waits.join(", ")} exist${waits.length === 1 ? "s" : ""}: a preview of the deployed stack (pulumi preview --policy-pack policies) checks it`
+    : "known after deploy: a preview of the deployed stack (pulumi preview --policy-pack policies) checks it";
+  return p.checkableWhen ? `${after}; ${p.checkableWhen}` : after;
+}
+
+/**
+ * Every `config:` value of a stack file as the Pulumi engine hands it to the program (objects as JSON).
+ * Encrypted (`secure:`) values cannot be read offline and are left out.
+ */
+export function stackConfigValues(file: string): Record<string, string> {
+  const doc = parseYaml(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(doc?.config ?? {})) {
+    if (v && typeof v === "object" && "secure" in (v as object)) continue;
+    out[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return out;
+}
+
+export interface ReviewOptions {
+  /** Not-checkable findings of mandatory policies fail the review (a policy's own `notCheckable` wins). */
+  readonly failOnNotCheckable?: boolean;
+}
+
 /** Review one stack (one per process: the program and Pulumi's runtime are loaded once). */
-export async function reviewStack(stack: string, policyConfig: unknown = {}): Promise<ReviewResult> {
+export async function reviewStack(stack: string, policyConfig: unknown = {}, opts: ReviewOptions = {}): Promise<ReviewResult> {
   const { ref } = loadStack(stack);
-  const cfg = resolvePolicyConfig(allPolicies, policyConfig);
+  const cfg = resolvePolicyConfig(allPolicies, policyConfig, { notCheckable: opts.failOnNotCheckable ? "fail" : "report" });
   const raw = readStackConfig(ref.file);
-  const config: Record<string, string> = { "latticeform:lattice": JSON.stringify(raw), "gcp:project": "offline-review" };
+  // The stack's other settings (operatorCidrs, existingEgressCidrs, ...) decide what is exposed: pass them too.
+  const config: Record<string, string> = {
+    "gcp:project": "offline-review",
+    ...stackConfigValues(ref.file),
+    "latticeform:lattice": JSON.stringify(raw),
+  };
   const resources = await evaluateOffline(ref.name, config, () => require(path.join(REPO_ROOT, "index.ts")));
   const findings = await runPolicies(resources, allPolicies, cfg);
   return {
@@ -182,8 +255,8 @@ export async function reviewStack(stack: string, policyConfig: unknown = {}): Pr
       remediationSteps: p.remediationSteps,
     })),
     findings,
-    mandatoryViolations: findings.filter(
-      (f) => f.status === "violation" && (f.enforcement === "mandatory" || f.enforcement === "remediate"),
-    ).length,
+    mandatoryViolations: findings.filter((f) => f.blocking && f.status === "violation").length,
+    blockingNotCheckable: findings.filter((f) => f.blocking && f.status === "not-checkable").length,
+    failed: findings.some((f) => f.blocking),
   };
 }

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { stringify } from "yaml";
-import { readStackConfig } from "../../src/model/load";
+import { renderLocal } from "../../src/local/state";
+import { loadStack, readStackConfig } from "../../src/model/load";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "lf-cli-"));
 const stateRoot = path.join(tmp, "state");
@@ -115,6 +116,20 @@ describe("latticeform command line", () => {
     }
   });
 
+  it("a rendered but stopped lattice: call refused in one line (exit 2), status lists everything down (exit 1)", async () => {
+    const file = stackFile("stopped");
+    await renderLocal(loadStack(file).spec, "stopped", path.join(stateRoot, "stopped"));
+    const call = cli("call", "--stack", file, "validator", "{}");
+    assert.equal(call.status, 2, call.stderr);
+    oneLine(call.stderr);
+    assert.match(call.stderr, /not running \(no server of cloud aws answered\): start it with `latticeform up --local --stack stopped`/);
+    const status = cli("status", "--stack", file, "--json");
+    assert.equal(status.status, 1, status.stderr);
+    const st = JSON.parse(status.stdout) as { rendered: boolean; healthy: boolean; rows: { health: string }[] };
+    assert.equal(st.healthy, false);
+    assert.ok(st.rows.length >= 13 && st.rows.every((r) => r.health !== "ok"), status.stdout);
+  });
+
   it("status exits 1 with no lattice (also after --wait), call says to start one; drill --list --json parses", () => {
     const file = stackFile("down");
     const s = cli("status", "--stack", file);
@@ -127,7 +142,7 @@ describe("latticeform command line", () => {
     assert.deepEqual(JSON.parse(j.stdout), {
       stack: "down",
       stateDir: path.join(stateRoot, "down"),
-      running: false,
+      rendered: false,
       healthy: false,
       rows: [],
     });

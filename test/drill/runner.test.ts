@@ -24,6 +24,8 @@ const plan = (id: string, over: Partial<DrillPlan> = {}): DrillPlan => ({
   ...plans.find((p) => p.id === id)!,
   warmupMs: 1000,
   observeMs: 20000,
+  // The steady state must hold before the fault on a busy machine (the ledger's p99 reaches ~230 ms under load).
+  requestTimeoutMs: 1000,
   ...over,
 });
 
@@ -33,8 +35,13 @@ function allRunning(): string[] {
 }
 
 function assertRecovered(rep: RepetitionResult): void {
+  assert.equal(rep.interrupted, undefined, JSON.stringify(rep.interrupted));
+  for (const f of rep.faults) assert.equal(f.effect?.ok, true, `${f.step.kind}: ${f.effect?.detail}`);
   for (const w of rep.workloads) assert.notEqual(w.recoveryMs, null, `${w.workload} never recovered`);
-  assert.notEqual(rep.timestamps.steadyAgain, null, "the lattice was not steady again after restore");
+  for (const w of rep.workloads)
+    for (const [cloud, n] of Object.entries(w.samplesAfterFault))
+      assert.ok(n >= 20, `${w.workload} from ${cloud}: only ${n} requests after the fault`);
+  assert.notEqual(rep.timestamps.steadyAgain, null, `the lattice was not steady again after restore: ${rep.notSteadyReason}`);
   assert.deepEqual(allRunning(), [], "not every process was restored");
 }
 
@@ -68,6 +75,13 @@ describe("drills on the small example", () => {
     const ledger = rep.workloads.find((w) => w.workload === "ledger")!;
     assert.ok(ledger.ledger && ledger.ledger.acked > 0, "no ledger update was acknowledged");
     assert.equal(ledger.ledger!.lost, 0, `acknowledged ledger updates lost: ${ledger.ledger!.lostIds.join(", ")}`);
+    assert.equal(ledger.ledger!.duplicated, 0);
+    // Every probe's balance lies between the updates known applied and those plus the ones of unknown fate.
+    assert.equal(ledger.ledger!.accounts.length, 2);
+    for (const a of ledger.ledger!.accounts) {
+      assert.ok(a.balance >= a.knownApplied && a.balance <= a.knownApplied + a.unknownFate, JSON.stringify(a));
+      assert.ok(a.knownApplied > 0);
+    }
     // After the fault the standby cloud served the active-passive ledger.
     assert.ok((ledger.servedBy.gcp ?? 0) > 0);
     const payments = rep.streams.find((s) => s.stream === "PAYMENTS")!;
@@ -102,6 +116,20 @@ describe("drills on the small example", () => {
     );
     assertRecovered(rep);
     assert.equal(rep.faults[0]!.action, "frozen");
+    // Held for its declared duration, and observed past its end.
+    assert.ok(rep.faults[0]!.heldMs! >= 3000, `held ${rep.faults[0]!.heldMs} ms`);
+    const lastSample = Math.max(...rep.workloads.flatMap((w) => w.samples.map((s) => s.t)));
+    assert.ok(lastSample >= 3000 + 1000, `observation ended at ${lastSample} ms`);
+  });
+
+  it("an operator abort during observation is recorded as interrupted at that phase, and the faults are undone", async () => {
+    const ac = new AbortController();
+    const progress = (line: string) => {
+      if (line.includes("injected")) setTimeout(() => ac.abort("SIGINT"), 500);
+    };
+    const rep = await runRepetition(r, sup, plan("lose-primary-cloud"), 0, progress, { signal: ac.signal });
+    assert.deepEqual(rep.interrupted, { by: "operator", step: "observe", detail: "SIGINT" });
+    assert.deepEqual(allRunning(), [], "not every process was restored");
   });
 
   it("the stack's declared partition drill (root only), or a clear reason when it cannot be done", async () => {
@@ -114,6 +142,8 @@ describe("drills on the small example", () => {
       assert.equal(rep.faults[0]!.reason, why);
     } else {
       assert.equal(rep.faults[0]!.action, "network");
+      assert.match(rep.faults[0]!.effect!.detail, /drop rules in place; a connection from aws to gcp:\d+ failed/);
+      assert.ok(rep.faults[0]!.heldMs! >= 3000);
       assertRecovered(rep);
     }
   });

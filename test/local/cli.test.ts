@@ -58,8 +58,8 @@ describe("local lattice commands", () => {
 
     const status = spawnSync(process.execPath, [bin, "status", "--stack", file, "--json", "--wait", "10"], { env, encoding: "utf8" });
     assert.equal(status.status, 0, status.stderr);
-    const st = JSON.parse(status.stdout) as { healthy: boolean; running: boolean; rows: { kind: string; health: string }[] };
-    assert.ok(st.healthy && st.running && st.rows.length >= 13 && st.rows.every((x) => x.health === "ok"), status.stdout);
+    const st = JSON.parse(status.stdout) as { healthy: boolean; rendered: boolean; rows: { kind: string; health: string }[] };
+    assert.ok(st.healthy && st.rendered && st.rows.length >= 13 && st.rows.every((x) => x.health === "ok"), status.stdout);
 
     // One hub down: status says so and exits 1 (a script waiting on it keeps waiting).
     const hub = recordedProcesses(path.join(stateRoot, "clitest")).find((p) => p.name === "aws-1");
@@ -88,7 +88,7 @@ describe("local lattice commands", () => {
     assert.equal(existsSync(stateDir), false);
     const after = spawnSync(process.execPath, [bin, "status", "--stack", file, "--json"], { env, encoding: "utf8" });
     assert.equal(after.status, 1);
-    assert.equal((JSON.parse(after.stdout) as { running: boolean }).running, false);
+    assert.equal((JSON.parse(after.stdout) as { rendered: boolean }).rendered, false);
     up.kill("SIGTERM");
   });
 });

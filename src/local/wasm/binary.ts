@@ -44,10 +44,21 @@ function sections(bytes: Uint8Array): Section[] {
   return out;
 }
 
+function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Sections back into a module (no spreading: a module can be megabytes). */
 function assemble(head: Uint8Array, secs: Section[]): Uint8Array<ArrayBuffer> {
-  const parts: number[] = [...head.subarray(0, 8)];
-  for (const s of secs) parts.push(s.id, ...leb(s.body.length), ...s.body);
-  return Uint8Array.from(parts);
+  const parts: Uint8Array[] = [head.subarray(0, 8)];
+  for (const s of secs) parts.push(Uint8Array.from([s.id, ...leb(s.body.length)]), s.body);
+  return concat(parts);
 }
 
 /** The one memory a module defines: its limits, or an error for none, several, shared or 64-bit ones. */
@@ -90,7 +101,7 @@ export function memoryToImport(bytes: Uint8Array): { bytes: Uint8Array<ArrayBuff
     if (s.id === 5) continue;
     if (s.id === 2) {
       const [count, at] = readLeb(s.body, 0);
-      out.push({ id: 2, body: Uint8Array.from([...leb(count + 1), ...s.body.subarray(at), ...entry]) });
+      out.push({ id: 2, body: concat([Uint8Array.from(leb(count + 1)), s.body.subarray(at), Uint8Array.from(entry)]) });
       added = true;
       continue;
     }
