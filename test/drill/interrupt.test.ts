@@ -174,11 +174,13 @@ describe("an interrupted or killed drill leaves nothing behind", { skip: siteIso
     await assertClean("after down");
 
     const fresh = startDrill("short-partition", path.join(root, "out-fresh"));
-    // It runs to its verdict with nothing cleaned by hand: no port clash, no refusal (2), no inconclusive end (3).
-    // MET is expected; on a loaded machine a slow recovery may breach the objective, which is no cleanup matter.
+    // It runs to its verdict with nothing cleaned by hand: no refusal (2), not interrupted. MET is expected; on a
+    // loaded machine the verdict rules may judge the short windows BREACHED or INCONCLUSIVE, which is no cleanup matter.
     const code = await exited(fresh.exit, 180000);
-    assert.ok(code === 0 || code === 1, `exit ${code}:\n${fresh.output()}`);
-    assert.equal(evidenceOf(path.join(root, "out-fresh")).verdict, code === 0 ? "met" : "breached");
+    assert.ok(code === 0 || code === 1 || code === 3, `exit ${code}:\n${fresh.output()}`);
+    const e = evidenceOf(path.join(root, "out-fresh"));
+    assert.equal(e.verdict, ({ 0: "met", 1: "breached", 3: "inconclusive" } as Record<number, string>)[code as number]);
+    assert.equal(e.interrupted ?? null, null, fresh.output());
     assert.doesNotMatch(fresh.output(), /reaped/, "down left something for the next command to reap");
     await assertClean("after a fresh drill");
   });
