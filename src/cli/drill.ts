@@ -7,6 +7,7 @@ import { verifyDrillEvidence, writeDrillEvidence } from "../drill/pack";
 import { plansFor } from "../drill/plans";
 import type { DrillPlan } from "../drill/runner";
 import { EXIT_CODES } from "../drill/verdict";
+import { reapStack } from "../local/state";
 import { loadStack, REPO_ROOT } from "../model/load";
 import { SpecError } from "../model/validate";
 import type { LatticeSpec } from "../model/schema";
@@ -61,6 +62,35 @@ export interface DrillOptions {
   json?: boolean;
 }
 
+/**
+ * SIGINT, SIGTERM or SIGHUP during a drill: the first aborts it (the current step stops, faults are undone,
+ * everything is stopped, the evidence so far is written, exit 3); a second one exits at once, and the exit
+ * hooks still undo the faults, kill every process and remove the drill's state.
+ */
+export function interruptOnSignals(): { readonly signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const sigs = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const onSignal = (sig: NodeJS.Signals) => {
+    const key = sig === "SIGINT" ? "Ctrl-C" : sig;
+    if (!ac.signal.aborted) {
+      process.stderr.write(
+        `\n${sig}: undoing the faults, stopping the lattice, writing the evidence measured so far (${key} again stops at once)\n`,
+      );
+      ac.abort(`received ${sig}`);
+      return;
+    }
+    process.stderr.write(`\n${sig} again: stopping at once (faults undone, processes killed); no evidence written\n`);
+    process.exit(EXIT_CODES.inconclusive);
+  };
+  for (const s of sigs) process.on(s, onSignal);
+  return { signal: ac.signal, dispose: () => sigs.forEach((s) => process.removeListener(s, onSignal)) };
+}
+
+/** Before a drill's checks: reap what a killed drill (or `up`) of the stack left, and say what (always: not progress). */
+function reapBeforeDrill(stack: string): void {
+  for (const line of reapStack(stack).lines) process.stderr.write(`reaped ${line}\n`);
+}
+
 export async function drillCommand(opts: DrillOptions): Promise<number> {
   if (!opts.stack)
     throw new SpecError([
@@ -84,8 +114,15 @@ export async function drillCommand(opts: DrillOptions): Promise<number> {
   const out = path.resolve(
     opts.out ?? path.join(REPO_ROOT, "out", "drills", `${ref.name}-${plan.id}-${new Date().toISOString().replace(/[:.]/g, "-")}`),
   );
+  reapBeforeDrill(ref.name);
   await assertPreflight(spec, ref.name, drillTarget(ref.name));
-  const run = await executeDrill(spec, ref, { ...plan, repetitions: reps }, { progress: progress() });
+  const interrupt = interruptOnSignals();
+  let run: Awaited<ReturnType<typeof executeDrill>>;
+  try {
+    run = await executeDrill(spec, ref, { ...plan, repetitions: reps }, { progress: progress(), signal: interrupt.signal });
+  } finally {
+    interrupt.dispose();
+  }
   const result = await writeDrillEvidence(out, run, tuningOf(spec));
   process.stdout.write(
     `\n${result.summary}\n\nevidence pack: ${path.relative(process.cwd(), out) || "."}\n  report: ${path.join(path.relative(process.cwd(), out), "report.html")}\n  signed with Ed25519 key ${result.keyFingerprint} (public key in the pack: signing-key.pub)\n\nVERDICT: ${result.evidence.verdict.toUpperCase()} — ${result.evidence.verdictReason}\n`,

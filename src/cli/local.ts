@@ -1,16 +1,17 @@
 /** `up --local`, `down`, `call` and `status`: the local lattice from the command line. */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { Option, type Command } from "commander";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectLocal } from "../local/client";
 import { collectHeartbeats, upLocal } from "../local/lattice";
-import { defaultStateDir, openLocal, renderLocal, type LocalRender } from "../local/state";
+import { defaultStateDir, openLocal, reapStack, renderLocal, type LocalRender } from "../local/state";
 import { httpGet, sleep, Supervisor } from "../local/supervisor";
 import { loadStack, resolveStack } from "../model/load";
+import type { LatticeSpec } from "../model/schema";
 import { HEARTBEAT_MS } from "../local/host/constants";
 import type { Heartbeat } from "../local/host/host";
-import { assertPreflight, livePids, upTarget } from "../preflight/preflight";
+import { assertPreflight, upTarget } from "../preflight/preflight";
 import { EXIT_FAILED, EXIT_OK, isConnectionRefused, UserError } from "./errors";
 import { formatTable } from "./format";
 import { stackOption, type CliContext } from "./options";
@@ -113,21 +114,26 @@ export async function latticeStatus(r: LocalRender): Promise<StatusRow[]> {
   return rows;
 }
 
-/** Stop whatever processes a running `up` of this stack recorded, then remove its state dir. */
-export function downLocal(stack: string): { killed: number[]; removed: boolean } {
-  const dir = defaultStateDir(stack);
-  const killed: number[] = [];
-  for (const pid of livePids(dir)) {
-    try {
-      process.kill(pid, "SIGKILL");
-      killed.push(pid);
-    } catch {
-      // already gone
-    }
-  }
-  const existed = existsSync(dir);
-  rmSync(dir, { recursive: true, force: true });
-  return { killed, removed: existed };
+/**
+ * Stop whatever any command left for this stack (a running `up` or drill, or one that was killed): processes,
+ * faults still in force (nftables tables, tc qdiscs, processes stopped by a blackhole); then remove its state,
+ * secrets included. One line per thing done.
+ */
+export function downLocal(stack: string, spec?: LatticeSpec): { lines: string[]; killed: number; removed: boolean } {
+  const existed = existsSync(defaultStateDir(stack));
+  const reaped = reapStack(stack, { force: true, spec });
+  return { lines: reaped.lines, killed: reaped.killed, removed: existed };
+}
+
+/** Before `up`: reap what a killed `up` or drill of this stack left, say so, and refuse a second live `up`. */
+export function reapBeforeUp(stack: string, log: (line: string) => void): void {
+  const reaped = reapStack(stack);
+  for (const line of reaped.lines) log(`reaped ${line}`);
+  if (reaped.busyUp)
+    throw new UserError(
+      `stack ${stack} is already up (pid ${reaped.busyUp.pid})`,
+      `stop it with Ctrl-C there, or run latticeform down --stack ${stack}`,
+    );
 }
 
 const notRunning = (stack: string, why: string) =>
@@ -190,6 +196,8 @@ async function upCommand(opts: { stack: string; local?: boolean; target?: string
   const { ref, spec } = loadStack(opts.stack);
   const say = progress();
   say(`checking artifacts, nats-server, state dir and ports of stack ${ref.name}`);
+  // What a killed run left holds ports and faults: reaped before the checks, so the next command recovers.
+  reapBeforeUp(ref.name, (line) => process.stdout.write(line + "\n"));
   await assertPreflight(spec, ref.name, upTarget(ref.name));
   const r = await renderLocal(spec, ref.name);
   const sup = new Supervisor(r.layout.stateDir);
@@ -238,15 +246,21 @@ export function registerLocalCommands(program: Command, ctx: CliContext): void {
 
   program
     .command("down")
-    .description("stop a local lattice's processes and remove its state dir")
+    .description("stop whatever any command left for the stack (processes, faults in force) and remove its state dir, keys included")
     .addOption(stackOption())
     .action((opts: { stack: string }) => {
       try {
         const ref = resolveStack(opts.stack);
-        const { killed, removed } = downLocal(ref.name);
-        process.stdout.write(
-          `stack ${ref.name}: stopped ${killed.length} process(es)${killed.length ? ` (${killed.join(", ")})` : ""}; ${removed ? "removed" : "no"} state dir\n`,
-        );
+        // The spec names the stack's nftables tables; `down` still works when it no longer validates.
+        let spec: LatticeSpec | undefined;
+        try {
+          spec = loadStack(opts.stack).spec;
+        } catch {
+          spec = undefined;
+        }
+        const { lines, killed, removed } = downLocal(ref.name, spec);
+        for (const line of lines) process.stdout.write(line + "\n");
+        process.stdout.write(`stack ${ref.name}: stopped ${killed} process(es); ${removed ? "removed" : "no"} state dir\n`);
       } catch (e) {
         ctx.fail(e);
       }

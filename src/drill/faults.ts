@@ -33,6 +33,8 @@ export interface Injected {
   readonly reason?: string;
   /** Undo handle of a network fault. */
   readonly net?: NetworkFaults;
+  /** Run record of a freeze (see src/local/records.ts), marked undone when thawed. */
+  readonly recordId?: number;
   /** Pid of each process the fault acts on, taken at injection (null: it was not running). */
   readonly pids?: Readonly<Record<string, number | null>>;
   /** The fault's own check that it took effect (see effects.ts), recorded in the evidence. */
@@ -96,15 +98,23 @@ export async function inject(r: LocalRender, sup: Supervisor, step: FaultStep, n
       const p = cloudProcesses(r, step.cloud!);
       const names = step.server ? [step.server] : [...p.servers, ...p.leafs, ...p.hosts.map((h) => `host-${h}`)];
       const pids = pidsOf(sup, names);
+      // Recorded first: if we die while they are stopped, the next command resumes (and reaps) them.
+      const recordId = sup.records.fault({
+        kind: "sigstop",
+        processes: names.flatMap((name) => {
+          const p = sup.processes.get(name);
+          return p ? [{ name, pid: p.pid }] : [];
+        }),
+      });
       for (const n of names) if (sup.processes.has(n)) sup.signal(n, "SIGSTOP");
-      return { step, processes: names, action: "frozen", pids };
+      return { step, processes: names, action: "frozen", pids, recordId };
     }
     case "partition":
     case "latency": {
       const why = step.kind === "latency" ? NetworkFaults.latencyUnavailable() : NetworkFaults.unavailable();
       if (why) return { step, processes: [], action: "skipped", reason: why };
       const [a, b] = step.between ?? [r.spec.clouds[0]!.name, r.spec.clouds[1]?.name ?? r.spec.clouds[0]!.name];
-      const net = new NetworkFaults(r);
+      const net = new NetworkFaults(r, sup.records);
       try {
         if (step.kind === "partition") net.partition(a, b);
         else net.latency(a, b, step.delayMs ?? 100);
@@ -125,6 +135,7 @@ export async function restore(r: LocalRender, sup: Supervisor, inj: Injected): P
   }
   if (inj.action === "frozen") {
     for (const n of inj.processes) if (sup.processes.has(n)) sup.signal(n, "SIGCONT");
+    if (inj.recordId !== undefined) sup.records.undone(inj.recordId);
     return;
   }
   if (inj.action !== "killed") return;

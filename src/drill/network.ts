@@ -1,10 +1,13 @@
 /**
  * Network faults between the sites of a local lattice: nftables rules match the site's group id
  * (see src/local/sites.ts) and the peer site's listening ports; a partition drops those packets, a latency
- * fault marks them for a tc netem band on loopback. Everything is undone by `clear()`.
+ * fault marks them for a tc netem band on loopback. Everything is undone by `clear()`. With run records, the
+ * table and the qdisc are recorded before they are added, so a command that dies before `clear()` leaves
+ * enough for the next one (or `down`) to remove them.
  */
 import { spawnSync } from "node:child_process";
 import { siteGid, siteIsolationUnavailable, sitePorts } from "../local/sites";
+import type { RunRecords } from "../local/records";
 import type { LocalRender } from "../local/state";
 
 const MARK = 0x4c46;
@@ -19,8 +22,13 @@ export class NetworkFaults {
   private readonly table: string;
   private tcAdded = false;
   private tableAdded = false;
+  private tableRecord?: number;
+  private tcRecord?: number;
 
-  constructor(private readonly r: LocalRender) {
+  constructor(
+    private readonly r: LocalRender,
+    private readonly records?: RunRecords,
+  ) {
     this.table = `latticeform_${r.layout.basePort}`;
   }
 
@@ -64,6 +72,7 @@ export class NetworkFaults {
   private apply(rules: string[]): void {
     const script = `table inet ${this.table} {\n  chain out {\n    type filter hook output priority 0; policy accept;\n${rules.map((r) => `    ${r}`).join("\n")}\n  }\n}\n`;
     if (this.tableAdded) run("nft", ["delete", "table", "inet", this.table]);
+    this.tableRecord ??= this.records?.fault({ kind: "nft-table", table: this.table });
     run("nft", ["-f", "-"], script);
     this.tableAdded = true;
   }
@@ -76,6 +85,7 @@ export class NetworkFaults {
   /** Delay every packet between sites a and b by `delayMs` each way. */
   latency(a: string, b: string, delayMs: number): void {
     this.apply(this.rules(a, b, `meta mark set ${MARK}`));
+    this.tcRecord ??= this.records?.fault({ kind: "tc-qdisc", dev: "lo" });
     run("tc", [
       "qdisc",
       "add",
@@ -103,9 +113,14 @@ export class NetworkFaults {
   }
 
   clear(): void {
-    if (this.tcAdded) spawnSync("tc", ["qdisc", "del", "dev", "lo", "root"]);
-    if (this.tableAdded) spawnSync("nft", ["delete", "table", "inet", this.table]);
+    // Also after a failed apply: what was recorded may be half in place.
+    if (this.tcAdded || this.tcRecord !== undefined) spawnSync("tc", ["qdisc", "del", "dev", "lo", "root"]);
+    if (this.tableAdded || this.tableRecord !== undefined) spawnSync("nft", ["delete", "table", "inet", this.table]);
+    if (this.tcRecord !== undefined) this.records?.undone(this.tcRecord);
+    if (this.tableRecord !== undefined) this.records?.undone(this.tableRecord);
     this.tcAdded = false;
     this.tableAdded = false;
+    this.tcRecord = undefined;
+    this.tableRecord = undefined;
   }
 }

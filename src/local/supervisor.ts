@@ -1,15 +1,19 @@
 /**
  * Starts nats-server processes from rendered configs on loopback, waits until each is ready (monitoring
  * endpoint), and stops them by process id on any exit of this process: normal exit, an uncaught error,
- * SIGINT/SIGTERM, or a failed test. A pid file lets the next run kill what a hard-killed run left behind.
+ * SIGINT/SIGTERM, or a failed test. Every child is recorded in the state dir before it is spawned
+ * (`records.ts`) and started with a parent-death signal (`launcher.ts`), so it dies with this process even
+ * when this process is SIGKILLed, and the next command reaps whatever is left.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { natsServerBin } from "../tools/pins";
 import { sleep } from "../lib/time";
+import { launchCommand } from "./launcher";
+import { reapDir, RunRecords } from "./records";
 
 export interface ManagedProcess {
   readonly name: string;
@@ -27,15 +31,18 @@ let hooksInstalled = false;
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  // Synchronous kill on exit: the only thing that still runs when the process is going away.
+  // Synchronous kill and fault undo on exit: the only thing that still runs when the process is going away.
   process.on("exit", () => {
     for (const s of live) s.killAllSync();
   });
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(sig, () => {
+    const onSignal = () => {
+      // A command that handles the signal itself (a drill undoing its faults and writing evidence) decides.
+      if (process.listeners(sig).some((l) => l !== onSignal)) return;
       for (const s of live) s.killAllSync();
       process.exit(128 + (sig === "SIGINT" ? 2 : sig === "SIGTERM" ? 15 : 1));
-    });
+    };
+    process.on(sig, onSignal);
   }
 }
 
@@ -95,36 +102,26 @@ export async function busyPorts(ports: readonly number[]): Promise<number[]> {
 
 export class Supervisor {
   private readonly procs = new Map<string, ManagedProcess>();
-  private readonly pidFile: string;
+  /** What this supervisor started and the faults applied through it, recorded before they happen. */
+  readonly records: RunRecords;
+  private closed = false;
+  private staleKilled = 0;
 
   constructor(
     private readonly stateDir: string,
     readonly natsServer = natsServerBin(),
   ) {
     mkdirSync(path.join(stateDir, "logs"), { recursive: true, mode: 0o700 });
-    this.pidFile = path.join(stateDir, "pids");
+    this.staleKilled = reapDir(stateDir).killed.length;
+    this.records = new RunRecords(stateDir);
     installExitHooks();
     live.add(this);
   }
 
-  /** Kill processes a previous run recorded but did not stop (it was killed itself). */
+  /** Processes a previous run recorded but did not stop (it was killed itself): reaped when this supervisor was made. */
   reapStale(): number {
-    if (!existsSync(this.pidFile)) return 0;
-    let n = 0;
-    for (const line of readFileSync(this.pidFile, "utf8").split("\n")) {
-      const pid = Number(line.split(" ")[0]);
-      if (!pid) continue;
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-        if (cmd.includes(this.stateDir)) {
-          process.kill(pid, "SIGKILL");
-          n++;
-        }
-      } catch {
-        // already gone
-      }
-    }
-    writeFileSync(this.pidFile, "");
+    const n = this.staleKilled + reapDir(this.stateDir).killed.length;
+    this.staleKilled = 0;
     return n;
   }
 
@@ -140,12 +137,17 @@ export class Supervisor {
     opts: { monitorPort?: number; env?: NodeJS.ProcessEnv; pipeStdin?: boolean; gid?: number } = {},
   ): ManagedProcess {
     if (this.procs.has(name)) throw new Error(`process ${name} is already running (pid ${this.procs.get(name)!.pid})`);
+    if (this.closed) throw new Error(`not starting ${name}: the supervisor of ${this.stateDir} was stopped`);
     const logFile = this.logFileOf(name);
     const fd = openSync(logFile, "a", 0o600);
+    const id = this.records.process(name);
+    const launch = launchCommand(command, args);
     // A piped stdin closes when we die, however we die: children that watch it never outlive us.
-    const child = spawn(command, args as string[], {
+    const child = spawn(launch.command, launch.args, {
       stdio: [opts.pipeStdin ? "pipe" : "ignore", fd, fd],
       env: opts.env ?? process.env,
+      // Own process group: a terminal's Ctrl-C reaches the command, which stops its children in order.
+      detached: true,
       ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     });
     closeSync(fd);
@@ -153,7 +155,7 @@ export class Supervisor {
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     const mp: ManagedProcess = { name, pid: child.pid, child, monitorPort: opts.monitorPort, logFile, exited };
     this.procs.set(name, mp);
-    appendFileSync(this.pidFile, `${child.pid} ${name}\n`, { mode: 0o600 });
+    this.records.spawned(id, child.pid);
     void exited.then(() => {
       if (this.procs.get(name) === mp) this.procs.delete(name);
     });
@@ -235,13 +237,19 @@ export class Supervisor {
     await p.exited;
   }
 
+  /** Stop every process; no process starts after this. Faults still recorded as in force are undone first. */
   async stopAll(graceMs = 3000): Promise<void> {
+    this.closed = true;
+    this.records.undoOpenSync();
     await Promise.all([...this.procs.keys()].map((n) => this.stop(n, graceMs)));
-    writeFileSync(this.pidFile, "");
+    this.records.close();
     live.delete(this);
   }
 
+  /** At once, synchronously (exit hooks, a second Ctrl-C): undo the faults in force, SIGKILL every process. */
   killAllSync(): void {
+    this.closed = true;
+    this.records.undoOpenSync();
     for (const p of this.procs.values()) {
       try {
         process.kill(p.pid, "SIGKILL");

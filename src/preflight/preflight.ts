@@ -3,13 +3,13 @@
  * with a property path (the I/O counterpart of the pure rules in src/model/validate.ts). `validate` runs them
  * all; `up` and `drill` run them again before the first process starts.
  */
-import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { drillStateName } from "../drill/drill";
 import { localLayout } from "../local/env";
-import { defaultStateDir } from "../local/state";
-import { busyPorts, pidAlive } from "../local/supervisor";
+import { recordedPids } from "../local/records";
+import { defaultStateDir, drillStateDir } from "../local/state";
+import { busyPorts } from "../local/supervisor";
 import type { LatticeSpec } from "../model/schema";
 import { topologyOf } from "../model/topology";
 import { formatProblem, type Problem } from "../model/validate";
@@ -42,21 +42,9 @@ export function artifactProblems(spec: LatticeSpec, root = REPO_ROOT): Preflight
   return out;
 }
 
-/** Processes an earlier `up` of this state dir recorded that still run (their command line names the dir). */
+/** Processes a command recorded in this state dir that still run (from its run records: see src/local/records.ts). */
 export function livePids(stateDir: string): number[] {
-  const file = path.join(stateDir, "pids");
-  if (!existsSync(file)) return [];
-  const pids: number[] = [];
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const pid = Number(line.split(" ")[0]);
-    if (!pid || !pidAlive(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(stateDir)) pids.push(pid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
+  return recordedPids(stateDir);
 }
 
 /** Why the state dir cannot be used, or undefined: it must be (or be creatable as) a writable folder. */
@@ -76,7 +64,7 @@ export function stateDirProblem(dir: string): string | undefined {
   return undefined;
 }
 
-/** Where a local lattice would run: `up --local` keeps its state dir; a drill boots its own in a temporary one. */
+/** Where a local lattice would run: `up --local` keeps its state dir; a drill boots its own in `drill/` inside it. */
 export interface LocalTarget {
   readonly command: "up" | "drill";
   /** The name the ports derive from (see `defaultBasePort`). */
@@ -85,7 +73,11 @@ export interface LocalTarget {
 }
 
 export const upTarget = (stack: string): LocalTarget => ({ command: "up", stack, stateDir: defaultStateDir(stack) });
-export const drillTarget = (stack: string): LocalTarget => ({ command: "drill", stack: drillStateName(stack), stateDir: tmpdir() });
+export const drillTarget = (stack: string): LocalTarget => ({
+  command: "drill",
+  stack: drillStateName(stack),
+  stateDir: drillStateDir(stack),
+});
 
 /** The pinned nats-server, a usable state dir and free ports: what a local lattice needs of this machine. */
 export async function localProblems(spec: LatticeSpec, targets: readonly LocalTarget[]): Promise<PreflightProblem[]> {
@@ -101,7 +93,7 @@ export async function localProblems(spec: LatticeSpec, targets: readonly LocalTa
         path: `state dir (${t.command})`,
         message: `not usable: ${dirWhy}`,
         got: t.stateDir,
-        allowed: t.command === "up" ? "a writable folder (set LATTICEFORM_STATE_DIR to another)" : "a writable TMPDIR",
+        allowed: "a writable folder (set LATTICEFORM_STATE_DIR to another)",
       });
     const running = t.command === "up" ? livePids(t.stateDir) : [];
     if (running.length) {

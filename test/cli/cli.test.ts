@@ -107,7 +107,7 @@ describe("latticeform command line", () => {
       assert.equal(busy.status, 2, busy.stderr);
       oneLine(busy.stderr);
       assert.match(busy.stderr, new RegExp(`port ${basePort + 3} already in use`));
-      assert.equal(existsSync(path.join(stateRoot, "busy", "pids")), false, "a process was started");
+      assert.equal(existsSync(path.join(stateRoot, "busy", "run")), false, "a process was started (run records)");
       const drill = cli("drill", "--stack", stackFile("busy"));
       assert.equal(drill.status, 2, drill.stderr);
       assert.match(drill.stderr, /cannot start: local\.basePort \(drill\): port/);

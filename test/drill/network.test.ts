@@ -1,8 +1,6 @@
 /** Partition and latency between two clouds of a real local lattice (root only: nftables + tc netem on loopback). */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
+import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { NetworkFaults } from "../../src/drill/network";
 import { connectLocal } from "../../src/local/client";
@@ -11,9 +9,10 @@ import { renderLocal, type LocalRender } from "../../src/local/state";
 import { monitorJson, Supervisor, waitFor } from "../../src/local/supervisor";
 import { readStackConfig } from "../../src/model/load";
 import { parseLattice } from "../../src/model/validate";
+import { testStateDir } from "../local/helpers/state";
 
 const unavailable = NetworkFaults.unavailable();
-const stateDir = mkdtempSync(path.join(tmpdir(), "lf-net-"));
+const stateDir = testStateDir("lf-net-");
 let r: LocalRender;
 let sup: Supervisor;
 let net: NetworkFaults;

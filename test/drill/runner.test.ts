@@ -3,9 +3,7 @@
  * acknowledged messages, stop conditions, and restore. One lattice is booted and reused by every case.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
+import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { NetworkFaults } from "../../src/drill/network";
 import { plansFor } from "../../src/drill/plans";
@@ -15,8 +13,9 @@ import { renderLocal, type LocalRender } from "../../src/local/state";
 import { Supervisor } from "../../src/local/supervisor";
 import { readStackConfig } from "../../src/model/load";
 import { parseLattice } from "../../src/model/validate";
+import { testStateDir } from "../local/helpers/state";
 
-const stateDir = mkdtempSync(path.join(tmpdir(), "lf-drill-"));
+const stateDir = testStateDir("lf-drill-");
 let r: LocalRender;
 let sup: Supervisor;
 let plans: DrillPlan[];

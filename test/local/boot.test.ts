@@ -3,8 +3,7 @@
  * compiled configs with real nats-server processes, and checks what the topology promises.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -17,8 +16,9 @@ import { monitorJson, pidAlive, Supervisor, waitFor } from "../../src/local/supe
 import { readStackConfig } from "../../src/model/load";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
+import { testStateDir } from "./helpers/state";
 
-const stateDir = mkdtempSync(path.join(tmpdir(), "lf-boot-"));
+const stateDir = testStateDir("lf-boot-");
 let r: LocalRender;
 let sup: Supervisor;
 

@@ -1,18 +1,19 @@
 /** The local lattice from the command line: `up --local` in the foreground, `call`, `status`, then `down` from another process. */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { localLayout } from "../../src/local/env";
+import { recordedPids, recordedProcesses } from "../../src/local/records";
 import { busyPorts, pidAlive, waitFor } from "../../src/local/supervisor";
 import { readStackConfig } from "../../src/model/load";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
+import { testStateDir } from "./helpers/state";
 
-const tmp = mkdtempSync(path.join(tmpdir(), "lf-cli-"));
+const tmp = testStateDir("lf-cli-");
 const stateRoot = path.join(tmp, "state");
 const env = { ...process.env, LATTICEFORM_STATE_DIR: stateRoot };
 const bin = path.join("bin", "latticeform.js");
@@ -61,10 +62,8 @@ describe("local lattice commands", () => {
     assert.ok(st.healthy && st.rendered && st.rows.length >= 13 && st.rows.every((x) => x.health === "ok"), status.stdout);
 
     // One hub down: status says so and exits 1 (a script waiting on it keeps waiting).
-    const hub = readFileSync(path.join(stateRoot, "clitest", "pids"), "utf8")
-      .split("\n")
-      .find((l) => / aws-1$/.test(l));
-    process.kill(Number(hub!.split(" ")[0]), "SIGKILL");
+    const hub = recordedProcesses(path.join(stateRoot, "clitest")).find((p) => p.name === "aws-1");
+    process.kill(hub!.pid, "SIGKILL");
     const degraded = spawnSync(process.execPath, [bin, "status", "--stack", file], { env, encoding: "utf8" });
     assert.equal(degraded.status, 1, degraded.stdout);
     assert.match(degraded.stdout, /hub\s+aws-1\s+aws\s+down/);
@@ -79,11 +78,8 @@ describe("local lattice commands", () => {
     assert.match(clash.stderr, /already in use on 127\.0\.0\.1/);
 
     const stateDir = path.join(stateRoot, "clitest");
-    const pids = readFileSync(path.join(stateDir, "pids"), "utf8")
-      .split("\n")
-      .map((l) => Number(l.split(" ")[0]))
-      .filter(Boolean);
-    assert.ok(pids.length >= 13);
+    const pids = recordedPids(stateDir);
+    assert.ok(pids.length >= 12, `${pids.length} recorded processes still run`); // 13 started, aws-1 killed above
     const down = spawnSync(process.execPath, [bin, "down", "--stack", file], { env, encoding: "utf8" });
     assert.equal(down.status, 0, down.stderr);
     assert.ok(await waitFor(() => pids.every((p) => !pidAlive(p)), 10000, 100), "processes survived down");

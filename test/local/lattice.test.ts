@@ -2,9 +2,7 @@
  * The local lattice end to end: the small example with real nats-server processes and real Wasm hosts.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
+import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { buildCredentials } from "../../src/compile/credentials";
 import { callWorkload, latticeStatus } from "../../src/cli/local";
@@ -15,9 +13,10 @@ import { busyPorts, pidAlive, Supervisor, waitFor } from "../../src/local/superv
 import { readStackConfig } from "../../src/model/load";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
+import { testStateDir } from "./helpers/state";
 import { samplePayment } from "../../src/lib/samples";
 
-const stateDir = mkdtempSync(path.join(tmpdir(), "lf-lattice-"));
+const stateDir = testStateDir("lf-lattice-");
 let r: LocalRender;
 let sup: Supervisor;
 const payment = samplePayment("p1");
