@@ -13,16 +13,15 @@ import { renderLocal } from "../src/local/state";
 import { monitorJson, Supervisor, waitFor } from "../src/local/supervisor";
 import { readStackConfig } from "../src/model/load";
 import { parseLattice } from "../src/model/validate";
+import { percentile } from "../src/lib/stats";
+import { samplePayment } from "../src/lib/samples";
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-function pct(v: number[], p: number): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
+const pct = (v: number[], p: number): number => percentile(v, p) ?? NaN;
 
 /** Sequential requests: latency distribution. */
 async function latency(nc: NatsConnection, subject: string, payload: string, n: number): Promise<{ p50: number; p99: number }> {
@@ -104,7 +103,7 @@ async function bareReadyMs(clusters: number): Promise<number | null> {
 }
 
 async function main(): Promise<void> {
-  const payload = JSON.stringify({ id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+  const payload = samplePayment("p1");
 
   // 1. Time to ready for the production-like stack.
   {

@@ -41,7 +41,7 @@ export class NatsExposure extends pulumi.ComponentResource {
   public readonly memberAddresses: Record<string, pulumi.Output<string>> = {};
 
   constructor(name: string, args: NatsExposureArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("latticeform:nats:Exposure", name, { cloud: args.cloud, groups: args.groups.map((g) => g.release) }, opts);
+    super("latticeform:nats:NatsExposure", name, { cloud: args.cloud, groups: args.groups.map((g) => g.release) }, opts);
     const o = { parent: this, provider: args.provider };
     const ranges = pulumi.output(args.sourceRanges);
     const hubObj = ranges.apply((r) => hubLoadBalancer(args.spec, args.cloud, r));

@@ -9,6 +9,9 @@ import { instancesPerCloud } from "../model/topology";
 import { durationNs, planJetStream, type StreamPlan } from "./jetstream";
 import { CREDS_MOUNT, kubernetesEnv, NATS_NAMESPACE, releaseName } from "./k8senv";
 import { NATS_CHART, natsSecretNames, podName, type NatsReleaseGroup } from "./helm";
+import { artifactRef, workloadDeployments, type ComponentFacts } from "./workloadDeployment";
+
+export { artifactRef } from "./workloadDeployment";
 
 export interface ObjectMeta {
   name: string;
@@ -270,38 +273,20 @@ export function shimInstaller(spec: LatticeSpec, cloud: string, pool: NodePool, 
   ];
 }
 
-/** OCI reference of a workload: its `oci` artifact, or a path artifact pushed to the lattice's registry. */
-export function artifactRef(spec: LatticeSpec, w: Workload, registry: string): string {
-  if ("oci" in w.artifact) return w.artifact.oci;
-  return `${registry.replace(/\/$/, "")}/${spec.name}/${w.name}:latest`;
-}
-
-/** A workload's objects in one cloud (none when it has no instances there). */
-export function workloadObjects(spec: LatticeSpec, w: Workload, cloud: string, registry: string): K8sObject[] {
+/** A workload's objects in one cloud (none when it has no instances there); `facts` of its path artifact's component. */
+export function workloadObjects(spec: LatticeSpec, w: Workload, cloud: string, registry: string, facts?: ComponentFacts): K8sObject[] {
   const c = cloudOf(spec, cloud);
   const replicas = instancesPerCloud(spec, w)[cloud] ?? 0;
   if (replicas === 0) return [];
   const meta = labels(spec, c, { [LABEL.workload]: w.name });
-  const image = artifactRef(spec, w, registry);
+  const image = artifactRef(spec, w, registry, facts);
   const annotations: Record<string, string> = {
     "latticeform.io/subject": w.subject,
     "latticeform.io/failover": w.failover.mode === "active-passive" ? `active-passive primary=${w.failover.primary}` : "active-active",
   };
   if (w.runtime === "wasmcloud") {
-    return [
-      {
-        apiVersion: "runtime.wasmcloud.dev/v1alpha1",
-        kind: "WorkloadDeployment",
-        metadata: { name: w.name, namespace: WASM_NAMESPACE, labels: meta, annotations },
-        spec: {
-          replicas,
-          template: {
-            labels: meta,
-            spec: { hostSelector: { cloud }, components: [{ name: w.name, image }] },
-          },
-        },
-      },
-    ];
+    const opts = { registry, namespace: WASM_NAMESPACE, labels: meta, annotations, ...(facts ? { facts } : {}) };
+    return workloadDeployments(spec, w, cloud, opts) as unknown as K8sObject[];
   }
   const krustlet = w.runtime === "krustlet";
   return [

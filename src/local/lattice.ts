@@ -1,10 +1,11 @@
 /** The local lattice: the declared topology booted on one machine (servers, JetStream assets, Wasm hosts). */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import { jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { latticeSubjects } from "../compile/credentials";
 import { planJetStream } from "../compile/jetstream";
-import { connectLocal } from "./client";
+import { connectLocal, jsOptions } from "./client";
 import { hostCommand } from "./host/bundle";
 import type { Heartbeat } from "./host/host";
 import { siteGid } from "./sites";
@@ -52,7 +53,7 @@ export async function startServers(
 
 /** Create (or update) the spec's streams, KV buckets and mirrors through the JetStream API. */
 export async function ensureJetStream(r: LocalRender, nc: NatsConnection): Promise<string[]> {
-  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 5000 });
+  const jsm = await jetstreamManager(nc, jsOptions(r.spec, 5000));
   const names: string[] = [];
   for (const plan of planJetStream(r.spec)) {
     const cfg = plan.config as unknown as Partial<StreamConfig> & { name: string };
@@ -113,24 +114,21 @@ export async function hostsReady(
   const failures: string[] = [];
   await Promise.all(
     names.map(async (h) => {
-      const p = sup.processes.get(`host-${h}`)!;
-      let exited = false;
-      void p.exited.then(() => (exited = true));
-      const ok = await waitFor(
-        () => {
-          if (exited) return true;
-          return / ready$/m.test(readFileSync(p.logFile, "utf8"));
-        },
-        timeoutMs,
-        50,
-      );
-      if (!ok || exited)
-        failures.push(
-          `${h}: ${exited ? "exited" : "not ready"}: ${readFileSync(p.logFile, "utf8").trim().split("\n").slice(-3).join(" | ")}`,
-        );
+      // A host that already exited is no longer supervised; its log stays where it wrote it.
+      const p = sup.processes.get(`host-${h}`);
+      const logFile = p?.logFile ?? path.join(r.layout.stateDir, "logs", `host-${h}.log`);
+      let exited = !p;
+      void p?.exited.then(() => (exited = true));
+      const ok = await waitFor(() => exited || / ready$/m.test(readFileSync(logFile, "utf8")), timeoutMs, 50);
+      if (!ok || exited) failures.push(`${h}: ${exited ? "exited" : "not ready"}: ${lastLines(logFile)}`);
     }),
   );
-  if (failures.length) throw new Error(`hosts failed to start:\n  ${failures.join("\n  ")}`);
+  if (failures.length) throw new Error(`Wasm hosts failed to start:\n  ${failures.join("\n  ")}`);
+}
+
+function lastLines(file: string, n = 3): string {
+  if (!existsSync(file)) return "(no log)";
+  return readFileSync(file, "utf8").trim().split("\n").slice(-n).join(" | ");
 }
 
 /** Collect host heartbeats for `ms` (the status query of the lattice). */

@@ -9,6 +9,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { natsServerBin } from "../tools/pins";
+import { sleep } from "../lib/time";
 
 export interface ManagedProcess {
   readonly name: string;
@@ -56,9 +57,7 @@ export async function monitorJson<T>(port: number, pathName: string): Promise<T>
   return JSON.parse(r.body) as T;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
 
 /** Poll `check` every `everyMs` until it returns true or `timeoutMs` passes; bounded in count and time. */
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 25): Promise<boolean> {
@@ -141,7 +140,7 @@ export class Supervisor {
     opts: { monitorPort?: number; env?: NodeJS.ProcessEnv; pipeStdin?: boolean; gid?: number } = {},
   ): ManagedProcess {
     if (this.procs.has(name)) throw new Error(`process ${name} is already running (pid ${this.procs.get(name)!.pid})`);
-    const logFile = path.join(this.stateDir, "logs", `${name}.log`);
+    const logFile = this.logFileOf(name);
     const fd = openSync(logFile, "a", 0o600);
     // A piped stdin closes when we die, however we die: children that watch it never outlive us.
     const child = spawn(command, args as string[], {
@@ -161,13 +160,19 @@ export class Supervisor {
     return mp;
   }
 
+  logFileOf(name: string): string {
+    return path.join(this.stateDir, "logs", `${name}.log`);
+  }
+
   startServer(name: string, confFile: string, monitorPort: number, gid?: number): ManagedProcess {
     return this.spawnProcess(name, this.natsServer, ["-c", confFile], { monitorPort, gid });
   }
 
   /** Wait until /healthz answers 200 (JetStream servers: once they reached the meta leader). */
   async waitReady(names: readonly string[], timeoutMs = 20000, healthPath = "/healthz"): Promise<void> {
-    const pending = names.map((n) => this.procs.get(n)).filter((p): p is ManagedProcess => !!p);
+    const gone = names.filter((n) => !this.procs.has(n));
+    if (gone.length) throw new Error(`servers exited while starting: ${gone.map((n) => `${n} (log ${this.logFileOf(n)})`).join(", ")}`);
+    const pending = names.map((n) => this.procs.get(n)!);
     const results = await Promise.all(
       pending.map(async (p) => {
         let exited = false;

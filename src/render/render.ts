@@ -40,6 +40,8 @@ import { compileNats, type CompiledNats, type CompileEnv } from "../compile/nats
 import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../compile/storage";
 import { hostCredsSecret, hostDeployment, hostLeafSecret, hostSidecarText } from "../compile/wasmhost";
 import type { LatticeSpec } from "../model/schema";
+import type { ComponentFacts } from "../compile/workloadDeployment";
+import { pathArtifactFacts } from "../oci/facts";
 import { topologyOf, type Topology } from "../model/topology";
 
 export interface Artifact {
@@ -95,8 +97,10 @@ export function kubernetesBundles(
   topo: Topology,
   nats: CompiledNats,
   creds: Credentials,
-  opts: { sourceRanges?: readonly string[]; registry?: string; env?: CompileEnv } = {},
+  opts: { sourceRanges?: readonly string[]; registry?: string; env?: CompileEnv; facts?: Record<string, ComponentFacts> } = {},
 ): CloudBundle[] {
+  // Path artifacts are referenced by the digest of their OCI artifact, computed from the component file.
+  const facts = opts.facts ?? pathArtifactFacts(spec);
   const ranges = opts.sourceRanges ?? [CLOSED_SOURCE_RANGE];
   const groups = natsReleaseGroups(spec, topo);
   const out: CloudBundle[] = spec.clouds.map((c) => {
@@ -149,7 +153,8 @@ export function kubernetesBundles(
         });
       }
     }
-    for (const w of spec.workloads) objects.push(...workloadObjects(spec, w, c.name, opts.registry ?? "ghcr.io/latticeform"));
+    for (const w of spec.workloads)
+      objects.push(...workloadObjects(spec, w, c.name, opts.registry ?? "ghcr.io/latticeform", facts[w.name]));
     const js = jetstreamObjects(spec, c.name);
     if (js.length) {
       objects.push(...js);

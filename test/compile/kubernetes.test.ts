@@ -5,6 +5,7 @@ import { buildCredentials } from "../../src/compile/credentials";
 import { kubernetesEnv } from "../../src/compile/k8senv";
 import { hubLoadBalancer, KRUSTLET_TAINTS, runtimeTaint, WASM_ARCH, workloadObjects, type K8sObject } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
+import { pathArtifactFacts } from "../../src/oci/facts";
 import { kubernetesBundles, renderKubernetesArtifacts } from "../../src/render/render";
 import { readStackConfig } from "../../src/model/load";
 import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
@@ -72,17 +73,18 @@ describe("Kubernetes objects", () => {
       workloads: [{ ...ledger, instances: { aws: 3, gcp: 3 }, failover: { mode: "active-passive", primary: "aws", warmStandby: 2 } }],
     });
     const w = spec.workloads[0]!;
-    const replicas = (cloud: string) => (workloadObjects(spec, w, cloud, "r.example")[0] as Obj | undefined)?.spec.replicas;
+    const facts = pathArtifactFacts(spec)[w.name];
+    const replicas = (cloud: string) => (workloadObjects(spec, w, cloud, "r.example", facts)[0] as Obj | undefined)?.spec.replicas;
     assert.equal(replicas("aws"), 3);
     assert.equal(replicas("gcp"), 2);
     const cold = parseLattice({
       ...input,
       workloads: [{ ...ledger, failover: { mode: "active-passive", primary: "gcp", warmStandby: 0 } }],
     });
-    assert.deepEqual(workloadObjects(cold, cold.workloads[0]!, "aws", "r.example"), [], "no warm instances: no object");
-    const wd = workloadObjects(spec, w, "gcp", "r.example")[0] as Obj;
+    assert.deepEqual(workloadObjects(cold, cold.workloads[0]!, "aws", "r.example", facts), [], "no warm instances: no object");
+    const wd = workloadObjects(spec, w, "gcp", "r.example", facts)[0] as Obj;
     assert.equal(wd.kind, "WorkloadDeployment");
-    assert.deepEqual((wd.spec.template as { spec: { hostSelector: unknown } }).spec.hostSelector, { cloud: "gcp" });
+    assert.deepEqual((wd.spec.template as { spec: { hostSelector: unknown } }).spec.hostSelector, { hostgroup: "gcp-hosts" });
   });
 
   it("Krustlet workloads select wasm32-wasi nodes and tolerate their taints; runtime-class workloads name the RuntimeClass", async () => {
