@@ -28,7 +28,6 @@ const lattice = new Lattice(pulumi.getStack(), {
   existingEgressCidrs: config.getObject<Record<string, string[]>>("existingEgressCidrs") ?? {},
   operatorCidrs: config.getObject<string[]>("operatorCidrs") ?? [],
   registry: config.get("registry"),
-  krustletSha256: config.get("krustletSha256"),
   shimSha256: config.get("shimSha256"),
 });
 

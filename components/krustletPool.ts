@@ -3,7 +3,9 @@
  * template + Auto Scaling group, nodes admitted by an EKS access entry for their role); on GKE a regional
  * managed instance group (nodes admitted with a bootstrap token). The boot script installs and bootstraps
  * Krustlet; nodes carry `kubernetes.io/arch=wasm32-wasi` as label and (NoExecute, NoSchedule) taints so only
- * Wasm pods land there. Krustlet is unmaintained upstream; `RuntimeClassPool` is the maintained path.
+ * Wasm pods land there. Krustlet is unmaintained upstream and its last release cannot join Kubernetes >= 1.22
+ * (v1beta1 CSRs): validation admits a pool only with a `krustletBuild` the stack's owner vouches for;
+ * `RuntimeClassPool` is the maintained path.
  */
 import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
@@ -28,11 +30,6 @@ export interface KrustletPoolArgs {
   readonly site: { readonly kind: "aws"; readonly site: AwsSite } | { readonly kind: "gcp"; readonly site: GcpSite };
   /** Kubernetes provider of the cloud's cluster (GKE bootstrap token). */
   readonly provider: k8s.Provider;
-  /**
-   * SHA-256 of the Krustlet release tarball, checked at boot.
-   * @default undefined (not checked; a warning is logged)
-   */
-  readonly sha256?: string;
 }
 
 export class KrustletPool extends pulumi.ComponentResource {
@@ -50,7 +47,7 @@ export class KrustletPool extends pulumi.ComponentResource {
     if (pool.kind !== "krustlet") throw new Error(`KrustletPool ${name}: node pool ${pool.name} has kind ${pool.kind}, expected krustlet`);
     const cloud = spec.clouds.find((c) => c.name === args.cloud)!;
     const secretId = krustletBootstrapSecretId(spec, args.cloud, pool.name);
-    this.bootScript = krustletBootScript(spec, { cloud: args.cloud, pool, bootstrapSecret: secretId, sha256: args.sha256 });
+    this.bootScript = krustletBootScript(spec, { cloud: args.cloud, pool, bootstrapSecret: secretId });
     this.nodeLabels = krustletNodeLabels(spec, args.cloud, pool.name);
     this.nodeTaints = KRUSTLET_TAINTS.map((t) => `${t.key}=${t.value}:${t.effect}`);
     const base = { parent: this };

@@ -58,11 +58,6 @@ export interface LatticeArgs {
    */
   readonly registry?: string;
   /**
-   * SHA-256 of the Krustlet release tarball.
-   * @default undefined
-   */
-  readonly krustletSha256?: string;
-  /**
    * SHA-256 of the runwasi shim tarball.
    * @default undefined
    */
@@ -294,11 +289,7 @@ export class Lattice extends pulumi.ComponentResource {
               `Lattice ${name}: clouds.${c.name}.nodePools.${pool.name}: Krustlet pools need a cluster latticeform creates (not existingKubeconfig)`,
             );
           }
-          const kp = new KrustletPool(
-            `${name}-${c.name}-${pool.name}`,
-            { spec, cloud: c.name, pool, site: kind, provider: p, sha256: args.krustletSha256 },
-            o,
-          );
+          const kp = new KrustletPool(`${name}-${c.name}-${pool.name}`, { spec, cloud: c.name, pool, site: kind, provider: p }, o);
           deps.krustlet.push(kp.ready);
         } else {
           const rp = new RuntimeClassPool(

@@ -10,9 +10,19 @@ import { CREDS_MOUNT, JS_STORE, TLS_MOUNT } from "./k8senv";
 import { KRUSTLET_TAINTS, LABEL, WASM_ARCH } from "./kubernetes";
 import { NATS_SERVER_VERSION, natsServerRelease } from "../tools/pins";
 
-export const KRUSTLET = {
-  version: "v1.0.0-alpha.1",
-  url: (v: string) => `https://krustlet.blob.core.windows.net/releases/krustlet-${v}-linux-amd64.tar.gz`,
+/**
+ * Environment names `krustlet-wasi` reads (krustlet/krustlet tag v1.0.0-alpha.1, crates/kubelet/src/config.rs
+ * `env = ...`): note `NODE_LABELS`, not `KRUSTLET_NODE_LABELS`.
+ */
+export const KRUSTLET_ENV = {
+  nodeName: "KRUSTLET_NODE_NAME",
+  nodeIp: "KRUSTLET_NODE_IP",
+  hostname: "KRUSTLET_HOSTNAME",
+  nodeLabels: "NODE_LABELS",
+  bootstrapFile: "KRUSTLET_BOOTSTRAP_FILE",
+  dataDir: "KRUSTLET_DATA_DIR",
+  certFile: "KRUSTLET_CERT_FILE",
+  privateKeyFile: "KRUSTLET_PRIVATE_KEY_FILE",
 } as const;
 export const RUNWASI = {
   version: "v0.6.0",
@@ -46,7 +56,7 @@ umask 022
 function download(url: string, fileExpr: string, sha256?: string): string {
   const check = sha256
     ? `echo "${sha256}  ${fileExpr}" | sha256sum -c -`
-    : `echo "warning: no checksum pinned for ${url}; pin one in the stack (krustletSha256 / shimSha256)" >&2`;
+    : `echo "warning: no checksum pinned for ${url}; pin one in the stack (shimSha256)" >&2`;
   return `for i in 1 2 3 4 5; do curl -fsSL --retry 3 -o ${fileExpr} ${shq(url)} && break; sleep $((i * 5)); done\n${check}`;
 }
 
@@ -55,7 +65,6 @@ export interface KrustletBootOptions {
   readonly pool: NodePool;
   /** Secret-store entry holding the bootstrap kubeconfig (a bootstrap token for the cluster). */
   readonly bootstrapSecret: string;
-  readonly sha256?: string;
 }
 
 /** Node labels of a Krustlet node (its taints are Krustlet's own: kubernetes.io/arch=wasm32-wasi NoExecute + NoSchedule). */
@@ -70,16 +79,21 @@ export function krustletNodeLabels(spec: LatticeSpec, cloud: string, pool: strin
   };
 }
 
-/** Boot script of a Krustlet node: install the pinned krustlet-wasi, bootstrap with the token, run under systemd. */
+/**
+ * Boot script of a Krustlet node: install the vouched-for build (`krustletBuild`, checked by SHA-256), bootstrap
+ * with the token, run under systemd with the environment names Krustlet reads.
+ */
 export function krustletBootScript(spec: LatticeSpec, o: KrustletBootOptions): string {
   const c = spec.clouds.find((x) => x.name === o.cloud)!;
+  const build = o.pool.krustletBuild;
+  if (o.pool.kind !== "krustlet" || !build) throw new Error(`node pool ${o.pool.name}: a krustlet pool needs a krustletBuild`);
+  const e = KRUSTLET_ENV;
   const labels = Object.entries(krustletNodeLabels(spec, o.cloud, o.pool.name))
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
   const taints = KRUSTLET_TAINTS.map((t) => `${t.key}=${t.value}:${t.effect}`).join(",");
   return `${header(`Krustlet node of pool ${o.pool.name} in cloud ${o.cloud}`, spec)}
-# Krustlet is unmaintained upstream (last release ${KRUSTLET.version}); the runtime-class pools are the maintained path.
-KRUSTLET_VERSION=${shq(KRUSTLET.version)}
+# Krustlet is unmaintained upstream; this build is vouched for by ${build.vouchedBy.replace(/[\r\n]/g, " ")}.
 NODE_LABELS=${shq(labels)}
 # Taints Krustlet registers the node with: only pods tolerating them (wasm32-wasi workloads) land here.
 EXPECTED_TAINTS=${shq(taints)}
@@ -88,7 +102,7 @@ NODE_IP="$(hostname -I | awk '{print $1}')"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-${download(KRUSTLET.url(KRUSTLET.version), '"$tmp/krustlet.tar.gz"', o.sha256)}
+${download(build.url, '"$tmp/krustlet.tar.gz"', build.sha256)}
 tar -C /usr/local/bin -xzf "$tmp/krustlet.tar.gz" krustlet-wasi
 chmod 0755 /usr/local/bin/krustlet-wasi
 
@@ -103,13 +117,14 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-Environment=KRUSTLET_NODE_NAME=$NODE_NAME
-Environment=KRUSTLET_NODE_IP=$NODE_IP
-Environment=KRUSTLET_NODE_LABELS=$NODE_LABELS
-Environment=KRUSTLET_BOOTSTRAP_FILE=/etc/krustlet/bootstrap.conf
-Environment=KRUSTLET_DATA_DIR=/var/lib/krustlet
-Environment=KRUSTLET_CERT_FILE=/etc/krustlet/krustlet.crt
-Environment=KRUSTLET_PRIVATE_KEY_FILE=/etc/krustlet/krustlet.key
+Environment=${e.nodeName}=$NODE_NAME
+Environment=${e.hostname}=$NODE_NAME
+Environment=${e.nodeIp}=$NODE_IP
+Environment=${e.nodeLabels}=$NODE_LABELS
+Environment=${e.bootstrapFile}=/etc/krustlet/bootstrap.conf
+Environment=${e.dataDir}=/var/lib/krustlet
+Environment=${e.certFile}=/etc/krustlet/krustlet.crt
+Environment=${e.privateKeyFile}=/etc/krustlet/krustlet.key
 Environment=KUBECONFIG=/etc/krustlet/kubeconfig
 ExecStart=/usr/local/bin/krustlet-wasi
 Restart=always
@@ -120,7 +135,7 @@ WantedBy=multi-user.target
 EOF
 systemctl daemon-reload
 systemctl enable --now krustlet.service
-echo "krustlet $KRUSTLET_VERSION started as $NODE_NAME with labels $NODE_LABELS (taints $EXPECTED_TAINTS)"
+echo "krustlet started as $NODE_NAME with labels $NODE_LABELS (taints $EXPECTED_TAINTS)"
 `;
 }
 

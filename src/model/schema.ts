@@ -65,6 +65,21 @@ export const NodePoolSchema = z.strictObject({
   nodes: z.number().int().min(1).max(100).default(2),
   /** Machine type; defaults per provider (t3.medium / e2-standard-2). */
   machineType: z.string().min(1).optional(),
+  /**
+   * A Krustlet build the stack's owner vouches for (kind `krustlet` only). Krustlet's last release bootstraps with
+   * the `certificates.k8s.io/v1beta1` CSR API, removed in Kubernetes 1.22, so without such a build a Krustlet pool
+   * is refused; `kind: runtime-class` is the maintained path.
+   */
+  krustletBuild: z
+    .strictObject({
+      /** HTTPS URL of a tarball holding `krustlet-wasi`. */
+      url: z.string().regex(/^https:\/\/\S+$/, { message: "invalid URL|an https:// URL" }),
+      /** SHA-256 of the tarball (checked at boot). */
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, { message: "invalid SHA-256|64 lower-case hex digits" }),
+      /** Who vouches that this build joins the clusters latticeform deploys (team or person, recorded in the stack). */
+      vouchedBy: z.string().min(3),
+    })
+    .optional(),
 });
 
 export const HubSchema = z.strictObject({

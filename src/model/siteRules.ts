@@ -110,6 +110,20 @@ export function cloudProblems(spec: LatticeSpec, add: Add): void {
     cloud.nodePools.forEach((np, ni) => {
       if (np.kind === "runtime-class" && !np.runtime)
         add(`${p}.nodePools[${ni}].runtime`, "a runtime-class pool names its Wasm runtime", undefined, "wasmtime, wasmedge");
+      if (np.kind === "krustlet" && !np.krustletBuild)
+        add(
+          `${p}.nodePools[${ni}].kind`,
+          `Krustlet's last release (${KRUSTLET_RELEASE}) bootstraps with the certificates.k8s.io/v1beta1 CSR API, removed in Kubernetes 1.22: it cannot join the EKS and GKE versions latticeform deploys (1.33)`,
+          np.kind,
+          "runtime-class (a runwasi containerd shim, maintained), or krustletBuild { url, sha256, vouchedBy } naming a Krustlet build you vouch for",
+        );
+      if (np.kind !== "krustlet" && np.krustletBuild)
+        add(
+          `${p}.nodePools[${ni}].krustletBuild`,
+          "krustletBuild applies to krustlet pools",
+          np.krustletBuild.url,
+          "nothing on a runtime-class pool",
+        );
       if (np.kind === "krustlet" && np.runtime)
         add(
           `${p}.nodePools[${ni}].runtime`,
@@ -122,6 +136,9 @@ export function cloudProblems(spec: LatticeSpec, add: Add): void {
 }
 
 /** The JetStream meta group must keep a majority when any one cloud is lost. */
+/** Krustlet's last release (krustlet/krustlet tag v1.0.0-alpha.1, crates/kubelet/src/bootstrapping/mod.rs). */
+const KRUSTLET_RELEASE = "v1.0.0-alpha.1";
+
 export function quorumProblems(spec: LatticeSpec, topo: Topology, add: Add): void {
   if (spec.clouds.length >= 2) {
     for (const risk of metaQuorumRisks(topo)) {

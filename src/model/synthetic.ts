@@ -34,7 +34,12 @@ export function syntheticLatticeInput(workloads: number, opts: SyntheticOptions 
     ],
     nodePools: [
       { name: "wasmedge", kind: "runtime-class" as const, runtime: "wasmedge" as const, nodes: 2 },
-      { name: "krustlet", kind: "krustlet" as const, nodes: 1 },
+      {
+        name: "krustlet",
+        kind: "krustlet" as const,
+        nodes: 1,
+        krustletBuild: { url: "https://example.com/krustlet-wasi.tar.gz", sha256: "0".repeat(64), vouchedBy: "bench" },
+      },
     ],
   });
   const runtimes = ["wasmcloud", "wasmcloud", "wasmcloud", "wasmedge", "krustlet"] as const;

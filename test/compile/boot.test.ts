@@ -66,18 +66,35 @@ describe("boot scripts", () => {
     assert.equal(bashCheck(`echo ${shq("it's")}\n`), "");
   });
 
-  it("Krustlet nodes: wasm32-wasi label, the NoExecute and NoSchedule taints, the bootstrap secret, a pinned checksum when given", () => {
+  it("Krustlet nodes (a vouched-for build): its URL and SHA-256, the env names krustlet-wasi reads, wasm32-wasi label and taints", () => {
     const spec = stack("prod");
-    const pool = spec.clouds[0]!.nodePools.find((p) => p.kind === "krustlet")!;
-    const s = krustletBootScript(spec, { cloud: "aws", pool, bootstrapSecret: "bs-id", sha256: "a".repeat(64) });
+    const pool = {
+      name: "k",
+      kind: "krustlet" as const,
+      nodes: 1,
+      krustletBuild: { url: "https://builds.example.com/krustlet-wasi.tar.gz", sha256: "a".repeat(64), vouchedBy: "platform-team" },
+    };
+    const s = krustletBootScript(spec, { cloud: "aws", pool, bootstrapSecret: "bs-id" });
     assert.equal(bashCheck(s), "");
     assert.ok(s.includes(`${WASM_ARCH.key}=${WASM_ARCH.value}`));
     for (const t of KRUSTLET_TAINTS) assert.ok(s.includes(`${t.key}=${t.value}:${t.effect}`), t.effect);
     assert.match(s, /aws secretsmanager get-secret-value --region 'eu-west-1' --secret-id 'bs-id'/);
-    assert.match(s, /sha256sum -c -/);
-    const gcp = krustletBootScript(spec, { cloud: "gcp", pool, bootstrapSecret: "bs-id" });
-    assert.match(gcp, /gcloud secrets versions access latest --secret='bs-id'/);
-    assert.match(gcp, /no checksum pinned/);
+    assert.ok(s.includes(`echo "${"a".repeat(64)}  "$tmp/krustlet.tar.gz"" | sha256sum -c -`));
+    assert.ok(s.includes("'https://builds.example.com/krustlet-wasi.tar.gz'"));
+    // krustlet/krustlet v1.0.0-alpha.1 crates/kubelet/src/config.rs: the env names it reads (test data).
+    const reads = new Set([
+      "KRUSTLET_ADDRESS", "KRUSTLET_PORT", "MAX_PODS", "KRUSTLET_CERT_FILE", "KRUSTLET_PRIVATE_KEY_FILE", "KRUSTLET_NODE_IP",
+      "NODE_LABELS", "KRUSTLET_HOSTNAME", "KRUSTLET_NODE_NAME", "KRUSTLET_DATA_DIR", "KRUSTLET_BOOTSTRAP_FILE",
+      "KRUSTLET_PLUGINS_DIR", "KRUSTLET_DEVICE_PLUGINS_DIR", "KRUSTLET_ALLOW_LOCAL_MODULES", "KRUSTLET_INSECURE_REGISTRIES",
+      "KUBECONFIG",
+    ]); // prettier-ignore
+    const set = [...s.matchAll(/^Environment=([A-Z_]+)=/gm)].map((m) => m[1]!);
+    assert.ok(set.includes("NODE_LABELS"));
+    for (const n of set) assert.ok(reads.has(n), `krustlet-wasi does not read ${n}`);
+    assert.throws(
+      () => krustletBootScript(spec, { cloud: "aws", pool: { ...pool, krustletBuild: undefined }, bootstrapSecret: "x" }),
+      /needs a krustletBuild/,
+    );
   });
 
   it("shim installer registers the runtime in containerd; tie-breaker checks its config with nats-server -t before starting", () => {
@@ -86,14 +103,7 @@ describe("boot scripts", () => {
     const shim = shimInstallScript(spec, pool);
     assert.match(shim, /3\) plugin=io\.containerd\.cri\.v1\.runtime/);
     assert.match(shim, /runtime_type = "io\.containerd\.%s\.v1"/);
-    assert.throws(
-      () =>
-        shimInstallScript(
-          spec,
-          spec.clouds[0]!.nodePools.find((p) => p.kind === "krustlet")!,
-        ),
-      /not a runtime-class pool/,
-    );
+    assert.throws(() => shimInstallScript(spec, { name: "k", kind: "krustlet", nodes: 1 }), /not a runtime-class pool/);
     const server = topologyOf(spec).servers.find((s) => s.role === "tiebreaker")!;
     const tb = tieBreakerBootScript(spec, server, {
       files: tieBreakerSecretIds(spec, server),

@@ -11,6 +11,7 @@ import { readStackConfig } from "../../src/model/load";
 import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
+import { withVouchedKrustlet } from "../fixtures/krustlet";
 import { schemaProblems } from "./k8sSchema";
 
 const MASTER = new Uint8Array(32).fill(3);
@@ -88,7 +89,7 @@ describe("Kubernetes objects", () => {
   });
 
   it("Krustlet workloads select wasm32-wasi nodes and tolerate their taints; runtime-class workloads name the RuntimeClass", async () => {
-    const input = stackInput("prod");
+    const input = withVouchedKrustlet(stackInput("prod"));
     const spec = parseLattice({
       ...input,
       workloads: [

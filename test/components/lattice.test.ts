@@ -18,6 +18,7 @@ import { schemaProblems } from "../compile/k8sSchema";
 import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
 import { Lattice } from "../../components/lattice";
+import { VOUCHED_KRUSTLET, withVouchedKrustlet } from "../fixtures/krustlet";
 import { evaluateLattice, evaluateProgram, type Evaluation, type Recorded } from "./harness";
 
 function stackInput(name: string): LatticeInput {
@@ -110,7 +111,8 @@ describe("Pulumi components under mocks", () => {
   const evs: Record<string, { spec: LatticeSpec; ev: Evaluation }> = {};
   before(async () => {
     for (const name of ["small", "prod"]) {
-      const spec = parseLattice(stackInput(name));
+      // prod with a vouched-for Krustlet pool per cloud, so the Krustlet path is evaluated too.
+      const spec = parseLattice(name === "prod" ? withVouchedKrustlet(stackInput(name)) : stackInput(name));
       evs[name] = { spec, ev: await evaluateLattice(spec, {}, name) };
     }
   });
@@ -466,7 +468,13 @@ describe("Pulumi components under mocks", () => {
     const withKrustlet = parseLattice({
       ...input,
       clouds: input.clouds.map((c) =>
-        c.name === "gcp" ? { ...c, existingKubeconfig: "kube/gcp.yaml", nodePools: [{ name: "k", kind: "krustlet" as const }] } : c,
+        c.name === "gcp"
+          ? {
+              ...c,
+              existingKubeconfig: "kube/gcp.yaml",
+              nodePools: [{ name: "k", kind: "krustlet" as const, krustletBuild: { ...VOUCHED_KRUSTLET } }],
+            }
+          : c,
       ),
     });
     await assert.rejects(

@@ -247,13 +247,23 @@ export const specCases: Cases = {
     expected: ["clouds[0].region us-east-1 (aws) is outside the allowed regions."],
   },
   "latticeform-wasm-krustlet-unmaintained": {
-    good: () => [
-      lattice(mutate((s) => s.clouds.forEach((c: Any) => (c.nodePools = c.nodePools.filter((p: Any) => p.kind !== "krustlet"))))),
+    good: () => [lattice(goodSpec())],
+    bad: () => [
+      lattice(
+        mutate((s) =>
+          s.clouds.forEach((c: Any) =>
+            c.nodePools.push({
+              name: "krustlet",
+              kind: "krustlet",
+              krustletBuild: { url: "https://builds.example.com/krustlet.tar.gz", sha256: "b".repeat(64), vouchedBy: "platform-team" },
+            }),
+          ),
+        ),
+      ),
     ],
-    bad: () => [lattice(goodSpec())],
     expected: [
-      "clouds[0].nodePools[1] (aws/krustlet) uses Krustlet, which is not maintained upstream.",
-      "clouds[1].nodePools[1] (gcp/krustlet) uses Krustlet, which is not maintained upstream.",
+      "clouds[0].nodePools[1] (aws/krustlet) uses Krustlet, which is not maintained upstream (build vouched for by platform-team).",
+      "clouds[1].nodePools[1] (gcp/krustlet) uses Krustlet, which is not maintained upstream (build vouched for by platform-team).",
     ],
   },
   "latticeform-wasm-artifact-digest": {
