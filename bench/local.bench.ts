@@ -23,6 +23,48 @@ function rssMiB(pid: number): number {
 
 const pct = (v: number[], p: number): number => percentile(v, p) ?? NaN;
 
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+/** nats-server log time ("[pid] 2026/11/30 09:18:39.713123 [INF] ...", UTC here) in ms since the epoch. */
+function logTime(line: string): number | undefined {
+  const m = /\] (\d{4})\/(\d\d)\/(\d\d) (\d\d:\d\d:\d\d\.\d+) /.exec(line);
+  return m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]!.slice(0, 12)}Z`) : undefined;
+}
+
+/**
+ * The same-run floor of a lattice start, from the servers' own logs: from the first "Starting nats-server" to the
+ * last meta-leader notice any server logged before the lattice reported its servers ready (or the first one
+ * after, when none came before).
+ */
+function metaElectionFromLogs(
+  logs: readonly string[],
+  readyAt: number,
+): { startMs: number; electedMs: number; servers: number } | undefined {
+  const starts: number[] = [];
+  const notices: number[] = [];
+  let servers = 0;
+  for (const text of logs) {
+    const lines = text.split("\n");
+    const s = lines.filter((l) => l.includes("Starting nats-server")).map(logTime)[0];
+    if (s !== undefined) starts.push(s);
+    const n = lines
+      .filter((l) => /new JetStream cluster metadata leader|JetStream cluster new metadata leader/.test(l))
+      .map(logTime)
+      .filter((t): t is number => t !== undefined);
+    if (n.length) servers++;
+    notices.push(...n);
+  }
+  if (!starts.length || !notices.length) return undefined;
+  const start = Math.min(...starts);
+  const before = notices.filter((t) => t <= readyAt);
+  const elected = before.length ? Math.max(...before) : Math.min(...notices);
+  return { startMs: start, electedMs: elected - start, servers };
+}
+
 /** Sequential requests: latency distribution. */
 async function latency(nc: NatsConnection, subject: string, payload: string, n: number): Promise<{ p50: number; p99: number }> {
   const l: number[] = [];
@@ -102,13 +144,88 @@ async function bareReadyMs(clusters: number): Promise<number | null> {
   }
 }
 
-async function main(): Promise<void> {
-  const payload = samplePayment("p1");
+type Compression = { leafnodes: string; stretchedRoutes: string; hubRoutes: string };
 
-  // `--only path`: just the host-vs-plain part (2).
+/**
+ * S2 compression's cost and effect: the small stack with a compression setting, a client on the AWS leaf, the
+ * validator only in GCP (leaf -> hub -> gateway -> hub -> leaf) and ledger writes to the stretched bucket
+ * (stretched routes); latency and the CPU every nats-server process used during the measurement.
+ */
+async function compressionRun(label: string, compression: Compression, basePort: number, jetstream: Record<string, unknown> = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), "lf-bench-s2-"));
+  const raw = structuredClone(readStackConfig("stacks/Pulumi.small.yaml")) as { workloads: Record<string, unknown>[] } & Record<
+    string,
+    unknown
+  >;
+  raw.workloads = raw.workloads.map((w) => (w.name === "validator" ? { ...w, instances: { gcp: 1 } } : w));
+  const spec = parseLattice({ ...raw, tuning: { compression }, jetstream, local: { basePort } });
+  const r = await renderLocal(spec, `bench-s2-${label}`, dir);
+  const sup = new Supervisor(dir);
+  try {
+    await upLocal(r, sup);
+    const client = await connectLocal(r, { servers: ["aws-hosts-1-leaf"] });
+    const payload = JSON.stringify({ id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000".repeat(20) });
+    for (let i = 0; i < 200; i++) await client.request("payments.validate", payload, { timeout: 5000 }).catch(() => {});
+    const pids = [...r.nats.servers, ...r.nats.leafs].map((s) => sup.processes.get(s.name)!.pid);
+    const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+    const validator = await latency(client, "payments.validate", payload, 2000);
+    const l: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t = performance.now();
+      await client.request("ledger.apply", JSON.stringify({ id: `s2-${i}`, account: `acc-${i % 7}`, delta: 1 }), { timeout: 5000 });
+      l.push(performance.now() - t);
+    }
+    const tput = await throughput(client, "payments.validate", payload, 64, 3000);
+    const cpu = pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
+    await client.close();
+    return { validator, ledger: { p50: pct(l, 50), p99: pct(l, 99) }, tput, cpu };
+  } finally {
+    await sup.stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function compressionBench(): Promise<void> {
+  const modes: [string, Compression][] = [
+    ["off", { leafnodes: "off", stretchedRoutes: "off", hubRoutes: "off" }],
+    [
+      "default (s2_auto on leafs and stretched routes, accept on hub routes)",
+      { leafnodes: "s2_auto", stretchedRoutes: "s2_auto", hubRoutes: "accept" },
+    ],
+    ["s2_fast forced on leafs and every route", { leafnodes: "s2_fast", stretchedRoutes: "s2_fast", hubRoutes: "s2_fast" }],
+  ];
+  console.log("S2 compression (small stack; 2,000 sequential cross-cloud validator requests, 300 ledger writes, 3 s at 64 in flight):");
+  let base: Awaited<ReturnType<typeof compressionRun>> | undefined;
+  for (const [i, [label, c]] of modes.entries()) {
+    const m = await compressionRun(label.split(" ")[0]!, c, 27500 + i * 100);
+    base ??= m;
+    console.log(
+      `  ${label}: validator p50 ${m.validator.p50.toFixed(3)} ms p99 ${m.validator.p99.toFixed(3)} ms; ledger p50 ${m.ledger.p50.toFixed(2)} ms p99 ${m.ledger.p99.toFixed(2)} ms; ` +
+        `${m.tput.toFixed(0)} req/s; nats-server CPU ${m.cpu.toFixed(2)} s (vs off: latency p50 ${(m.validator.p50 / base.validator.p50).toFixed(2)}x, CPU ${(m.cpu / base.cpu).toFixed(2)}x)`,
+    );
+  }
+}
+
+/** What `sync_interval: always` (the default where RPO-0 state lives) costs the ledger, beside nats-server's 2 min. */
+async function syncBench(): Promise<void> {
+  const c = { leafnodes: "s2_auto", stretchedRoutes: "s2_auto", hubRoutes: "accept" };
+  const always = await compressionRun("sync-always", c, 27800);
+  const lazy = await compressionRun("sync-2m", c, 27900, { syncInterval: "2m" });
+  console.log(
+    `sync_interval on the stretched cluster (300 sequential ledger updates from the AWS leaf): always p50 ${always.ledger.p50.toFixed(2)} ms p99 ${always.ledger.p99.toFixed(2)} ms, ` +
+      `2m p50 ${lazy.ledger.p50.toFixed(2)} ms p99 ${lazy.ledger.p99.toFixed(2)} ms (always / 2m p50 ${(always.ledger.p50 / lazy.ledger.p50).toFixed(2)}x)`,
+  );
+}
+
+async function main(): Promise<void> {
+  // `path` as an argument: just the host-vs-plain part (2); else BENCH_PARTS (default: every part).
   const onlyPath = process.argv.includes("path");
+  const parts = onlyPath ? ["path"] : (process.env.BENCH_PARTS ?? "start,path,compression,sync").split(",");
+  if (parts.includes("compression")) await compressionBench();
+  if (parts.includes("sync")) await syncBench();
+  const payload = samplePayment("p1");
   // 1. Time to ready for the production-like stack.
-  if (!onlyPath) {
+  if (parts.includes("start")) {
     const dir = mkdtempSync(path.join(tmpdir(), "lf-bench-prod-"));
     const raw = readStackConfig("stacks/Pulumi.prod.yaml") as Record<string, unknown>;
     const spec = parseLattice({ ...raw, local: { basePort: 28000 } });
@@ -116,14 +233,25 @@ async function main(): Promise<void> {
     const sup = new Supervisor(dir);
     let times: { serversMs: number; readyMs: number } | undefined;
     try {
+      const wallStart = Date.now();
       const up = await upLocal(r, sup);
+      const floor = metaElectionFromLogs(
+        r.nats.servers.map((s) => readFileSync(sup.processes.get(s.name)!.logFile, "utf8")),
+        wallStart + up.serversMs,
+      );
       const servers = r.nats.servers.map((s) => rssMiB(sup.processes.get(s.name)!.pid));
       const leafs = r.nats.leafs.map((s) => rssMiB(sup.processes.get(s.name)!.pid));
       const hosts = r.topo.hosts.map((h) => rssMiB(sup.processes.get(`host-${h.name}`)!.pid));
       const avg = (v: number[]) => (v.reduce((a, b) => a + b, 0) / v.length).toFixed(1);
       console.log(`prod stack: ${r.nats.servers.length} servers, ${r.nats.leafs.length} leafs, ${r.topo.hosts.length} hosts`);
       console.log(`  servers ready (routes, gateways, JetStream meta leader): ${up.serversMs.toFixed(0)} ms`);
-      console.log(`  everything ready (plus streams, KV, Wasm hosts):        ${up.readyMs.toFixed(0)} ms   (target < 3000 ms)`);
+      console.log(`  everything ready (plus streams, KV, Wasm hosts, leaders placed): ${up.readyMs.toFixed(0)} ms   (target < 3000 ms)`);
+      if (floor)
+        console.log(
+          `  floor, same run, from the servers' own logs (${floor.servers} of ${r.nats.servers.length} servers logged a meta leader): first server start to the meta leader ${floor.electedMs.toFixed(0)} ms ` +
+            `(first server started ${(floor.startMs - wallStart).toFixed(0)} ms after up began); servers ready / floor ${(up.serversMs / (floor.electedMs + floor.startMs - wallStart)).toFixed(2)}x`,
+        );
+      else console.log("  floor from the servers' logs: not found (no meta leader notice before ready)");
       times = up;
       console.log(`  RSS per hub server ${avg(servers)} MiB, per leaf sidecar ${avg(leafs)} MiB, per Wasm host ${avg(hosts)} MiB`);
     } finally {
@@ -137,7 +265,7 @@ async function main(): Promise<void> {
     console.log(`  floor, same run: a bare 3-server JetStream cluster has one meta leader in ${ms(single)}`);
     console.log(
       `    a bare supercluster (2 x 3 servers, gateways, started at once) agrees on one meta leader: ${ms(superc)}` +
-        (superc === null ? " (each cluster elects its own before the gateways connect; on nats-server 2.9.10 they need not merge)" : ""),
+        (superc === null ? " (each cluster elects its own before the gateways connect)" : ""),
     );
     if (single !== null)
       console.log(
@@ -146,7 +274,7 @@ async function main(): Promise<void> {
   }
 
   // 2. Cross-cloud path: client on the AWS leaf, validator only in GCP, beside a plain responder on the GCP leaf.
-  {
+  if (parts.includes("path")) {
     const dir = mkdtempSync(path.join(tmpdir(), "lf-bench-path-"));
     const raw = structuredClone(readStackConfig("stacks/Pulumi.small.yaml")) as { workloads: Record<string, unknown>[] } & Record<
       string,

@@ -20,6 +20,7 @@ import { policy as natsNoInsecureTls } from "./rules/natsNoInsecureTls";
 import { policy as natsNoPlaintextSecrets } from "./rules/natsNoPlaintextSecrets";
 import { policy as natsNoPublicExposure } from "./rules/natsNoPublicExposure";
 import { policy as natsStreamDeleteProtection } from "./rules/natsStreamDeleteProtection";
+import { policy as natsSyncAlways } from "./rules/natsSyncAlways";
 import { policy as natsTlsEveryPort } from "./rules/natsTlsEveryPort";
 import { policy as natsUserPermissions } from "./rules/natsUserPermissions";
 import { policy as residencyAllowedRegions } from "./rules/residencyAllowedRegions";
@@ -63,6 +64,7 @@ export const policies: readonly LatticePolicy[] = [
   natsNoPlaintextSecrets,
   natsNoPublicExposure,
   natsStreamDeleteProtection,
+  natsSyncAlways,
   natsTlsEveryPort,
   natsUserPermissions,
   residencyAllowedRegions,

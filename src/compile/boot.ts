@@ -8,6 +8,7 @@ import type { LatticeSpec, NodePool } from "../model/schema";
 import type { ServerNode } from "../model/topology";
 import { CREDS_MOUNT, JS_STORE, TLS_MOUNT } from "./k8senv";
 import { KRUSTLET_TAINTS, LABEL, WASM_ARCH } from "./kubernetes";
+import { NATS_SERVER_VERSION, natsServerRelease } from "../tools/pins";
 
 export const KRUSTLET = {
   version: "v1.0.0-alpha.1",
@@ -217,15 +218,59 @@ export function tieBreakerConfPath(server: ServerNode): string {
   return `/etc/nats/${server.name}.conf`;
 }
 
-/** Boot script of a tie-breaker VM: Debian's nats-server (>= 2.9.10), files from the secret store, a JetStream disk, systemd. */
+/** The service the tie-breaker VMs run: its own unit, never `nats-server.service`, which a distribution package owns. */
+export const TIE_BREAKER_UNIT = "nats-latticeform.service";
+/** Where the tie-breaker VMs install the pinned nats-server. */
+export const TIE_BREAKER_BIN = "/usr/local/bin/nats-server";
+
+/** `uname -m` names of the Go architectures the release archives are built for. */
+const UNAME_ARCH: Readonly<Record<string, string>> = { amd64: "x86_64", arm64: "aarch64" };
+
+/**
+ * Shell that installs the pinned nats-server from its official release archive into /usr/local/bin, checked by
+ * SHA-256 for the VM's architecture, unless that version is already there. A distribution package's server
+ * (Debian 12's is 2.9.10, enabled on 127.0.0.1:4222 as `nats-server.service`) is removed first: the site runs
+ * one server, of the lattice's version, on ports nothing else holds.
+ */
+export function installNatsServerScript(
+  o: { bin?: string; release?: readonly { arch: string; url: string; sha256: string }[] } = {},
+): string {
+  const bin = o.bin ?? TIE_BREAKER_BIN;
+  const cases = (o.release ?? natsServerRelease())
+    .map((r) => `  ${UNAME_ARCH[r.arch] ?? r.arch}) ARCH=${r.arch}; SHA256=${shq(r.sha256)}; URL=${shq(r.url)} ;;`)
+    .join("\n");
+  return `NATS_VERSION=${shq(NATS_SERVER_VERSION)}
+case "$(uname -m)" in
+${cases}
+  *) echo "nats-server v$NATS_VERSION: no pinned release archive for architecture $(uname -m)" >&2; exit 1 ;;
+esac
+if dpkg-query -W -f='\${Status}' nats-server 2>/dev/null | grep -q 'install ok installed'; then
+  systemctl disable --now nats-server.service || true
+  apt-get purge -y -q nats-server
+fi
+if ! ${bin} --version 2>/dev/null | grep -qx "nats-server: v$NATS_VERSION"; then
+  tmp="$(mktemp -d)"
+  for i in 1 2 3 4 5; do curl -fsSL --retry 3 -o "$tmp/nats-server.tar.gz" "$URL" && break; sleep $((i * 5)); done
+  echo "$SHA256  $tmp/nats-server.tar.gz" | sha256sum -c -
+  tar -C "$tmp" -xzf "$tmp/nats-server.tar.gz"
+  install -m 0755 "$tmp/nats-server-v$NATS_VERSION-linux-$ARCH/nats-server" ${bin}
+  rm -rf "$tmp"
+fi
+${bin} --version | grep -qx "nats-server: v$NATS_VERSION"`;
+}
+
+/**
+ * Boot script of a tie-breaker VM: the pinned nats-server from its official release (SHA-256 checked), its files
+ * from the secret store, a JetStream disk, the config checked by that server, then its own systemd unit.
+ */
 export function tieBreakerBootScript(spec: LatticeSpec, server: ServerNode, o: TieBreakerBootOptions): string {
   const tb = spec.tieBreaker!;
   const conf = tieBreakerConfPath(server);
   if (!o.files[conf]) throw new Error(`tie-breaker ${server.name}: no secret for ${conf}`);
   return `${header(`tie-breaker nats-server ${server.name} at site ${tb.name}`, spec)}
 export DEBIAN_FRONTEND=noninteractive
-command -v nats-server >/dev/null || { apt-get update -q && apt-get install -y -q nats-server; }
-${tb.provider === "aws" ? "command -v aws >/dev/null || apt-get install -y -q awscli" : "# gcloud ships with Google's Debian images."}
+${installNatsServerScript()}
+${tb.provider === "aws" ? "command -v aws >/dev/null || { apt-get update -q && apt-get install -y -q awscli; }" : "# gcloud ships with Google's Debian images."}
 
 # JetStream store on its own disk, formatted once.
 DEV=${shq(o.dataDevice)}
@@ -241,9 +286,9 @@ ${Object.entries(o.files)
   .join("\n")}
 id -u nats >/dev/null 2>&1 || useradd --system --home /var/lib/nats --shell /usr/sbin/nologin nats
 chown -R nats: /etc/nats ${shq(TLS_MOUNT)} ${shq(CREDS_MOUNT)} ${shq(JS_STORE)}
-nats-server -t -c ${shq(conf)}
+${TIE_BREAKER_BIN} -t -c ${shq(conf)}
 
-cat > /etc/systemd/system/nats-latticeform.service <<'EOF'
+cat > /etc/systemd/system/${TIE_BREAKER_UNIT} <<'EOF'
 [Unit]
 Description=nats-server ${server.name} (tie-breaker site ${tb.name}, lattice ${spec.name})
 After=network-online.target
@@ -251,7 +296,8 @@ Wants=network-online.target
 
 [Service]
 User=nats
-ExecStart=/usr/bin/nats-server -c ${conf}
+ExecStartPre=${TIE_BREAKER_BIN} -t -c ${conf}
+ExecStart=${TIE_BREAKER_BIN} -c ${conf}
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=always
 RestartSec=2
@@ -261,6 +307,6 @@ LimitNOFILE=65536
 WantedBy=multi-user.target
 EOF
 systemctl daemon-reload
-systemctl enable --now nats-latticeform.service
+systemctl enable --now ${TIE_BREAKER_UNIT}
 `;
 }

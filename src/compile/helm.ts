@@ -13,8 +13,11 @@ import type { ServerNode, Topology } from "../model/topology";
 import { CREDS_MOUNT, JS_STORE, NATS_NAMESPACE, releaseName, TLS_MOUNT } from "./k8senv";
 import type { CompiledServer } from "./nats";
 import { renderConf, type ConfValue, type NatsConf } from "./natsconf";
+import { NATS_SERVER_VERSION } from "../tools/pins";
 
 export const NATS_CHART = { chart: "nats", version: "2.14.2", repo: "https://nats-io.github.io/k8s/helm/charts/" } as const;
+/** The server image every NATS pod runs: the lattice's one pinned nats-server (`src/tools/pins.json`), not the chart's default. */
+export const NATS_IMAGE = { repository: "nats", tag: `${NATS_SERVER_VERSION}-alpine` } as const;
 export const NACK_CHART = { chart: "nack", version: "0.34.0", repo: "https://nats-io.github.io/k8s/helm/charts/" } as const;
 /** Where the runtime-operator chart mounts `global.certificates.operatorCertSecretName`, and the creds key in it. */
 export const WASMCLOUD_OPERATOR_CERT_DIR = "/operator-cert";
@@ -177,6 +180,7 @@ export function natsHelmValues(
       },
     },
     container: {
+      image: { ...NATS_IMAGE },
       patch: [
         { op: "add", path: "/volumeMounts/-", value: { name: "nats-auth", mountPath: AUTH_DIR, readOnly: true } },
         { op: "add", path: "/volumeMounts/-", value: { name: "nats-identity", mountPath: IDENTITY_DIR, readOnly: true } },
@@ -194,7 +198,7 @@ export function natsHelmValues(
           value: [
             {
               name: "identity",
-              image: `nats:${NATS_CHART.version}-alpine`,
+              image: `${NATS_IMAGE.repository}:${NATS_IMAGE.tag}`,
               command: ["sh", "-c", `cp ${IDENTITIES_DIR}/$(POD_NAME).conf ${IDENTITY_DIR}/${IDENTITY_FILE}`],
               env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
               volumeMounts: [

@@ -99,6 +99,30 @@ export function hubUrlsFor(
   return out;
 }
 
+/**
+ * Buckets whose loss would break an objective of zero acknowledged-message loss: the bucket of every workload
+ * with `rpoMessages: 0`, with the clusters that hold it (its placement and its mirrors' clouds).
+ */
+export function rpoZeroBuckets(spec: LatticeSpec): { bucket: string; workloads: string[]; clusters: string[] }[] {
+  return spec.kv
+    .map((k) => ({
+      bucket: k.bucket,
+      workloads: spec.workloads.filter((w) => w.kv === k.bucket && w.objectives.rpoMessages === 0).map((w) => w.name),
+      clusters: [k.placement.cluster, ...k.mirrors],
+    }))
+    .filter((b) => b.workloads.length > 0);
+}
+
+/**
+ * `jetstream { sync_interval }` of a server in `cluster`: the spec's setting, else `always` where an RPO-0 bucket
+ * (or a mirror of one) lives, since nats-server otherwise fsyncs every 2 minutes and a coordinated crash can lose
+ * acknowledged writes (Jepsen, NATS 2.12.1); elsewhere nats-server's default.
+ */
+export function syncIntervalFor(spec: LatticeSpec, cluster: string): string | undefined {
+  if (spec.jetstream.syncInterval) return spec.jetstream.syncInterval;
+  return rpoZeroBuckets(spec).some((b) => b.clusters.includes(cluster)) ? "always" : undefined;
+}
+
 function serverTags(s: { site: string; provider: string; region: string; zone: string }, cluster: string): string[] {
   return [`cloud:${s.site}`, `provider:${s.provider}`, `region:${s.region}`, `az:${s.zone}`, `cluster:${cluster}`];
 }
@@ -130,6 +154,7 @@ function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds
       ),
       tls: tlsConf(files, tls.cluster),
       connect_retries: 30,
+      compression: s.cluster === spec.stretched?.name ? spec.tuning.compression.stretchedRoutes : spec.tuning.compression.hubRoutes,
     },
     gateway: {
       name: s.cluster,
@@ -144,7 +169,12 @@ function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds
     },
     leafnodes:
       s.role === "hub"
-        ? { listen: `${env.bindHost}:${ports.leafnode}`, tls: tlsConf(files, tls.leafnode), no_advertise: false }
+        ? {
+            listen: `${env.bindHost}:${ports.leafnode}`,
+            tls: tlsConf(files, tls.leafnode),
+            no_advertise: false,
+            compression: spec.tuning.compression.leafnodes,
+          }
         : undefined,
     jetstream: {
       store_dir: env.storeDir(s),
@@ -153,6 +183,7 @@ function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds
       unique_tag: "az",
       max_file_store: sizeToBytes(js.storage),
       max_memory_store: sizeToBytes(js.memory),
+      sync_interval: syncIntervalFor(spec, s.cluster),
     },
     ...authConf(creds),
   };
@@ -197,6 +228,7 @@ export function compileLeaf(spec: LatticeSpec, topo: Topology, env: CompileEnv, 
           credentials: env.credsFile(`leaf:${h.name}`),
           tls: remoteTls,
           dont_randomize: true,
+          compression: spec.tuning.compression.leafnodes,
         },
       ],
     },

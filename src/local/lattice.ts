@@ -7,6 +7,8 @@ import { latticeSubjects } from "../compile/credentials";
 import { planJetStream } from "../compile/jetstream";
 import { connectLocal, jsOptions } from "./client";
 import { hostCommand } from "./host/bundle";
+import { startLeaderKeeper } from "./leaders";
+import { writeNatsContext } from "./natscli";
 import type { Heartbeat } from "./host/host";
 import { siteGid } from "./sites";
 import type { LocalRender } from "./state";
@@ -163,6 +165,8 @@ export async function upLocal(r: LocalRender, sup: Supervisor, log: (s: string) 
   await startServers(r, sup, { then: () => spawnHosts(r, sup) });
   const serversMs = performance.now() - t0;
   log(`${r.nats.servers.length} servers and ${r.nats.leafs.length} leaf sidecars ready in ${serversMs.toFixed(0)} ms`);
+  // For users: `nats --context <state dir>/nats-context.json ...` looks inside the running lattice.
+  writeNatsContext(r);
   const nc = await connectLocal(r, { name: "latticeform up" });
   let streams: string[];
   try {
@@ -171,7 +175,9 @@ export async function upLocal(r: LocalRender, sup: Supervisor, log: (s: string) 
     await nc.close();
   }
   log(`JetStream: ${streams.join(", ") || "no streams"}`);
-  await hostsReady(r, sup, undefined, 60000);
+  // Raft leaders move to the leader site (jetstream.leaders) while the hosts finish starting.
+  const [keeper] = await Promise.all([startLeaderKeeper(r, sup), hostsReady(r, sup, undefined, 60000)]);
+  if (keeper) log(`leader keeper: ${readFileSync(keeper.logFile, "utf8").trim().split("\n").at(-2) ?? ""}`);
   const readyMs = performance.now() - t0;
   log(`${r.topo.hosts.length} Wasm hosts ready; lattice up in ${readyMs.toFixed(0)} ms`);
   return { readyMs, serversMs, streams };

@@ -304,12 +304,30 @@ export const DrillSchema = z.strictObject({
   repetitions: z.number().int().min(1).max(20).default(1),
 });
 
+/** nats-server's compression modes (server/opts.go `parseCompression`, 2.10+). */
+export const COMPRESSION_MODES = ["off", "accept", "s2_fast", "s2_better", "s2_best", "s2_auto"] as const;
+const compressionMode = z.enum(COMPRESSION_MODES);
+
 export const TuningSchema = z.strictObject({
   /** Ping interval on hubs and leafs (kept equal to avoid the loop-detection penalty). */
   pingInterval: duration.default("1s"),
   pingMax: z.number().int().min(1).max(10).default(2),
-  /** Seconds a leaf waits before reconnecting (whole seconds on nats-server 2.9). */
+  /** Seconds a leaf waits before reconnecting (emitted as a duration, `leafnodes { reconnect }`). */
   leafReconnectSeconds: z.number().int().min(1).max(60).default(1),
+  /**
+   * S2 compression per connection kind (nats-server 2.10+; gateways have none). `s2_auto` compresses only
+   * links with an RTT above 10 ms (cross-region), so it costs nothing on links inside one region.
+   */
+  compression: z
+    .strictObject({
+      /** Leaf connections (host sidecars to hubs): both the hubs' listener and the sidecars' remotes. */
+      leafnodes: compressionMode.default("s2_auto"),
+      /** Routes of the stretched cluster, which cross clouds. */
+      stretchedRoutes: compressionMode.default("s2_auto"),
+      /** Routes inside one cloud's hub (one region): `accept` compresses only when the peer asks. */
+      hubRoutes: compressionMode.default("accept"),
+    })
+    .default({ leafnodes: "s2_auto", stretchedRoutes: "s2_auto", hubRoutes: "accept" }),
 });
 
 export const LocalSchema = z.strictObject({
@@ -329,8 +347,28 @@ export const LatticeSchema = z.strictObject({
         .string()
         .regex(/^[A-Za-z0-9_-]+$/)
         .default("hub"),
+      /**
+       * How often JetStream servers fsync (`jetstream { sync_interval }`): `always` (every write, before the
+       * acknowledgement) or a duration. Default: `always` on every server holding an RPO-0 bucket or a mirror of
+       * one, nats-server's own 2 minutes elsewhere. Set here, it applies to every server.
+       */
+      syncInterval: z.union([z.literal("always"), duration]).optional(),
+      /**
+       * Raft leaders kept at one site, so losing a cloud takes no leader and costs no election (4-9 s): a
+       * leader keeper asks for a stepdown with that placement whenever an election put a leader elsewhere.
+       */
+      leaders: z
+        .strictObject({
+          /** Keep leaders at `site`. */
+          keep: z.boolean().default(true),
+          /** Site whose servers lead; default: the tie-breaker site. Streams, buckets and mirrors with a replica there are kept. */
+          site: name.optional(),
+          /** Keep the JetStream meta leader there too (stream and consumer creation survives a cloud loss without an election). */
+          meta: z.boolean().default(true),
+        })
+        .default({ keep: true, meta: true }),
     })
-    .default({ domain: "hub" }),
+    .default({ domain: "hub", leaders: { keep: true, meta: true } }),
   security: SecuritySchema.default(SecuritySchema.parse({})),
   streams: z.array(StreamSchema).default([]),
   kv: z.array(KvSchema).default([]),

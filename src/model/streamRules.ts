@@ -59,3 +59,11 @@ export function streamProblems(spec: LatticeSpec, topo: Topology, add: Add): voi
     acctOf(k.account, `kv[${ki}].account`);
   });
 }
+
+/** `jetstream.leaders.site` names a site of the lattice (where the leader keeper keeps raft leaders). */
+export function leaderProblems(spec: LatticeSpec, topo: Topology, add: Add): void {
+  const lead = spec.jetstream.leaders.site;
+  const sites = [...new Set(topo.servers.map((s) => s.site))];
+  if (lead !== undefined && !sites.includes(lead))
+    add("jetstream.leaders.site", "leaders are kept at a site of the lattice", lead, sites.join(", "));
+}

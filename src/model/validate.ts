@@ -9,7 +9,7 @@ import { hostPoolProblems } from "./hostPoolRules";
 import type { Add } from "./rules";
 import { securityProblems } from "./securityRules";
 import { cloudProblems, quorumProblems, siteProblems } from "./siteRules";
-import { streamProblems } from "./streamRules";
+import { streamProblems, leaderProblems } from "./streamRules";
 import { topologyOf } from "./topology";
 import { workloadProblems } from "./workloadRules";
 
@@ -171,6 +171,7 @@ function semanticProblems(spec: LatticeSpec): Problem[] {
   hostPoolProblems(spec, add);
   securityProblems(spec, add);
   streamProblems(spec, topo, add);
+  leaderProblems(spec, topo, add);
   workloadProblems(spec, add);
   quorumProblems(spec, topo, add);
   drillProblems(spec, topo, add);

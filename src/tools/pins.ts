@@ -13,11 +13,25 @@ interface Pin {
   readonly module: string;
   readonly binary: string;
 }
-const pins: { natsServer: Pin; natsCli: Pin; go: { minimum: string } } = pinsJson;
+/** Official release archives of a pinned program, by Linux architecture (Go's names), with their SHA-256. */
+interface ReleasePin {
+  readonly url: string;
+  readonly sha256: Readonly<Record<string, string>>;
+}
+const pins: { natsServer: Pin & { release: ReleasePin }; natsCli: Pin; go: { minimum: string } } = pinsJson;
 
 export const NATS_SERVER_VERSION = pins.natsServer.version;
 export const NATS_CLI_VERSION = pins.natsCli.version;
 export const GO_MINIMUM = pins.go.minimum;
+
+/** The pinned nats-server's official Linux release archive per architecture (amd64, arm64), checked by SHA-256. */
+export function natsServerRelease(): { arch: string; url: string; sha256: string }[] {
+  const { url, sha256 } = pins.natsServer.release;
+  return Object.entries(sha256).map(([arch, sum]) => {
+    if (!/^[0-9a-f]{64}$/.test(sum)) throw new Error(`src/tools/pins.json: natsServer.release.sha256.${arch} is not a SHA-256: ${sum}`);
+    return { arch, url: url.replaceAll("{version}", NATS_SERVER_VERSION).replaceAll("{arch}", arch), sha256: sum };
+  });
+}
 
 /** Where set-up puts a pinned tool's binary. */
 export function toolPath(pin: Pin, base = REPO_ROOT): string {

@@ -2,12 +2,15 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import {
+  installNatsServerScript,
   krustletBootScript,
   shimInstallScript,
   shq,
   tieBreakerBootScript,
   tieBreakerConfPath,
   tieBreakerSecretIds,
+  TIE_BREAKER_BIN,
+  TIE_BREAKER_UNIT,
 } from "../../src/compile/boot";
 import { buildCredentials } from "../../src/compile/credentials";
 import { kubernetesEnv } from "../../src/compile/k8senv";
@@ -18,6 +21,11 @@ import { readStackConfig } from "../../src/model/load";
 import type { LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
+import { NATS_SERVER_VERSION, natsServerBin, natsServerRelease } from "../../src/tools/pins";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, copyFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 
 /** `bash -n` (parse only, nothing runs): "" when the script parses, bash's error otherwise. */
 function bashCheck(script: string): string {
@@ -94,5 +102,96 @@ describe("boot scripts", () => {
     assert.equal(bashCheck(tb), "");
     assert.ok(tb.indexOf(`nats-server -t -c '${tieBreakerConfPath(server)}'`) < tb.indexOf("systemctl enable --now"));
     assert.throws(() => tieBreakerBootScript(spec, server, { files: {}, dataDevice: "/dev/x" }), /no secret for/);
+  });
+
+  it("tie-breaker: the pinned nats-server from its official release archive, SHA-256 per architecture, its own unit; no Debian package", () => {
+    const spec = stack("prod");
+    const server = topologyOf(spec).servers.find((s) => s.role === "tiebreaker")!;
+    const tb = tieBreakerBootScript(spec, server, { files: tieBreakerSecretIds(spec, server), dataDevice: "/dev/x" });
+    const release = natsServerRelease();
+    assert.deepEqual(
+      release.map((r) => r.arch),
+      ["amd64", "arm64"],
+    );
+    for (const r of release) {
+      assert.equal(
+        r.url,
+        `https://github.com/nats-io/nats-server/releases/download/v${NATS_SERVER_VERSION}/nats-server-v${NATS_SERVER_VERSION}-linux-${r.arch}.tar.gz`,
+      );
+      assert.ok(tb.includes(`SHA256='${r.sha256}'; URL='${r.url}'`), r.arch);
+    }
+    assert.match(tb, /x86_64\) ARCH=amd64/);
+    assert.match(tb, /aarch64\) ARCH=arm64/);
+    // The old script installed Debian's 2.9.10 package and started /usr/bin/nats-server (Debian puts it in /usr/sbin).
+    assert.doesNotMatch(tb, /apt-get install[^\n]*nats-server/);
+    assert.doesNotMatch(tb, /\/usr\/s?bin\/nats-server/);
+    assert.match(tb, new RegExp(`ExecStart=${TIE_BREAKER_BIN} -c ${tieBreakerConfPath(server)}\n`));
+    assert.match(tb, new RegExp(`ExecStartPre=${TIE_BREAKER_BIN} -t -c `));
+    assert.match(tb, new RegExp(`/etc/systemd/system/${TIE_BREAKER_UNIT} <<'EOF'`));
+    assert.notEqual(TIE_BREAKER_UNIT, "nats-server.service");
+    // Install, then check the config with that server, then start.
+    const order = [
+      "sha256sum -c -",
+      `${TIE_BREAKER_BIN} -t -c '${tieBreakerConfPath(server)}'`,
+      `systemctl enable --now ${TIE_BREAKER_UNIT}`,
+    ];
+    const at = order.map((x) => tb.indexOf(x));
+    assert.ok(
+      at.every((x, i) => x > 0 && (i === 0 || x > at[i - 1]!)),
+      `order ${at.join(" < ")}`,
+    );
+  });
+
+  it("tie-breaker install runs: checks the archive's SHA-256, installs the binary, removes Debian's package; a wrong checksum installs nothing", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lf-tb-install-"));
+    try {
+      const arch = process.arch === "arm64" ? "arm64" : "amd64";
+      // A release-shaped archive of the pinned server this machine built.
+      const top = path.join(dir, "rel", `nats-server-v${NATS_SERVER_VERSION}-linux-${arch}`);
+      mkdirSync(top, { recursive: true });
+      copyFileSync(natsServerBin(), path.join(top, "nats-server"));
+      const tgz = path.join(dir, "archive.tar.gz");
+      assert.equal(spawnSync("tar", ["-C", path.join(dir, "rel"), "-czf", tgz, path.basename(top)]).status, 0);
+      const sha = createHash("sha256").update(readFileSync(tgz)).digest("hex");
+      // Stand-ins for the VM's commands: curl serves the archive, Debian's package is installed, systemctl/apt-get log.
+      const fake = path.join(dir, "bin");
+      mkdirSync(fake);
+      const log = path.join(dir, "calls.log");
+      const tool = (name: string, body: string) => {
+        writeFileSync(path.join(fake, name), `#!/bin/sh\n${body}\n`);
+        chmodSync(path.join(fake, name), 0o755);
+      };
+      tool(
+        "curl",
+        `while [ $# -gt 0 ]; do case "$1" in -o) out="$2"; shift 2;; *) shift;; esac; done; echo "curl" >> ${log}; cp ${tgz} "$out"`,
+      );
+      tool("dpkg-query", `echo 'install ok installed'`);
+      tool("systemctl", `echo "systemctl $*" >> ${log}`);
+      tool("apt-get", `echo "apt-get $*" >> ${log}`);
+      const release = [{ arch, url: `https://example.invalid/nats-server-v${NATS_SERVER_VERSION}-linux-${arch}.tar.gz`, sha256: sha }];
+      const bin = path.join(dir, "usr-local-bin", "nats-server");
+      mkdirSync(path.dirname(bin));
+      const runInstall = (sum: string) =>
+        spawnSync("bash", ["-euo", "pipefail", "-c", installNatsServerScript({ bin, release: [{ ...release[0]!, sha256: sum }] })], {
+          encoding: "utf8",
+          env: { ...process.env, PATH: `${fake}:${process.env.PATH}` },
+        });
+      const bad = runInstall("0".repeat(64));
+      assert.notEqual(bad.status, 0, "a tampered archive must stop the boot");
+      assert.match(bad.stderr + bad.stdout, /FAILED/);
+      assert.equal(existsSync(bin), false);
+      const ok = runInstall(sha);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(spawnSync(bin, ["--version"], { encoding: "utf8" }).stdout.trim(), `nats-server: v${NATS_SERVER_VERSION}`);
+      const calls = readFileSync(log, "utf8");
+      assert.match(calls, /systemctl disable --now nats-server\.service/);
+      assert.match(calls, /apt-get purge -y -q nats-server/);
+      // A second boot keeps the installed binary (no download).
+      writeFileSync(log, "");
+      assert.equal(runInstall(sha).status, 0);
+      assert.doesNotMatch(readFileSync(log, "utf8"), /curl/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

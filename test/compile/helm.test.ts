@@ -11,6 +11,7 @@ import {
   AUTH_FILE,
   IDENTITY_DIR,
   IDENTITY_FILE,
+  NATS_CHART,
   natsAuthInclude,
   natsHelmValues,
   natsIdentityFiles,
@@ -27,7 +28,7 @@ import type { LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
 import { chartConfig, renderChartConfig } from "./natsChart";
-import { natsServerBin } from "../../src/tools/pins";
+import { NATS_SERVER_VERSION, natsServerBin } from "../../src/tools/pins";
 import { JETSTREAM_STORAGE_CLASS } from "../../src/compile/storage";
 
 const run = promisify(execFile);
@@ -173,6 +174,26 @@ describe("Helm values of the NATS chart", () => {
     const doc = chartConfig(natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }));
     const gcp = (doc.gateway as { gateways: { name: string; urls: string[] }[] }).gateways.find((x) => x.name === "gcp")!;
     assert.deepEqual(gcp.urls, ["tls://gw.gcp.example:7222"]);
+  });
+
+  it("every NATS pod runs the pinned nats-server image (the one the local lattice and the tests run), not the chart's default", async () => {
+    const spec = stack("prod");
+    const { topo, nats } = await compiled(spec);
+    const tag = `${NATS_SERVER_VERSION}-alpine`;
+    for (const g of natsReleaseGroups(spec, topo)) {
+      const v = natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }) as {
+        container: { image: { repository: string; tag: string } };
+        podTemplate: { patch: { path: string; value: { image: string }[] }[] };
+      };
+      assert.deepEqual(v.container.image, { repository: "nats", tag }, g.release);
+      const init = v.podTemplate.patch.find((p) => p.path === "/spec/initContainers")!.value;
+      assert.deepEqual(
+        init.map((c) => c.image),
+        [`nats:${tag}`],
+      );
+    }
+    // The chart version follows the server (its appVersion is the server it ships).
+    assert.equal(NATS_CHART.version, NATS_SERVER_VERSION);
   });
 
   it("refuses a group whose servers were not compiled", () => {

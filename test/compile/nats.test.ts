@@ -8,11 +8,11 @@ import { promisify } from "node:util";
 import fc from "fast-check";
 import { buildCredentials } from "../../src/compile/credentials";
 import { kubernetesEnv } from "../../src/compile/k8senv";
-import { compileNats, hubUrlsFor, type CompileEnv } from "../../src/compile/nats";
+import { compileNats, hubUrlsFor, rpoZeroBuckets, type CompileEnv } from "../../src/compile/nats";
 import { localLayout } from "../../src/local/env";
 import { makeCa, makeLeafCert } from "../../src/local/tls";
 import { readStackConfig } from "../../src/model/load";
-import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
+import { COMPRESSION_MODES, type LatticeInput, type LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice, validateLattice } from "../../src/model/validate";
 import { AWS_REGIONS, GCP_REGIONS } from "../../src/model/regions";
@@ -145,6 +145,86 @@ describe("NATS compiler", () => {
     );
   });
 
+  it("sync_interval always on every server holding an RPO-0 bucket or its mirror; the spec's setting applies everywhere", async () => {
+    const raw = readStackConfig("stacks/Pulumi.small.yaml") as LatticeInput;
+    const sync = (spec: LatticeSpec) =>
+      compileAll(spec, (s) => kubernetesEnv(s)).then(({ nats }) =>
+        Object.fromEntries(
+          nats.servers.map((s) => [`${s.cluster}/${s.name}`, (s.conf.jetstream as { sync_interval?: string }).sync_interval]),
+        ),
+      );
+    // small: the ledger (RPO 0) keeps `balances` in the stretched cluster; the hubs hold no RPO-0 state.
+    const small = parseLattice(raw);
+    assert.deepEqual(rpoZeroBuckets(small), [{ bucket: "balances", workloads: ["ledger"], clusters: ["stretch"] }]);
+    const s1 = await sync(small);
+    for (const [name, v] of Object.entries(s1)) assert.equal(v, name.startsWith("stretch/") ? "always" : undefined, name);
+    // A mirror of an RPO-0 bucket in gcp: gcp's servers hold a copy, so they sync every write too.
+    const mirrored = parseLattice({
+      ...raw,
+      kv: [{ bucket: "balances", replicas: 3, placement: { cluster: "stretch" }, mirrors: ["gcp"] }],
+    });
+    const s2 = await sync(mirrored);
+    for (const [name, v] of Object.entries(s2)) assert.equal(v, /^(stretch|gcp)\//.test(name) ? "always" : undefined, name);
+    // No RPO-0 workload: nats-server's default everywhere.
+    const relaxed = parseLattice({
+      ...raw,
+      workloads: (raw.workloads ?? []).map((w) => ({ ...w, objectives: { rtoSeconds: 10, rpoMessages: 5 } })),
+    });
+    assert.deepEqual(new Set(Object.values(await sync(relaxed))), new Set([undefined]));
+    // Set in the spec: every server, and the text carries it.
+    const set = parseLattice({ ...raw, jetstream: { syncInterval: "10s" } });
+    assert.deepEqual(new Set(Object.values(await sync(set))), new Set(["10s"]));
+    const { nats } = await compileAll(small, (s) => kubernetesEnv(s));
+    assert.match(nats.servers.find((s) => s.cluster === "stretch")!.text, /sync_interval: "always"/);
+  });
+
+  it("S2 compression per connection kind from the spec: leafs and stretched routes s2_auto, hub routes accept; gateways none", async () => {
+    const raw = readStackConfig("stacks/Pulumi.small.yaml") as LatticeInput;
+    const modes = async (spec: LatticeSpec) => {
+      const { nats } = await compileAll(spec, (s) => kubernetesEnv(s));
+      const out: Record<string, unknown> = {};
+      for (const s of nats.servers) {
+        out[`${s.cluster}:${s.name}/cluster`] = (s.conf.cluster as { compression?: string }).compression;
+        out[`${s.cluster}:${s.name}/gateway`] = (s.conf.gateway as { compression?: string }).compression;
+        if (s.conf.leafnodes) out[`${s.cluster}:${s.name}/leafnodes`] = (s.conf.leafnodes as { compression?: string }).compression;
+      }
+      for (const l of nats.leafs)
+        out[`${l.name}/remote`] = (l.conf.leafnodes as { remotes: { compression?: string }[] }).remotes[0]!.compression;
+      return out;
+    };
+    const d = await modes(parseLattice(raw));
+    for (const [k, v] of Object.entries(d)) {
+      const want = k.endsWith("/gateway")
+        ? undefined
+        : k.endsWith("/leafnodes") || k.endsWith("/remote") || k.startsWith("stretch:")
+          ? "s2_auto"
+          : "accept";
+      assert.equal(v, want, k);
+    }
+    const off = await modes(
+      parseLattice({ ...raw, tuning: { compression: { leafnodes: "off", stretchedRoutes: "s2_fast", hubRoutes: "off" } } }),
+    );
+    assert.equal(off["aws-hosts-1-leaf/remote"], "off");
+    assert.equal(off["aws:aws-1/leafnodes"], "off");
+    assert.equal(off["aws:aws-1/cluster"], "off");
+    assert.equal(off["stretch:tb-1/cluster"], "s2_fast");
+  });
+
+  it("leaf remotes authenticate with a credentials file: no user or password in any config", async () => {
+    for (const name of ["small", "prod"]) {
+      const spec = parseLattice(readStackConfig(`stacks/Pulumi.${name}.yaml`));
+      const { nats } = await compileAll(spec, (s) => kubernetesEnv(s));
+      for (const l of nats.leafs) {
+        const remotes = (l.conf.leafnodes as { remotes: Record<string, unknown>[] }).remotes;
+        for (const r of remotes) {
+          assert.equal(typeof r.credentials, "string", l.name);
+          assert.equal(r.user ?? r.password ?? r.nkey, undefined, l.name);
+        }
+      }
+      for (const s of [...nats.servers, ...nats.leafs]) assert.doesNotMatch(s.text, /\b(password|pass|user):/, s.name);
+    }
+  });
+
   it("keeps secrets out of configs: no seeds, only public keys and JWTs", async () => {
     const spec = parseLattice(readStackConfig("stacks/Pulumi.small.yaml"));
     const { nats, creds } = await compileAll(spec, (s) => kubernetesEnv(s));
@@ -222,13 +302,20 @@ describe("NATS compiler", () => {
         tb: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
         stretched: fc.boolean(),
         ping: fc.constantFrom("250ms", "1s", "2s"),
+        compression: fc.record({
+          leafnodes: fc.constantFrom(...COMPRESSION_MODES),
+          stretchedRoutes: fc.constantFrom(...COMPRESSION_MODES),
+          hubRoutes: fc.constantFrom(...COMPRESSION_MODES),
+        }),
+        sync: fc.option(fc.constantFrom("always", "1s", "2m"), { nil: undefined }),
       })
-      .map(({ clouds, tb, stretched, ping }): LatticeInput => ({
+      .map(({ clouds, tb, stretched, ping, compression, sync }): LatticeInput => ({
         name: "prop",
         clouds,
         ...(tb ? { tieBreaker: { name: "tb", provider: "gcp", region: "europe-west4", zones: ["europe-west4-a"], servers: tb } } : {}),
         ...(tb && stretched ? { stretched: {} } : {}),
-        tuning: { pingInterval: ping },
+        tuning: { pingInterval: ping, compression },
+        ...(sync ? { jetstream: { syncInterval: sync } } : {}),
       }));
     let checked = 0;
     await fc.assert(

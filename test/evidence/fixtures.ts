@@ -96,7 +96,7 @@ export function run(reps: RepetitionResult[]): DrillRunRaw {
       streams: true,
     },
     stack: { name: "small", file: "stacks/Pulumi.small.yaml", configHash: "sha256:" + "0".repeat(64), lattice: "small" },
-    versions: { tool: "latticeform 0.1.0", natsServer: "nats-server: v2.9.10", node: process.version, gitCommit: "abc" },
+    versions: { tool: "latticeform 0.1.0", natsServer: "nats-server: v2.14.2", node: process.version, gitCommit: "abc" },
     startedAt: iso(0),
     finishedAt: iso(7000),
     readyMs: 5000,

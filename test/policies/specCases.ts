@@ -7,6 +7,13 @@ export const specCases: Cases = {
     bad: () => [lattice(mutate((s) => (s.security.tls.gateway = false)))],
     expected: ["security.tls.gateway: the gateway port has no TLS."],
   },
+  "latticeform-nats-sync-always": {
+    good: () => [lattice(goodSpec())],
+    bad: () => [lattice(mutate((s) => (s.jetstream.syncInterval = "2m")))],
+    expected: [
+      "bucket balances (RPO 0 for ledger) lives in stretch, whose servers fsync every 2m (jetstream.syncInterval), not on every write.",
+    ],
+  },
   "latticeform-nats-leafnode-verify": {
     good: () => [lattice(goodSpec())],
     bad: () => [lattice(mutate((s) => (s.security.tls.leafnode = { verify: false })))],

@@ -44,7 +44,9 @@ interface Served {
 /**
  * The store under a workload's `wasi:keyvalue` (wash's semantics are in ../wasm/keyvalue.ts): the spec's
  * bucket, bound once the host is connected. A conditional update that loses is a KvConflict, which the guest
- * sees as wash's "wrong last revision".
+ * sees as wash's "wrong last revision". Concurrent updates go straight to JetStream: the pinned nats-server
+ * checks the expected revision when the write is applied (nats-server#4320, fixed in 2.9.21), so of concurrent
+ * updates expecting one revision exactly one wins (test/local/jetstream.test.ts).
  */
 function kvBackend(holder: { kv?: KV }): KvBackend {
   const bucket = (): KV => {
