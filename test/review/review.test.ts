@@ -31,7 +31,7 @@ const EXPECTED: Record<string, number> = {
   "latticeform-nats-leafnode-authorization": 2,
   "latticeform-residency-secret-replicas": 4,
   "latticeform-resilience-drill-programme": 4,
-  "latticeform-wasm-image-pinning": 6,
+  "latticeform-wasm-image-pinning": 5,
 };
 
 /**
@@ -183,7 +183,7 @@ describe("latticeform review", () => {
       assert.match(res.locations[0]!.logicalLocations[0]!.fullyQualifiedName, /^urn:pulumi:noncompliant::latticeform::/);
     }
     assert.equal(run.results.filter((x) => x.level === "error").length, 27);
-    assert.equal(run.results.filter((x) => x.level === "warning").length, 28);
+    assert.equal(run.results.filter((x) => x.level === "warning").length, 27);
   });
 
   it("a bad spec or a bad policy config exits 2 with a clear message", () => {
