@@ -265,6 +265,7 @@ export class Lattice extends pulumi.ComponentResource {
               leafConfs: compiled.apply((cn) =>
                 Object.fromEntries(cn.leafs.filter((l) => l.site === c.name).map((l) => [l.host!, l.text])),
               ),
+              hostUrls: pulumi.unsecret(compiled.apply((cn) => cn.hostUrls)),
               credentials: creds.credentials,
               tls: (h) => creds.pem(`${h.name}-leaf`),
               provider: p,

@@ -9,7 +9,7 @@ import type { Credentials } from "../src/compile/credentials";
 import { WASM_NAMESPACE, credsFileName, hostDeployment, hostSecretNames, secret, tlsSecret } from "../src/compile/kubernetes";
 import type { LatticeSpec } from "../src/model/schema";
 import type { HostNode, Topology } from "../src/model/topology";
-import { applyObject, applySecret } from "./common";
+import { applySecret } from "./common";
 import type { PemSet } from "./credentials";
 
 export interface WasmHostPoolArgs {
@@ -23,6 +23,8 @@ export interface WasmHostPoolArgs {
   readonly pool: string;
   /** Compiled leaf configs by host name (secret: they carry the account JWTs). */
   readonly leafConfs: pulumi.Input<Record<string, string>>;
+  /** NATS URLs per host from `compileNats` (the sidecar, or every cloud's client endpoints as seen from this cloud). */
+  readonly hostUrls: pulumi.Input<Readonly<Record<string, readonly string[]>>>;
   /** The lattice's credentials (secret). */
   readonly credentials: pulumi.Output<Credentials>;
   /** TLS material of a host (subject `<host>-leaf`). */
@@ -71,10 +73,18 @@ export class WasmHostPool extends pulumi.ComponentResource {
         });
         deps.push(applySecret(`${name}-${h.name}-leaf`, leafObj, { name: names.leaf, namespace: WASM_NAMESPACE }, o));
       }
-      applyObject(`${name}-${h.name}`, hostDeployment(args.spec, args.topology, h), {
-        ...o,
-        dependsOn: [...(args.dependsOn ?? []), ...deps],
-      });
+      // Metadata is known now; the pod spec waits for the endpoints the servers' configs were compiled with.
+      const shape = hostDeployment(args.spec, args.topology, h, { hostUrls: { [h.name]: [] } });
+      new k8s.apps.v1.Deployment(
+        `${name}-${h.name}`,
+        {
+          metadata: shape.metadata,
+          spec: pulumi
+            .output(args.hostUrls)
+            .apply((u) => hostDeployment(args.spec, args.topology, h, { hostUrls: u }).spec as k8s.types.input.apps.v1.DeploymentSpec),
+        },
+        { ...o, dependsOn: [...(args.dependsOn ?? []), ...deps] },
+      );
     }
     this.hosts = hosts.map((h) => h.name);
     this.registerOutputs({ hosts: this.hosts });

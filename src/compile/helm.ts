@@ -77,10 +77,17 @@ function block(conf: NatsConf, key: string): NatsConf | undefined {
   return conf[key] as NatsConf | undefined;
 }
 
+/** A block as merged into the chart's values: its `advertise` points at the pod's identity variable. */
+function perPod(b: NatsConf, key: keyof typeof ADVERTISED): NatsConf {
+  return b.advertise === undefined ? b : { ...b, advertise: `<< $${ADVERTISED[key]} >>` };
+}
+
 /** Keys of the compiled config that live in the auth Secret rather than the values. */
 const AUTH_KEYS = ["operator", "system_account", "resolver", "resolver_preload"] as const;
 /** Keys that differ per server and live in the identity file. */
 const IDENTITY_KEYS = ["server_name", "server_tags"] as const;
+/** Blocks whose `advertise` differs per server (a stretched member's own address): an identity variable each. */
+const ADVERTISED = { cluster: "LF_CLUSTER_ADVERTISE", gateway: "LF_GATEWAY_ADVERTISE", leafnodes: "LF_LEAFNODE_ADVERTISE" } as const;
 
 /** The auth include (operator JWT, resolver preload with the account JWTs): the same on every server. Secret. */
 export function natsAuthInclude(compiled: CompiledServer): string {
@@ -95,7 +102,12 @@ export function natsIdentityFiles(group: NatsReleaseGroup, compiled: readonly Co
   group.servers.forEach((s, i) => {
     const c = compiled.find((x) => x.name === s.name);
     if (!c) throw new Error(`no compiled config for server ${s.name}`);
-    out[`${podName(group.release, i)}.conf`] = renderConf({ LF_SERVER_NAME: c.conf.server_name, LF_SERVER_TAGS: c.conf.server_tags });
+    const vars: NatsConf = { LF_SERVER_NAME: c.conf.server_name, LF_SERVER_TAGS: c.conf.server_tags };
+    for (const [b, v] of Object.entries(ADVERTISED)) {
+      const adv = block(c.conf, b)?.advertise;
+      if (adv !== undefined) vars[v] = adv;
+    }
+    out[`${podName(group.release, i)}.conf`] = renderConf(vars);
   });
   return out;
 }
@@ -146,10 +158,10 @@ export function natsHelmValues(
         port: portOf(cluster.listen),
         replicas: group.servers.length,
         noAdvertise: true,
-        merge: { ...cluster, routes },
+        merge: { ...perPod(cluster, "cluster"), routes },
       },
-      gateway: { enabled: true, port: portOf(gateway.listen), merge: gateway },
-      leafnodes: leafnodes ? { enabled: true, port: portOf(leafnodes.listen), merge: leafnodes } : { enabled: false },
+      gateway: { enabled: true, port: portOf(gateway.listen), merge: perPod(gateway, "gateway") },
+      leafnodes: leafnodes ? { enabled: true, port: portOf(leafnodes.listen), merge: perPod(leafnodes, "leafnodes") } : { enabled: false },
       monitor: { enabled: true, port: portOf(first.http) },
       jetstream: {
         enabled: true,
@@ -167,9 +179,10 @@ export function natsHelmValues(
       },
       resolver: { enabled: false },
       merge: {
-        // Sorted before `server_name` by the chart's JSON rendering, so the variables exist when used.
-        auth$include: `../${AUTH_DIR.split("/").pop()}/${AUTH_FILE}`,
-        identity$include: `../${IDENTITY_DIR.split("/").pop()}/${IDENTITY_FILE}`,
+        // The chart renders keys sorted: these come before every block that uses their variables
+        // (nats-server resolves a variable from what it has parsed so far).
+        "0-auth$include": `../${AUTH_DIR.split("/").pop()}/${AUTH_FILE}`,
+        "0-identity$include": `../${IDENTITY_DIR.split("/").pop()}/${IDENTITY_FILE}`,
         server_name: "<< $LF_SERVER_NAME >>",
         server_tags: "<< $LF_SERVER_TAGS >>",
         ...shared,

@@ -8,7 +8,6 @@ import type { Cloud, LatticeSpec, NodePool, Workload } from "../model/schema";
 import { instancesPerCloud, type HostNode, type Topology } from "../model/topology";
 import { durationNs, planJetStream, type StreamPlan } from "./jetstream";
 import { CREDS_MOUNT, kubernetesEnv, NATS_NAMESPACE, releaseName, TLS_MOUNT } from "./k8senv";
-import { hubUrlsFor } from "./nats";
 import { NATS_CHART, natsSecretNames, podName, type NatsReleaseGroup } from "./helm";
 
 export interface ObjectMeta {
@@ -111,6 +110,28 @@ function lbAnnotations(provider: "aws" | "gcp"): Record<string, string> {
 /** Source range that matches no address: load balancers rendered without Pulumi's egress addresses stay closed. */
 export const CLOSED_SOURCE_RANGE = "0.0.0.0/32";
 
+/**
+ * Addresses reserved for a load balancer, so that what servers advertise survives the Service being re-created:
+ * AWS Elastic IPs, one per public subnet (the in-tree NLB requires exactly as many as the subnets it discovers,
+ * kubernetes/cloud-provider-aws `aws_loadbalancer.go`), or a GCP regional static address.
+ */
+export type ReservedAddress = { readonly kind: "eip"; readonly allocationIds: readonly string[] } | { readonly kind: "static-ip"; readonly ip: string };
+
+/** Annotations and spec fields that bind a Service to its reserved address. */
+function reservedFields(r: ReservedAddress | undefined): { annotations: Record<string, string>; spec: Record<string, unknown> } {
+  if (!r) return { annotations: {}, spec: {} };
+  if (r.kind === "eip") return { annotations: { "service.beta.kubernetes.io/aws-load-balancer-eip-allocations": r.allocationIds.join(",") }, spec: {} };
+  return { annotations: {}, spec: { loadBalancerIP: r.ip } };
+}
+
+/**
+ * The part of an exposure Service that makes it independent of readiness: the chart's pods are Ready only once
+ * JetStream has a meta leader, which needs the gateways this Service carries. With `publishNotReadyAddresses` the
+ * EndpointSlice controller marks every selected pod ready (kubernetes `pkg/controller/endpointslice` ->
+ * `endpointslice/util.podToEndpoint`), so kube-proxy's health check node port passes and the load balancer forwards.
+ */
+const EXPOSURE_SPEC = { type: "LoadBalancer", externalTrafficPolicy: "Local", publishNotReadyAddresses: true } as const;
+
 /** Name of the hub's load balancer Service. */
 export function hubLoadBalancerName(cloud: string): string {
   return `${releaseName(cloud)}-external`;
@@ -120,8 +141,9 @@ export function hubLoadBalancerName(cloud: string): string {
  * The hub's load balancer: gateway, leafnode and client ports, reachable only from `sourceRanges` (the other
  * sites' egress addresses and any operator ranges). Selects the chart's pods by its selector labels.
  */
-export function hubLoadBalancer(spec: LatticeSpec, cloud: string, sourceRanges: readonly string[]): K8sObject {
+export function hubLoadBalancer(spec: LatticeSpec, cloud: string, sourceRanges: readonly string[], reserved?: ReservedAddress): K8sObject {
   const c = cloudOf(spec, cloud);
+  const r = reservedFields(reserved);
   if (sourceRanges.length === 0) throw new Error(`hub load balancer of ${cloud}: no source ranges (it would be open to the internet)`);
   const p = c.hub.ports;
   return {
@@ -131,11 +153,11 @@ export function hubLoadBalancer(spec: LatticeSpec, cloud: string, sourceRanges: 
       name: hubLoadBalancerName(cloud),
       namespace: NATS_NAMESPACE,
       labels: labels(spec, c),
-      annotations: lbAnnotations(c.provider),
+      annotations: { ...lbAnnotations(c.provider), ...r.annotations },
     },
     spec: {
-      type: "LoadBalancer",
-      externalTrafficPolicy: "Local",
+      ...EXPOSURE_SPEC,
+      ...r.spec,
       loadBalancerSourceRanges: [...sourceRanges],
       selector: {
         "app.kubernetes.io/name": "nats",
@@ -152,8 +174,15 @@ export function hubLoadBalancer(spec: LatticeSpec, cloud: string, sourceRanges: 
 }
 
 /** A stretched-cluster member's own load balancer (route and gateway ports): its peers sit in other clouds. */
-export function memberLoadBalancer(spec: LatticeSpec, group: NatsReleaseGroup, i: number, sourceRanges: readonly string[]): K8sObject {
+export function memberLoadBalancer(
+  spec: LatticeSpec,
+  group: NatsReleaseGroup,
+  i: number,
+  sourceRanges: readonly string[],
+  reserved?: ReservedAddress,
+): K8sObject {
   const c = cloudOf(spec, group.cloud);
+  const r = reservedFields(reserved);
   if (sourceRanges.length === 0) throw new Error(`load balancer of ${group.servers[i]!.name}: no source ranges`);
   const p = c.hub.ports;
   return {
@@ -163,11 +192,11 @@ export function memberLoadBalancer(spec: LatticeSpec, group: NatsReleaseGroup, i
       name: `${podName(group.release, i)}-external`,
       namespace: NATS_NAMESPACE,
       labels: labels(spec, c, { "latticeform.io/server": group.servers[i]!.name }),
-      annotations: lbAnnotations(c.provider),
+      annotations: { ...lbAnnotations(c.provider), ...r.annotations },
     },
     spec: {
-      type: "LoadBalancer",
-      externalTrafficPolicy: "Local",
+      ...EXPOSURE_SPEC,
+      ...r.spec,
       loadBalancerSourceRanges: [...sourceRanges],
       selector: { "statefulset.kubernetes.io/pod-name": podName(group.release, i) },
       ports: [
@@ -220,24 +249,22 @@ export function hostSecretNames(host: HostNode): { tls: string; creds: string; l
 
 /**
  * A wasmCloud host pod pinned to its zone: the host process, and for `leaf` pools the NATS leaf-node sidecar
- * running the compiled leaf config; `direct` hosts get every cloud's client URLs, home first.
+ * running the compiled leaf config. `nats.hostUrls` (from `compileNats`, with the same endpoints as every server's
+ * config) gives what the host connects to: its sidecar, or for `direct` hosts every cloud's client endpoints as
+ * seen from its own cloud (in-cluster first, then the other clouds' load balancers).
  */
-export function hostDeployment(spec: LatticeSpec, topo: Topology, host: HostNode): K8sObject {
+export function hostDeployment(
+  spec: LatticeSpec,
+  topo: Topology,
+  host: HostNode,
+  nats: { readonly hostUrls: Readonly<Record<string, readonly string[]>> },
+): K8sObject {
   const c = cloudOf(spec, host.cloud);
   const names = hostSecretNames(host);
   const meta = labels(spec, c, { [LABEL.pool]: host.pool, [LABEL.host]: host.name, "app.kubernetes.io/name": "wasmcloud-host" });
   const leaf = host.connection === "leaf";
-  const urls = leaf
-    ? ["tls://127.0.0.1:4222"]
-    : hubUrlsFor(
-        spec,
-        topo,
-        kubernetesEnv(spec),
-        host.cloud,
-        host.remoteOrder,
-        "client",
-        spec.security.tls.client === false ? "nats" : "tls",
-      );
+  const urls = nats.hostUrls[host.name];
+  if (!urls) throw new Error(`no compiled NATS URLs for host ${host.name}`);
   const hostLabels = { cloud: host.cloud, region: c.region, zone: host.zone, ...host.labels };
   const natsFlags = (plane: "scheduler" | "data") => [
     `--${plane}-nats-url=${urls.join(",")}`,

@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import { isZoneOf, regionsOf, zonePattern } from "./regions";
 import { LatticeSchema, type LatticeSpec } from "./schema";
+import { accessProblems } from "./access";
 import { drillProblems } from "./drills";
 import { metaQuorumRisks, topologyOf } from "./topology";
 
@@ -489,6 +490,7 @@ function semanticProblems(spec: LatticeSpec): Problem[] {
     }
   }
   drillProblems(spec, topo, add);
+  accessProblems(spec, add);
   return out;
 }
 

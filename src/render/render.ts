@@ -124,7 +124,7 @@ export function kubernetesBundles(
         secrets.push(secret(names.leaf, WASM_NAMESPACE, { "leaf.conf": nats.leafs.find((l) => l.host === h.name)!.text }));
       }
       secrets.push(secret(names.creds, WASM_NAMESPACE, files));
-      objects.push(hostDeployment(spec, topo, h));
+      objects.push(hostDeployment(spec, topo, h, nats));
     }
     for (const pool of c.nodePools) {
       if (pool.kind === "runtime-class") {

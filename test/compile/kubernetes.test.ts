@@ -125,11 +125,13 @@ describe("Kubernetes objects", () => {
     assert.deepEqual(rc.scheduling.tolerations, [{ key: t.key, operator: "Equal", value: t.value, effect: t.effect }]);
   });
 
-  it("Wasm hosts: zone-pinned pods with cloud/region/zone labels; leaf pools carry the leaf sidecar, direct pools hold every cloud's client URLs home first", () => {
+  it("Wasm hosts: zone-pinned pods with cloud/region/zone labels; leaf pools carry the leaf sidecar, direct pools hold every cloud's client URLs home first", async () => {
     const spec = parseLattice(stackInput("prod"));
     const topo = topologyOf(spec);
     const leafHost = topo.hosts.find((h) => h.cloud === "gcp" && h.connection === "leaf")!;
-    const d = hostDeployment(spec, topo, leafHost) as Obj;
+    const creds = await buildCredentials(spec, topo, MASTER, 1_767_225_600);
+    const nats = compileNats(spec, topo, kubernetesEnv(spec, { endpoints: { aws: { client: "52.0.0.1" }, gcp: { client: "34.0.0.1" } } }), creds);
+    const d = hostDeployment(spec, topo, leafHost, nats) as Obj;
     const pod = (
       d.spec.template as {
         spec: {
@@ -150,14 +152,16 @@ describe("Kubernetes objects", () => {
     assert.equal(env.WASMCLOUD_LATTICE, "payments");
     assert.equal(env.WASMCLOUD_JS_DOMAIN, "hub");
     const directHost = topo.hosts.find((h) => h.cloud === "gcp" && h.connection === "direct")!;
-    const dd = hostDeployment(spec, topo, directHost) as Obj;
+    const dd = hostDeployment(spec, topo, directHost, nats) as Obj;
     const dpod = (dd.spec.template as { spec: { containers: { name: string; args: string[] }[] } }).spec;
     assert.deepEqual(
       dpod.containers.map((c) => c.name),
       ["host"],
     );
     const url = dpod.containers[0]!.args.find((a) => a.startsWith("--data-nats-url="))!;
-    assert.equal(url, "--data-nats-url=tls://client.gcp.payments.nats.internal:4222,tls://client.aws.payments.nats.internal:4222");
+    // Home hub through the in-cluster Service, the other cloud through its exposed address: the same endpoints the
+    // servers were compiled with, never the compile environment's placeholder names.
+    assert.equal(url, "--data-nats-url=tls://nats-gcp.nats.svc.cluster.local:4222,tls://52.0.0.1:4222");
   });
 
   it("render writes kubernetes/<cloud>/ and boot/<site>/; Secrets (and only they) hold key material and are marked secret", async () => {

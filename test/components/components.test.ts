@@ -158,12 +158,13 @@ describe("components one by one, under mocks", () => {
   it("WasmHostPool: one pod per host with its Secrets; the leaf config only for leaf pools; an empty pool refused", async () => {
     const creds = pulumi.secret(buildCredentials(spec, topo, new Uint8Array(32).fill(2), 1767225600));
     const leafConfs = Object.fromEntries(topo.hosts.map((h) => [h.name, `# leaf ${h.name}`]));
+    const hostUrls = Object.fromEntries(topo.hosts.map((h) => [h.name, [`tls://${h.name}.example:4222`]]));
     const run = (pool: string, name: string) =>
       evaluateProgram(name, (opts) => {
         const provider = new k8s.Provider("k", { kubeconfig: "x" });
         return new WasmHostPool(
           "pool",
-          { spec, topology: topo, cloud: "aws", pool, leafConfs, credentials: creds, tls: () => pems(), provider },
+          { spec, topology: topo, cloud: "aws", pool, leafConfs, hostUrls, credentials: creds, tls: () => pems(), provider },
           opts,
         );
       });
