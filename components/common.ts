@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { K8sObject } from "../src/compile/kubernetes";
+import type { K8sObject, ReservedAddress } from "../src/compile/kubernetes";
 
 /** Tags of every taggable AWS resource: the spec's tags plus the lattice and role. */
 export function awsTags(tags: Readonly<Record<string, string>>, lattice: string, role: string): Record<string, string> {
@@ -32,6 +32,13 @@ export interface KubeSite {
   /** Egress addresses of the site (CIDRs): the other sites allow these on their load balancers. */
   readonly egressCidrs: pulumi.Output<string[]>;
   readonly clusterName: pulumi.Output<string>;
+}
+
+/** Addresses reserved for one NATS load balancer: what peers dial and what the Service binds to. */
+export interface LbAddress {
+  /** The reserved IPs (one per AWS public subnet; one on GCP). */
+  readonly ips: pulumi.Output<string[]>;
+  readonly reserved: pulumi.Output<ReservedAddress>;
 }
 
 /** Logical name of a Kubernetes object's resource under a component. */

@@ -4,7 +4,9 @@
  * the constructor reserves the network and the servers' static addresses (the clouds' load balancers allow
  * them); `start` creates the VMs once their compiled configs (which name the clouds' load balancers) exist.
  * Config, TLS key and CA live in the cloud's secret store (GCP Secret Manager / AWS Secrets Manager), read at
- * boot by the VM's own identity, which may read those entries and nothing else.
+ * boot by the VM's own identity, which may read those entries and nothing else; each VM waits for that grant, and
+ * GCP secrets are replicated only to the site's own region (user-managed replication: automatic replication is
+ * global and refused under an EU-only resource-location policy).
  */
 import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
@@ -14,6 +16,7 @@ import { TLS_MOUNT } from "../src/compile/k8senv";
 import type { LatticeSpec } from "../src/model/schema";
 import type { ServerNode } from "../src/model/topology";
 import { awsTags, gcpLabels } from "./common";
+import { enableApis } from "./gcpSite";
 import type { PemSet } from "./credentials";
 
 export interface TieBreakerSiteArgs {
@@ -85,7 +88,13 @@ export class TieBreakerSite extends pulumi.ComponentResource {
         { project: args.project, region: tb.region, defaultLabels: labels("default") },
         { parent: this },
       );
-      const o = { parent: this, provider };
+      const apis = enableApis(
+        name,
+        args.project,
+        ["cloudresourcemanager.googleapis.com", "iam.googleapis.com", "compute.googleapis.com", "secretmanager.googleapis.com"],
+        { parent: this, provider },
+      );
+      const o = { parent: this, provider, dependsOn: apis };
       const network = new gcp.compute.Network(`${name}-network`, { autoCreateSubnetworks: false }, o);
       const subnet = new gcp.compute.Subnetwork(
         `${name}-subnet`,
@@ -207,19 +216,26 @@ export class TieBreakerSite extends pulumi.ComponentResource {
     const o = ctx.o;
     const labels = (role: string) => gcpLabels(args.spec.tags, args.spec.name, role);
     const ids = tieBreakerSecretIds(args.spec, s);
-    const versions: pulumi.Resource[] = [];
+    // The VM reads these at boot: it waits for the versions and for its permission to read them.
+    const ready: pulumi.Resource[] = [];
     for (const [file, data] of Object.entries(files)) {
       const id = ids[file]!;
       const sec = new gcp.secretmanager.Secret(
         `${name}-${id}`,
-        { secretId: id, replication: { auto: {} }, labels: labels("nats-secret") },
+        {
+          secretId: id,
+          replication: { userManaged: { replicas: [{ location: args.spec.tieBreaker!.region }] } },
+          labels: labels("nats-secret"),
+        },
         o,
       );
-      versions.push(new gcp.secretmanager.SecretVersion(`${name}-${id}-v`, { secret: sec.id, secretData: pulumi.secret(data) }, o));
-      new gcp.secretmanager.SecretIamMember(
-        `${name}-${id}-reader`,
-        { secretId: sec.id, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${ctx.sa.email}` },
-        o,
+      ready.push(new gcp.secretmanager.SecretVersion(`${name}-${id}-v`, { secret: sec.id, secretData: pulumi.secret(data) }, o));
+      ready.push(
+        new gcp.secretmanager.SecretIamMember(
+          `${name}-${id}-reader`,
+          { secretId: sec.id, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${ctx.sa.email}` },
+          o,
+        ),
       );
     }
     const disk = new gcp.compute.Disk(`${name}-${s.name}-data`, { zone: s.zone, type: "pd-ssd", size: 20, labels: labels("nats-data") }, o);
@@ -239,7 +255,7 @@ export class TieBreakerSite extends pulumi.ComponentResource {
         metadataStartupScript: tieBreakerBootScript(args.spec, s, { files: ids, dataDevice: "/dev/disk/by-id/google-nats-data" }),
         allowStoppingForUpdate: true,
       },
-      { ...o, dependsOn: versions },
+      { ...o, dependsOn: [...(o.dependsOn as pulumi.Resource[]), ...ready] },
     );
   }
 
@@ -257,8 +273,8 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       arns.push(sec.arn);
       versions.push(new aws.secretsmanager.SecretVersion(`${name}-${id}-v`, { secretId: sec.id, secretString: pulumi.secret(data) }, o));
     }
-    // The server reads its own files and nothing else.
-    new aws.iam.RolePolicy(
+    // The server reads its own files and nothing else; the VM waits for that permission.
+    const read = new aws.iam.RolePolicy(
       `${name}-${s.name}-read`,
       {
         role: ctx.role.name,
@@ -296,7 +312,7 @@ export class TieBreakerSite extends pulumi.ComponentResource {
         userDataReplaceOnChange: true,
         tags: { ...tags("nats-server"), Name: `${args.spec.name}-${s.name}` },
       },
-      { ...o, dependsOn: versions },
+      { ...o, dependsOn: [...versions, read] },
     );
     new aws.ec2.VolumeAttachment(`${name}-${s.name}-data-attach`, { instanceId: vm.id, volumeId: volume.id, deviceName: "/dev/sdf" }, o);
     new aws.ec2.EipAssociation(`${name}-${s.name}-ip-assoc`, { instanceId: vm.id, allocationId: ctx.ips[s.name]!.id }, o);

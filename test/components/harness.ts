@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Lattice, type LatticeArgs } from "../../components/lattice";
-import { fakeState, unwrapSecrets } from "../../src/review/fakes";
+import { fakeCall, fakeState, unwrapSecrets } from "../../src/review/fakes";
 import type { LatticeSpec } from "../../src/model/schema";
 
 export interface Recorded {
@@ -73,7 +73,7 @@ export async function evaluateProgram<T extends pulumi.Resource>(
         return { id: args.custom ? `${args.name}-id` : undefined, state };
       },
       call(args) {
-        return args.inputs;
+        return fakeCall(args.token, args.inputs as Record<string, unknown>);
       },
     },
     "latticeform",
@@ -126,7 +126,7 @@ export async function evaluateLattice(
 ): Promise<Evaluation> {
   const ev = await evaluateProgram(
     name,
-    (opts) => new Lattice(name, { gcpProject: "mock-project", operatorCidrs: ["198.51.100.0/24"], ...extra, spec }, opts),
+    (opts) => new Lattice(name, { gcpProject: "mock-project", ...extra, spec }, opts),
   );
   return { ...ev, lattice: ev.root };
 }
