@@ -63,6 +63,17 @@ async function checkPod(name: string, conf: string, auth: string, identity: stri
   }
 }
 
+/** The chart document with `<< $VAR >>` references replaced by the identity file's values, as nats-server reads it. */
+function resolveVars(v: unknown, vars: Record<string, unknown>): unknown {
+  if (typeof v === "string") {
+    const m = /^<< \$([A-Z_]+) >>$/.exec(v);
+    return m && m[1]! in vars ? vars[m[1]!] : v;
+  }
+  if (Array.isArray(v)) return v.map((x) => resolveVars(x, vars));
+  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveVars(x, vars)]));
+  return v;
+}
+
 /** Parse an identity file (`KEY: value` lines of JSON values). */
 function identityVars(text: string): Record<string, unknown> {
   return Object.fromEntries(
@@ -100,14 +111,24 @@ describe("Helm values of the NATS chart", () => {
       for (const g of groups) {
         const values = natsHelmValues(spec, g, nats.servers);
         const identity = natsIdentityFiles(g, nats.servers);
-        const doc = chartConfig(values);
-        const text = renderChartConfig(doc);
+        const rawDoc = chartConfig(values);
+        const text = renderChartConfig(rawDoc);
         for (const [i, s] of g.servers.entries()) {
           const want = nats.servers.find((x) => x.name === s.name)!.conf;
           const auth = natsAuthInclude(nats.servers.find((x) => x.name === s.name)!);
           const idText = identity[`${podName(g.release, i)}.conf`]!;
-          // Identity: the pod's server name and tags.
-          assert.deepEqual(identityVars(idText), { LF_SERVER_NAME: want.server_name, LF_SERVER_TAGS: want.server_tags });
+          // Identity: the pod's server name and tags, and what it advertises (a stretched member's own address).
+          const vars = identityVars(idText);
+          // Gateways advertise an address other sites reach (nats-server gossips it), never a pod IP.
+          assert.ok(vars.LF_GATEWAY_ADVERTISE, `${s.name} advertises its gateway`);
+          const adv = (b: string) => (want[b] as NatsConf | undefined)?.advertise;
+          const advertised = { LF_CLUSTER_ADVERTISE: adv("cluster"), LF_GATEWAY_ADVERTISE: adv("gateway"), LF_LEAFNODE_ADVERTISE: adv("leafnodes") };
+          assert.deepEqual(vars, {
+            LF_SERVER_NAME: want.server_name,
+            LF_SERVER_TAGS: want.server_tags,
+            ...Object.fromEntries(Object.entries(advertised).filter(([, v]) => v !== undefined)),
+          });
+          const doc = resolveVars(rawDoc, vars) as NatsConf;
           // Every other compiled key, as the chart renders it.
           for (const [k, v] of Object.entries(want)) {
             if (v === undefined || k === "server_name" || k === "server_tags") continue;
