@@ -27,10 +27,19 @@ export const GCP_SITE_APIS = [
  * Enable `apis` on the project. `disableOnDestroy: false`: destroying one site must never switch an API off under
  * another (the tie-breaker site and the clouds may share a project).
  */
-export function enableApis(name: string, project: pulumi.Input<string>, apis: readonly string[], opts: pulumi.CustomResourceOptions): gcp.projects.Service[] {
+export function enableApis(
+  name: string,
+  project: pulumi.Input<string>,
+  apis: readonly string[],
+  opts: pulumi.CustomResourceOptions,
+): gcp.projects.Service[] {
   return apis.map(
     (service) =>
-      new gcp.projects.Service(`${name}-api-${service.split(".")[0]}`, { project, service, disableOnDestroy: false, disableDependentServices: false }, opts),
+      new gcp.projects.Service(
+        `${name}-api-${service.split(".")[0]}`,
+        { project, service, disableOnDestroy: false, disableDependentServices: false },
+        opts,
+      ),
   );
 }
 
@@ -266,7 +275,12 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     const ring = new gcp.kms.KeyRing(`${name}-keyring`, { name: `${clusterName}-secrets`, location: args.cloud.region }, o);
     const key = new gcp.kms.CryptoKey(
       `${name}-secrets-key`,
-      { keyRing: ring.id, purpose: "ENCRYPT_DECRYPT", rotationPeriod: "7776000s", labels: gcpLabels(args.tags, args.lattice, "secrets-key") },
+      {
+        keyRing: ring.id,
+        purpose: "ENCRYPT_DECRYPT",
+        rotationPeriod: "7776000s",
+        labels: gcpLabels(args.tags, args.lattice, "secrets-key"),
+      },
       o,
     );
     const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { provider: o.provider, parent: this });

@@ -86,7 +86,10 @@ export class Lattice extends pulumi.ComponentResource {
     const o = { parent: this };
     const natsCidrs = [...spec.access.natsCidrs];
     // Load balancers each site reserves addresses for: its hub's, and one per stretched-cluster member it runs.
-    const lbKeys = (cloud: string) => [HUB_LB, ...groups.filter((g) => g.cloud === cloud && g.cluster !== cloud).flatMap((g) => g.servers.map((s) => s.name))];
+    const lbKeys = (cloud: string) => [
+      HUB_LB,
+      ...groups.filter((g) => g.cloud === cloud && g.cluster !== cloud).flatMap((g) => g.servers.map((s) => s.name)),
+    ];
     const project = () => {
       if (args.gcpProject === undefined)
         throw new Error(`Lattice ${name}: the spec has a GCP site but no gcpProject was given (set gcp:project)`);
@@ -196,7 +199,14 @@ export class Lattice extends pulumi.ComponentResource {
       const addrs = g.cluster === g.cloud ? hubAddresses[g.cloud]! : pulumi.all(g.servers.map((s) => memberAddresses[s.name]!));
       subjects.push({ id: `${g.release}-${g.cloud}`, ...sans(releaseTlsNames(g.cluster, []), addrs) });
     }
-    for (const s of tbServers) subjects.push({ id: s.name, ...sans([s.name], memberAddresses[s.name]!.apply((a) => [a])) });
+    for (const s of tbServers)
+      subjects.push({
+        id: s.name,
+        ...sans(
+          [s.name],
+          memberAddresses[s.name]!.apply((a) => [a]),
+        ),
+      });
     for (const h of topo.hosts) subjects.push({ id: `${h.name}-leaf`, dnsNames: [h.name, "localhost"], ipAddresses: ["127.0.0.1"] });
     for (const c of spec.clouds) {
       subjects.push({ id: `nack-${c.name}`, dnsNames: [`nack-${c.name}`] });

@@ -86,7 +86,8 @@ export function kubernetesEnv(spec: LatticeSpec, opts: K8sEnvOptions = {}): Comp
       return external(c.name, listener).map((host) => ({ host, port }));
     },
     advertise: (s, listener) => {
-      if (s.role === "hub") return listener === "cluster" ? undefined : { host: external(s.cluster, listener)[0]!, port: portsOf(s)[listener] };
+      if (s.role === "hub")
+        return listener === "cluster" ? undefined : { host: external(s.cluster, listener)[0]!, port: portsOf(s)[listener] };
       return { host: serverHost(s), port: portsOf(s)[listener] };
     },
     leafPorts: () => ({ client: 4222, monitor: 8222 }),
@@ -103,13 +104,5 @@ export function kubernetesEnv(spec: LatticeSpec, opts: K8sEnvOptions = {}): Comp
  */
 export function releaseTlsNames(cluster: string, exposed: readonly string[]): string[] {
   const r = releaseName(cluster);
-  return [
-    r,
-    `${r}.${SVC_DOMAIN}`,
-    `${r}-headless`,
-    headlessHost(cluster),
-    `*.${r}-headless`,
-    `*.${headlessHost(cluster)}`,
-    ...exposed,
-  ];
+  return [r, `${r}.${SVC_DOMAIN}`, `${r}-headless`, headlessHost(cluster), `*.${r}-headless`, `*.${headlessHost(cluster)}`, ...exposed];
 }

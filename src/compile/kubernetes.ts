@@ -115,12 +115,14 @@ export const CLOSED_SOURCE_RANGE = "0.0.0.0/32";
  * AWS Elastic IPs, one per public subnet (the in-tree NLB requires exactly as many as the subnets it discovers,
  * kubernetes/cloud-provider-aws `aws_loadbalancer.go`), or a GCP regional static address.
  */
-export type ReservedAddress = { readonly kind: "eip"; readonly allocationIds: readonly string[] } | { readonly kind: "static-ip"; readonly ip: string };
+export type ReservedAddress =
+  { readonly kind: "eip"; readonly allocationIds: readonly string[] } | { readonly kind: "static-ip"; readonly ip: string };
 
 /** Annotations and spec fields that bind a Service to its reserved address. */
 function reservedFields(r: ReservedAddress | undefined): { annotations: Record<string, string>; spec: Record<string, unknown> } {
   if (!r) return { annotations: {}, spec: {} };
-  if (r.kind === "eip") return { annotations: { "service.beta.kubernetes.io/aws-load-balancer-eip-allocations": r.allocationIds.join(",") }, spec: {} };
+  if (r.kind === "eip")
+    return { annotations: { "service.beta.kubernetes.io/aws-load-balancer-eip-allocations": r.allocationIds.join(",") }, spec: {} };
   return { annotations: {}, spec: { loadBalancerIP: r.ip } };
 }
 

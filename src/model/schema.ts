@@ -298,11 +298,9 @@ export const TuningSchema = z.strictObject({
   leafReconnectSeconds: z.number().int().min(1).max(60).default(1),
 });
 
-const cidr = z
-  .string()
-  .regex(/^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}\/([0-9]|[12][0-9]|3[0-2])$/, {
-    message: "invalid CIDR|an IPv4 range such as 203.0.113.0/24",
-  });
+const cidr = z.string().regex(/^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}\/([0-9]|[12][0-9]|3[0-2])$/, {
+  message: "invalid CIDR|an IPv4 range such as 203.0.113.0/24",
+});
 
 /**
  * Who may reach what, besides the lattice's own sites (which always reach each other's NATS load balancers).

@@ -94,6 +94,7 @@ export function fakeState(type: string, name: string, inputs: Record<string, unk
 
 /** Fake results of provider functions (invokes) the program calls; anything else echoes its arguments. */
 export function fakeCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  if (token === "gcp:organizations/getProject:getProject") return { ...inputs, number: String(100000000000 + h(String(inputs.projectId)).readUInt32BE(0)) };
+  if (token === "gcp:organizations/getProject:getProject")
+    return { ...inputs, number: String(100000000000 + h(String(inputs.projectId)).readUInt32BE(0)) };
   return inputs;
 }

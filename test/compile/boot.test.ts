@@ -116,7 +116,11 @@ describe("boot scripts", () => {
         rmSync(path.join(dir, "count"), { force: true });
         rmSync(path.join(dir, "slept"), { force: true });
         const script = `set -euo pipefail\n${fetchSecret("gcp", "europe-west4", "tb-key", target)}\n`;
-        return spawnSync("bash", ["-c", script], { env: { PATH: `${dir}:/usr/bin:/bin`, FAILS: String(fails) }, encoding: "utf8", timeout: 10_000 });
+        return spawnSync("bash", ["-c", script], {
+          env: { PATH: `${dir}:/usr/bin:/bin`, FAILS: String(fails) },
+          encoding: "utf8",
+          timeout: 10_000,
+        });
       };
       const ok = run(3);
       assert.equal(ok.status, 0, ok.stderr);

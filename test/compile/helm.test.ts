@@ -122,7 +122,11 @@ describe("Helm values of the NATS chart", () => {
           // Gateways advertise an address other sites reach (nats-server gossips it), never a pod IP.
           assert.ok(vars.LF_GATEWAY_ADVERTISE, `${s.name} advertises its gateway`);
           const adv = (b: string) => (want[b] as NatsConf | undefined)?.advertise;
-          const advertised = { LF_CLUSTER_ADVERTISE: adv("cluster"), LF_GATEWAY_ADVERTISE: adv("gateway"), LF_LEAFNODE_ADVERTISE: adv("leafnodes") };
+          const advertised = {
+            LF_CLUSTER_ADVERTISE: adv("cluster"),
+            LF_GATEWAY_ADVERTISE: adv("gateway"),
+            LF_LEAFNODE_ADVERTISE: adv("leafnodes"),
+          };
           assert.deepEqual(vars, {
             LF_SERVER_NAME: want.server_name,
             LF_SERVER_TAGS: want.server_tags,

@@ -130,7 +130,12 @@ describe("Kubernetes objects", () => {
     const topo = topologyOf(spec);
     const leafHost = topo.hosts.find((h) => h.cloud === "gcp" && h.connection === "leaf")!;
     const creds = await buildCredentials(spec, topo, MASTER, 1_767_225_600);
-    const nats = compileNats(spec, topo, kubernetesEnv(spec, { endpoints: { aws: { client: "52.0.0.1" }, gcp: { client: "34.0.0.1" } } }), creds);
+    const nats = compileNats(
+      spec,
+      topo,
+      kubernetesEnv(spec, { endpoints: { aws: { client: "52.0.0.1" }, gcp: { client: "34.0.0.1" } } }),
+      creds,
+    );
     const d = hostDeployment(spec, topo, leafHost, nats) as Obj;
     const pod = (
       d.spec.template as {

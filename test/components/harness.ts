@@ -124,9 +124,6 @@ export async function evaluateLattice(
   extra: Partial<Omit<LatticeArgs, "spec">> = {},
   name = "test",
 ): Promise<Evaluation> {
-  const ev = await evaluateProgram(
-    name,
-    (opts) => new Lattice(name, { gcpProject: "mock-project", ...extra, spec }, opts),
-  );
+  const ev = await evaluateProgram(name, (opts) => new Lattice(name, { gcpProject: "mock-project", ...extra, spec }, opts));
   return { ...ev, lattice: ev.root };
 }

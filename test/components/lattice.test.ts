@@ -175,7 +175,8 @@ describe("Pulumi components under mocks", () => {
     assert.deepEqual(eks.encryptionConfig, { provider: { keyArn: key.state!.arn }, resources: ["secrets"] });
     const sg = inputs(one(ev, "prod-aws-site-api-sg")).ingress as { cidrBlocks: string[] }[];
     assert.ok(!sg.some((r) => r.cidrBlocks.includes("0.0.0.0/0")), "API endpoint not open");
-    for (const c of spec.access.api.cidrs) assert.ok(sg[0]!.cidrBlocks.includes(c), `the deployer's range ${c} reaches the private endpoint`);
+    for (const c of spec.access.api.cidrs)
+      assert.ok(sg[0]!.cidrBlocks.includes(c), `the deployer's range ${c} reaches the private endpoint`);
     // Each zone's private subnet leaves through the NAT gateway in its own zone's public subnet.
     const zones = spec.clouds[0]!.zones;
     assert.equal(ev.ofType("aws:ec2/natGateway:NatGateway").filter((r) => r.name.startsWith("prod-aws-site-")).length, zones.length);
@@ -233,14 +234,18 @@ describe("Pulumi components under mocks", () => {
     const secrets = ev.ofType("gcp:secretmanager/secret:Secret");
     assert.ok(secrets.length > 0);
     for (const sec of secrets) {
-      const loc = (inputs(sec).replication as { userManaged?: { replicas: { location: string }[] } }).userManaged?.replicas.map((r) => r.location);
+      const loc = (inputs(sec).replication as { userManaged?: { replicas: { location: string }[] } }).userManaged?.replicas.map(
+        (r) => r.location,
+      );
       assert.ok(loc && loc.length > 0, `${sec.name}: user-managed replication`);
       for (const l of loc) assert.ok(l.startsWith("europe-"), `${sec.name} replicated to ${l}`);
     }
-    assert.deepEqual(
-      (inputs(one(ev, "prod-tiebreaker-tb-1-nats-conf")).replication as { userManaged: { replicas: { location: string }[] } }).userManaged.replicas,
-      [{ location: spec.tieBreaker!.region }],
-    );
+    const tbSecrets = secrets.filter((r) => r.parent === "prod-tiebreaker");
+    assert.equal(tbSecrets.length, 4, "config, certificate, key and CA");
+    for (const sec of tbSecrets)
+      assert.deepEqual((inputs(sec).replication as { userManaged: { replicas: unknown[] } }).userManaged.replicas, [
+        { location: spec.tieBreaker!.region },
+      ]);
   });
 
   it("every taggable cloud resource carries the spec's tags (owner, data-classification)", () => {
@@ -311,13 +316,23 @@ describe("Pulumi components under mocks", () => {
     const tbIp = (one(ev, "small-tiebreaker-tb-1-ip").state!.address as string) + "/32";
     const own: Record<string, string[]> = { aws: ["10.20.0.0/16"], gcp: ["10.30.0.0/20", "10.32.0.0/14"] };
     for (const svc of ev.ofType("kubernetes:core/v1:Service")) {
-      const s = inputs(svc).spec as { type: string; loadBalancerSourceRanges: string[]; publishNotReadyAddresses: boolean; loadBalancerIP?: string };
+      const s = inputs(svc).spec as {
+        type: string;
+        loadBalancerSourceRanges: string[];
+        publishNotReadyAddresses: boolean;
+        loadBalancerIP?: string;
+      };
       const cloud = svc.name.startsWith("small-aws-") ? "aws" : "gcp";
       assert.equal(s.type, "LoadBalancer");
       assert.equal(s.publishNotReadyAddresses, true);
-      assert.deepEqual([...s.loadBalancerSourceRanges].sort(), [...natIps, gcpNat, tbIp, ...spec.access.natsCidrs, ...own[cloud]!].sort(), svc.name);
+      assert.deepEqual(
+        [...s.loadBalancerSourceRanges].sort(),
+        [...natIps, gcpNat, tbIp, ...spec.access.natsCidrs, ...own[cloud]!].sort(),
+        svc.name,
+      );
       const ann = (inputs(svc).metadata as { annotations: Record<string, string> }).annotations;
-      if (cloud === "aws") assert.equal(ann["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"]!.split(",").length, 3, svc.name);
+      if (cloud === "aws")
+        assert.equal(ann["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"]!.split(",").length, 3, svc.name);
       else assert.match(String(s.loadBalancerIP), /^34\.1\./, svc.name);
     }
     const fw = inputs(one(ev, "small-tiebreaker-nats-fw")).sourceRanges as string[];
@@ -330,8 +345,8 @@ describe("Pulumi components under mocks", () => {
     const dialled = new Set<string>();
     const hostOf = (u: string) => new URL(u.replace(/^[a-z-]+:/, "http:")).hostname;
     for (const d of ev.ofType("kubernetes:apps/v1:Deployment").filter((r) => r.name.includes("-core-"))) {
-      const args = ((inputs(d).spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args).find((a) =>
-        a.startsWith("--data-nats-url="),
+      const args = (inputs(d).spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args.find(
+        (a) => a.startsWith("--data-nats-url="),
       )!;
       const urls = args.slice("--data-nats-url=".length).split(",");
       const cloud = d.name.startsWith("prod-aws-") ? "aws" : "gcp";
@@ -343,7 +358,11 @@ describe("Pulumi components under mocks", () => {
       for (const u of urls) dialled.add(hostOf(u));
     }
     for (const s of [...nats.servers, ...nats.leafs]) {
-      const conf = s.conf as { cluster?: { routes: string[] }; gateway?: { gateways: { urls: string[] }[] }; leafnodes?: { remotes?: { urls: string[] }[] } };
+      const conf = s.conf as {
+        cluster?: { routes: string[] };
+        gateway?: { gateways: { urls: string[] }[] };
+        leafnodes?: { remotes?: { urls: string[] }[] };
+      };
       for (const u of [
         ...(conf.cluster?.routes ?? []),
         ...(conf.gateway?.gateways.flatMap((g) => g.urls) ?? []),
@@ -360,7 +379,9 @@ describe("Pulumi components under mocks", () => {
       .map((r) => ({ dns: inputs(r).dnsNames as string[], ips: (inputs(r).ipAddresses as string[]) ?? [] }));
     const covered = (h: string) =>
       sans.some(
-        (c) => c.ips.includes(h) || c.dns.some((n) => n === h || (n.startsWith("*.") && h.endsWith(n.slice(1)) && !h.slice(0, -n.length + 1).includes("."))),
+        (c) =>
+          c.ips.includes(h) ||
+          c.dns.some((n) => n === h || (n.startsWith("*.") && h.endsWith(n.slice(1)) && !h.slice(0, -n.length + 1).includes("."))),
       );
     for (const h of dialled) assert.ok(covered(h), `no server certificate covers ${h}`);
     assert.ok(dialled.has("nats-aws-headless.nats.svc.cluster.local"), "leafs and gateways at home use the headless Service");
