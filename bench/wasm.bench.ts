@@ -1,9 +1,10 @@
 /**
- * Wasm engine benchmark: the validator through WasmPool (a fresh instance per request, 2 workers) beside the
- * same rules in plain JavaScript in the same run; RSS per worker.
+ * Wasm engine benchmark: the validator component through WasmPool (a fresh instance per message, 2 workers)
+ * on the fast path (its core module with our canonical-ABI glue on a pooled, zeroed memory) and on the general
+ * path (jco transpile output), beside the same rules in plain JavaScript in the same run; RSS of the pools.
  */
 import * as path from "node:path";
-import { WasmPool } from "../src/local/wasm/engine";
+import { WasmPool, type WasmPath } from "../src/local/wasm/engine";
 import { validatePaymentJs } from "./plain-validator";
 
 function pct(v: number[], p: number): number {
@@ -11,48 +12,58 @@ function pct(v: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-async function main(): Promise<void> {
-  const payload = JSON.stringify({ id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
-  const bytes = new TextEncoder().encode(payload);
+const payload = JSON.stringify({ id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+const msg = { subject: "payments.validate", body: new TextEncoder().encode(payload), replyTo: "_INBOX.bench" };
+
+async function measure(p: WasmPath, n: number): Promise<{ p50: number; p99: number; rps: number; rssMiB: number }> {
   const rssBefore = process.memoryUsage().rss;
   const pool = await WasmPool.create({
     wasmFile: path.join(__dirname, "..", "workloads", "build", "validator.wasm"),
     limits: { memoryMiB: 16, timeoutMs: 1000 },
     size: 2,
+    path: p,
   });
-  const rssAfter = process.memoryUsage().rss;
-  for (let i = 0; i < 500; i++) await pool.handle(bytes);
+  for (let i = 0; i < 300; i++) await pool.handle(msg);
+  const rssMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
   const lat: number[] = [];
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < 2000; i++) {
     const t = performance.now();
-    const r = await pool.handle(bytes);
-    if (!r.ok) throw new Error(r.error);
+    const r = await pool.handle(msg);
+    if (!r.ok || r.published.length !== 1) throw new Error(r.ok ? "no reply" : r.error);
     lat.push(performance.now() - t);
   }
-  const n = 20000;
-  let t0 = performance.now();
-  await Promise.all(Array.from({ length: n }, () => pool.handle(bytes)));
-  const wasmRps = n / ((performance.now() - t0) / 1000);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, () => pool.handle(msg)));
+  const rps = n / ((performance.now() - t0) / 1000);
+  await pool.close();
+  return { p50: pct(lat, 50), p99: pct(lat, 99), rps, rssMiB };
+}
+
+async function main(): Promise<void> {
+  const fast = await measure("fast", 20000);
+  const general = await measure("general", 5000);
   const jsLat: number[] = [];
   for (let i = 0; i < 3000; i++) {
     const t = performance.now();
     validatePaymentJs(JSON.parse(payload));
     jsLat.push(performance.now() - t);
   }
-  t0 = performance.now();
-  for (let i = 0; i < n; i++) validatePaymentJs(JSON.parse(payload));
-  const jsRps = n / ((performance.now() - t0) / 1000);
-  console.log(`validator, fresh instance per request, 2 worker threads:`);
+  const t0 = performance.now();
+  for (let i = 0; i < 20000; i++) validatePaymentJs(JSON.parse(payload));
+  const jsRps = 20000 / ((performance.now() - t0) / 1000);
+  console.log("validator component, fresh instance per message, 2 worker threads (same run):");
+  for (const [name, r] of [
+    ["fast path   ", fast],
+    ["general path", general],
+  ] as const) {
+    console.log(
+      `  ${name}: p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms (sequential); ${r.rps.toFixed(0)} req/s (many in flight); RSS added ${r.rssMiB.toFixed(1)} MiB`,
+    );
+  }
+  console.log(`  general/fast: p50 ${(general.p50 / fast.p50).toFixed(2)}x, throughput ${(general.rps / fast.rps).toFixed(3)}x`);
   console.log(
-    `  latency p50 ${pct(lat, 50).toFixed(3)} ms, p99 ${pct(lat, 99).toFixed(3)} ms (sequential); throughput ${wasmRps.toFixed(0)} req/s (${n} in flight)`,
+    `  plain JS in-process: p50 ${pct(jsLat, 50).toFixed(4)} ms; ${jsRps.toFixed(0)} req/s; fast path / JS throughput ${(fast.rps / jsRps).toFixed(3)}`,
   );
-  console.log(
-    `  plain JS in-process: p50 ${pct(jsLat, 50).toFixed(4)} ms; ${jsRps.toFixed(0)} req/s — ratio Wasm/JS throughput ${(wasmRps / jsRps).toFixed(3)}`,
-  );
-  console.log(
-    `  RSS added by the pool (2 workers + compiled module): ${((rssAfter - rssBefore) / 2 ** 20).toFixed(1)} MiB (${((rssAfter - rssBefore) / 2 ** 21).toFixed(1)} MiB per worker)`,
-  );
-  await pool.close();
 }
 
 main().then(

@@ -55,7 +55,7 @@ export class LatticeCredentials extends pulumi.ComponentResource {
   private readonly pems = new Map<string, PemSet>();
 
   constructor(name: string, args: LatticeCredentialsArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("latticeform:security:Credentials", name, { lattice: args.spec.name, subjects: args.subjects.map((s) => s.id) }, opts);
+    super("latticeform:security:LatticeCredentials", name, { lattice: args.spec.name, subjects: args.subjects.map((s) => s.id) }, opts);
     const o = { parent: this };
     const validity = args.validityHours ?? 8760;
     const masterBytes = new random.RandomBytes(`${name}-master`, { length: 32 }, o);

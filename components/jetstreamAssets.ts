@@ -36,7 +36,7 @@ export class JetStreamAssets extends pulumi.ComponentResource {
   public readonly objects: string[];
 
   constructor(name: string, args: JetStreamAssetsArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("latticeform:nats:JetStream", name, { cloud: args.cloud }, opts);
+    super("latticeform:nats:JetStreamAssets", name, { cloud: args.cloud }, opts);
     const objs = jetstreamObjects(args.spec, args.cloud);
     const o = { parent: this, provider: args.provider, dependsOn: args.dependsOn ?? [] };
     const credsName = "nack-creds";

@@ -54,7 +54,7 @@ export class NatsExposure extends pulumi.ComponentResource {
   public readonly memberAddresses: Record<string, pulumi.Output<string>> = {};
 
   constructor(name: string, args: NatsExposureArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("latticeform:nats:Exposure", name, { cloud: args.cloud, groups: args.groups.map((g) => g.release) }, opts);
+    super("latticeform:nats:NatsExposure", name, { cloud: args.cloud, groups: args.groups.map((g) => g.release) }, opts);
     const ranges = pulumi.output(args.sourceRanges);
     const service = (key: string, build: (r: string[], a?: ReservedAddress) => K8sObject): pulumi.Output<string[]> => {
       const res = args.reserved?.[key];

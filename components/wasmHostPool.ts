@@ -42,7 +42,7 @@ export class WasmHostPool extends pulumi.ComponentResource {
   public readonly hosts: string[];
 
   constructor(name: string, args: WasmHostPoolArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("latticeform:wasm:HostPool", name, { cloud: args.cloud, pool: args.pool }, opts);
+    super("latticeform:wasm:WasmHostPool", name, { cloud: args.cloud, pool: args.pool }, opts);
     const o = { parent: this, provider: args.provider, dependsOn: args.dependsOn ?? [] };
     const hosts = args.topology.hosts.filter((h) => h.cloud === args.cloud && h.pool === args.pool);
     if (hosts.length === 0) throw new Error(`WasmHostPool ${name}: no hosts in pool ${args.pool} of cloud ${args.cloud}`);

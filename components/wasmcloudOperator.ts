@@ -38,7 +38,7 @@ export class WasmcloudOperator extends pulumi.ComponentResource {
   public readonly release: k8s.helm.v3.Release;
 
   constructor(name: string, args: WasmcloudOperatorArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("latticeform:wasm:Operator", name, { cloud: args.cloud }, opts);
+    super("latticeform:wasm:WasmcloudOperator", name, { cloud: args.cloud }, opts);
     const o = { parent: this, provider: args.provider, dependsOn: args.dependsOn ?? [] };
     // One secret, as the chart mounts one: the certificate for TLS, the creds for the operator-mode hub.
     const tls = applySecret(

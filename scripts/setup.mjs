@@ -67,6 +67,32 @@ function ensurePinnedTool(pin, versionArgs) {
   return bin;
 }
 
+/**
+ * Test-only Go programs under test/tools/<name>/ (their own go.mod pins the upstream module, e.g. containerd 2):
+ * built with `go build` through the module proxy into .cache/tools/<name>-<version>/, once per pinned version.
+ */
+function ensureGoTestTool(name, upstreamModule) {
+  const src = path.join(root, "test", "tools", name);
+  const mod = readFileSync(path.join(src, "go.mod"), "utf8");
+  const version = new RegExp(`^\\s*(?:require\\s+)?${upstreamModule.replace(/[./]/g, "\\$&")}\\s+(v\\S+)`, "m").exec(mod)?.[1];
+  if (!version) throw new Error(`test/tools/${name}/go.mod does not require ${upstreamModule}`);
+  const bin = path.join(root, ".cache", "tools", `${name}-${version}`, name);
+  if (existsSync(bin)) return bin;
+  if (!goVersion()) {
+    log(`Go is not installed: test/tools/${name} (${upstreamModule} ${version}) not built; its tests will fail with this reason`);
+    return undefined;
+  }
+  const t0 = Date.now();
+  log(`building test tool ${name} against ${upstreamModule} ${version} (go build)`);
+  const r = spawnSync("go", ["build", "-o", bin, "."], { cwd: src, stdio: "inherit", env: { ...process.env, CGO_ENABLED: "0" } });
+  if (r.status !== 0 || !existsSync(bin)) {
+    console.error(`go build of test/tools/${name} failed; see the output above.`);
+    process.exit(3);
+  }
+  log(`${name} built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return bin;
+}
+
 let aptUpdated = false;
 /** apt-get install with one `apt-get update` first per run (a fresh machine has no package lists). */
 function aptInstall(pkg) {
@@ -132,5 +158,9 @@ function ensureChromium() {
 ensureDeps();
 ensureNatsTools();
 ensureOptionalTools();
-if (process.argv.includes("--test")) ensureChromium();
+if (process.argv.includes("--test")) {
+  ensureChromium();
+  // containerd 2's own config loader, for the runtime-class pools' node configs (test/compile/containerd.test.ts).
+  ensureGoTestTool("containerd-config", "github.com/containerd/containerd/v2");
+}
 buildWorkloads();

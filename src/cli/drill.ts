@@ -1,6 +1,6 @@
 /** `latticeform drill`: run a failover drill on the local lattice and write the evidence pack. */
 import * as path from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { executeDrill } from "../drill/drill";
 import { verifyDrillEvidence, writeDrillEvidence } from "../drill/pack";
 import { plansFor } from "../drill/plans";
@@ -9,8 +9,11 @@ import { loadStack, REPO_ROOT } from "../model/load";
 import { SpecError } from "../model/validate";
 import type { LatticeSpec } from "../model/schema";
 import { HEARTBEAT_MS, PRIMARY_DEAD_MS } from "../local/host/constants";
-import type { CliContext } from "./commands";
-import { stackOption } from "./options";
+import { assertPreflight, drillTarget } from "../preflight/preflight";
+import { UserError } from "./errors";
+import { formatTable } from "./format";
+import { stackOption, type CliContext } from "./options";
+import { progress } from "./progress";
 
 export const DEFAULT_SCENARIO = "lose-primary-cloud";
 
@@ -34,39 +37,39 @@ export function tuningOf(spec: LatticeSpec): Record<string, string | number> {
 
 /** The scenarios of a stack, one per line: id, where it is declared, repetitions, faults, title. */
 export function listPlans(plans: readonly DrillPlan[]): string {
-  const rows = plans.map((p) => [
-    p.id,
-    p.source,
-    String(p.repetitions),
-    p.faults.map((f) => `${f.kind}(${f.cloud ?? f.between?.join("|") ?? ""})`).join(", "),
-    p.name,
-  ]);
-  const head = ["SCENARIO", "SOURCE", "REPS", "FAULTS", "NAME"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join("\n") + "\n";
+  const rows = plans.map((p) => ({
+    scenario: p.id,
+    source: p.source,
+    reps: String(p.repetitions),
+    faults: p.faults.map((f) => `${f.kind}(${f.cloud ?? f.between?.join("|") ?? ""})`).join(", "),
+    name: p.name,
+  }));
+  return formatTable(rows, ["scenario", "source", "reps", "faults", "name"]) + "\n";
 }
 
-export async function drillCommand(opts: {
+export interface DrillOptions {
   stack?: string;
   scenario?: string;
   out?: string;
   repetitions?: string;
+  /** Where the drill runs; `local` (the default) is the only target so far. `--local` is its alias. */
+  target?: string;
   local?: boolean;
   list?: boolean;
-}): Promise<number> {
+  json?: boolean;
+}
+
+export async function drillCommand(opts: DrillOptions): Promise<number> {
   if (!opts.stack)
     throw new SpecError([
       { path: "--stack", message: "required", got: undefined, allowed: "a stack name in stacks/ or a path to a stack config file" },
     ]);
+  if (opts.json && !opts.list)
+    throw new UserError("--json goes with --list", "a drill's machine-readable result is the evidence.json of its pack");
   const { ref, spec } = loadStack(opts.stack);
   const plans = plansFor(spec);
   if (opts.list) {
-    process.stdout.write(listPlans(plans));
+    process.stdout.write(opts.json ? JSON.stringify({ stack: ref.name, scenarios: plans }, null, 2) + "\n" : listPlans(plans));
     return 0;
   }
   const id = opts.scenario ?? DEFAULT_SCENARIO;
@@ -79,13 +82,8 @@ export async function drillCommand(opts: {
   const out = path.resolve(
     opts.out ?? path.join(REPO_ROOT, "out", "drills", `${ref.name}-${plan.id}-${new Date().toISOString().replace(/[:.]/g, "-")}`),
   );
-  const started = Date.now();
-  const run = await executeDrill(
-    spec,
-    ref,
-    { ...plan, repetitions: reps },
-    { progress: (s) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}\n`) },
-  );
+  await assertPreflight(spec, ref.name, drillTarget(ref.name));
+  const run = await executeDrill(spec, ref, { ...plan, repetitions: reps }, { progress: progress() });
   const result = await writeDrillEvidence(out, run, tuningOf(spec));
   process.stdout.write(`\n${result.summary}\n\nevidence pack: ${out}\n  report: ${path.join(out, "report.html")}\n`);
   return result.allMet ? 0 : 1;
@@ -95,15 +93,17 @@ export function registerDrillCommands(program: Command, ctx: CliContext): void {
   const drill = program
     .command("drill")
     .description(
-      "run a failover drill on the local lattice and write an evidence pack (exit 0: every objective met, 1: one breached, 2: bad scenario)",
+      "run a failover drill on the local lattice and write an evidence pack (exit 0: every objective met, 1: one breached, 2: bad scenario or a check before start, 3: inconclusive)",
     )
     .addOption(stackOption().makeOptionMandatory(false))
-    .option("--local", "run on the local lattice (the only target here)")
+    .addOption(new Option("--target <where>", "where the drill runs: a lattice booted on this machine").choices(["local"]).default("local"))
+    .option("--local", "alias of --target local")
     .option("--scenario <id>", `scenario id (default ${DEFAULT_SCENARIO})`)
     .option("--repetitions <n>", "repetitions (default from the scenario)")
     .option("--list", "list the stack's scenarios (built-in and declared under drills) and exit")
+    .option("--json", "with --list: machine-readable output")
     .option("--out <dir>", "evidence pack folder (default out/drills/<stack>-<scenario>-<time>)")
-    .action(async (opts: { stack?: string; scenario?: string; out?: string; repetitions?: string; local?: boolean; list?: boolean }) => {
+    .action(async (opts: DrillOptions) => {
       try {
         process.exit(await drillCommand(opts));
       } catch (e) {
@@ -139,7 +139,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     .option("--out <dir>", "evidence pack folder")
     .action(async (opts: { stack: string; out?: string }) => {
       try {
-        process.exit(await drillCommand({ stack: opts.stack, scenario: DEFAULT_SCENARIO, out: opts.out, local: true }));
+        process.exit(await drillCommand({ stack: opts.stack, scenario: DEFAULT_SCENARIO, out: opts.out, target: "local" }));
       } catch (e) {
         ctx.fail(e);
       }

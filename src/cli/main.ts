@@ -4,25 +4,17 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { Command } from "commander";
 import { stackOption } from "./options";
-import { loadStack, validateStack } from "../model/load";
-import { formatProblem, SpecError } from "../model/validate";
+import { resolveStack, readStackConfig } from "../model/load";
+import { formatProblem, validateLattice, type Problem } from "../model/validate";
 import { topologyOf } from "../model/topology";
 import { renderArtifacts } from "../render/render";
 import { defaultStateDir, writeSecret } from "../local/state";
-import { registerCommands } from "./commands";
-
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_BAD_INPUT = 2;
-
-function fail(e: unknown): never {
-  if (e instanceof SpecError) {
-    process.stderr.write(e.message + "\n");
-    process.exit(EXIT_BAD_INPUT);
-  }
-  process.stderr.write(`latticeform: ${(e as Error).stack ?? String(e)}\n`);
-  process.exit(EXIT_FAILED);
-}
+import { preflight } from "../preflight/preflight";
+import { loadStack } from "../model/load";
+import { registerDrillCommands, registerStartCommand } from "./drill";
+import { EXIT_BAD_INPUT, EXIT_CODES_HELP, fail } from "./errors";
+import { registerLocalCommands } from "./local";
+import { registerReviewCommand } from "./review";
 
 /** The master secret from which every nkey is derived, kept in the stack's state dir (mode 0600). */
 export function stackMaster(stack: string): { master: Uint8Array; issuedAt: number } {
@@ -34,29 +26,53 @@ export function stackMaster(stack: string): { master: Uint8Array; issuedAt: numb
   return { master: readFileSync(keyFile), issuedAt: Number(readFileSync(iatFile, "utf8")) };
 }
 
+/** `validate`: the spec's rules, then what `up`, `drill` or `pulumi up` would trip over on this machine. */
+async function validateCommand(opts: { stack: string; json?: boolean }): Promise<number> {
+  const ref = resolveStack(opts.stack);
+  const result = validateLattice(readStackConfig(ref.file));
+  const problems: (Problem & { scope: string })[] = result.ok
+    ? await preflight(result.spec, ref.name)
+    : result.problems.map((p) => ({ ...p, scope: "spec" }));
+  const t = result.ok ? topologyOf(result.spec) : undefined;
+  const summary =
+    result.ok && t
+      ? `lattice ${result.spec.name}, ${result.spec.clouds.length} clouds, ${t.clusters.length} NATS clusters, ` +
+        `${t.servers.length} JetStream servers, ${t.hosts.length} Wasm hosts, ${result.spec.workloads.length} workloads`
+      : undefined;
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ stack: ref.name, file: ref.file, ok: problems.length === 0, summary, problems }, null, 2) + "\n");
+  } else if (problems.length) {
+    process.stderr.write(`${ref.file}: ${problems.length} problem(s)\n`);
+    for (const p of problems) process.stderr.write(`  ${formatProblem(p)}\n`);
+  } else {
+    process.stdout.write(
+      `stack ${ref.name}: valid — ${summary}; artifacts, nats-server, state dir and ports ready for up --local and drill\n`,
+    );
+  }
+  return problems.length ? EXIT_BAD_INPUT : 0;
+}
+
 export function buildProgram(): Command {
   const program = new Command("latticeform")
     .description("Multi-cloud WebAssembly lattices on one NATS supercluster, with declared and proven failover")
-    .showHelpAfterError()
+    .option("--debug", "print the stack trace of an error")
+    .addHelpText("after", `\n${EXIT_CODES_HELP}`)
+    .configureOutput({
+      // commander's own errors (unknown option, missing argument): one line, then where to look.
+      outputError: (str, write) => write(`latticeform: ${str.replace(/^error: /, "").trim()} (see --help)\n`),
+    })
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_BAD_INPUT));
 
   program
     .command("validate")
-    .description("validate a stack's lattice spec; prints every problem and exits 2 when there is one")
+    .description(
+      "validate a stack's lattice spec, its artifacts and this machine's readiness (nats-server, state dir, ports); every problem at once, exit 2 when there is one",
+    )
     .addOption(stackOption())
-    .action((opts: { stack: string }) => {
+    .option("--json", "machine-readable output: { stack, file, ok, summary, problems }")
+    .action(async (opts: { stack: string; json?: boolean }) => {
       try {
-        const { ref, result } = validateStack(opts.stack);
-        if (!result.ok) {
-          process.stderr.write(`${ref.file}: ${result.problems.length} problem(s)\n`);
-          for (const p of result.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
-          process.exit(EXIT_BAD_INPUT);
-        }
-        const t = topologyOf(result.spec);
-        process.stdout.write(
-          `stack ${ref.name}: valid — lattice ${result.spec.name}, ${result.spec.clouds.length} clouds, ${t.clusters.length} NATS clusters, ` +
-            `${t.servers.length} JetStream servers, ${t.hosts.length} Wasm hosts, ${result.spec.workloads.length} workloads\n`,
-        );
+        process.exit(await validateCommand(opts));
       } catch (e) {
         fail(e);
       }
@@ -84,7 +100,11 @@ export function buildProgram(): Command {
       }
     });
 
-  registerCommands(program, { fail });
+  const ctx = { fail };
+  registerLocalCommands(program, ctx);
+  registerDrillCommands(program, ctx);
+  registerStartCommand(program, ctx);
+  registerReviewCommand(program, ctx);
   return program;
 }
 

@@ -4,9 +4,8 @@ import type { Command } from "commander";
 import { policies } from "../../policies/policies";
 import { reviewStack, type ReviewResult } from "../review/review";
 import { SpecError } from "../model/validate";
-import type { CliContext } from "./commands";
-import { formatTable } from "./local";
-import { stackOption } from "./options";
+import { formatTable } from "./format";
+import { stackOption, type CliContext } from "./options";
 
 const SARIF_LEVEL: Record<string, "error" | "warning" | "note"> = { mandatory: "error", remediate: "error", advisory: "warning" };
 

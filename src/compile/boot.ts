@@ -140,31 +140,68 @@ echo "krustlet $KRUSTLET_VERSION started as $NODE_NAME with labels $NODE_LABELS 
 
 export interface ShimOptions {
   readonly sha256?: string;
+  /**
+   * Where the node keeps containerd's config and the shim binary.
+   * @default { config: "/etc/containerd/config.toml", binDir: "/usr/local/bin" }
+   */
+  readonly paths?: { readonly config: string; readonly binDir: string };
 }
 
-/** Installs the runwasi containerd shim of a runtime-class pool and registers it as runtime `<runtime>`. */
+/** Name of containerd's CRI runtime table, per containerd config file version. */
+export const CONTAINERD_CRI_RUNTIME_TABLE = {
+  /** containerd 2 (config `version = 3`): the CRI runtime plugin's own section. */
+  3: "io.containerd.cri.v1.runtime",
+  /** containerd 1.7 (`version = 2`); containerd 2 migrates this section into the one above when it loads a v2 file. */
+  2: "io.containerd.grpc.v1.cri",
+} as const;
+
+/**
+ * Installs the runwasi containerd shim of a runtime-class pool and registers it as runtime `<runtime>` in the table
+ * the node's containerd reads: EKS AL2023 nodes run containerd 2 with a `version = 3` config
+ * (awslabs/amazon-eks-ami nodeadm/internal/containerd/config2.template.toml), where the 1.x table
+ * `plugins."io.containerd.grpc.v1.cri"` is not read; GKE 1.33+ nodes run containerd 2.0 too, with a config whose
+ * version the image decides, so the script reads the file's `version` and writes the table that version means.
+ * Idempotent: the table is added once (either quote style counts), containerd restarts only after a change.
+ */
 export function shimInstallScript(spec: LatticeSpec, pool: NodePool, o: ShimOptions = {}): string {
   const runtime = pool.runtime;
   if (pool.kind !== "runtime-class" || !runtime) throw new Error(`node pool ${pool.name}: not a runtime-class pool with a runtime`);
+  const paths = o.paths ?? { config: "/etc/containerd/config.toml", binDir: "/usr/local/bin" };
   return `${header(`runwasi ${runtime} shim for node pool ${pool.name}`, spec)}
 RUNTIME=${shq(runtime)}
-SHIM=/usr/local/bin/containerd-shim-${runtime}-v1
-if [ -x "$SHIM" ] && grep -q "runtimes.${runtime}]" /etc/containerd/config.toml 2>/dev/null; then
-  echo "shim $RUNTIME already installed"
-  exit 0
-fi
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-${download(RUNWASI.url(runtime, RUNWASI.version), '"$tmp/shim.tar.gz"', o.sha256)}
-tar -C "$tmp" -xzf "$tmp/shim.tar.gz"
-install -m 0755 "$tmp/containerd-shim-${runtime}-v1" "$SHIM"
-cat >> /etc/containerd/config.toml <<'EOF'
+CONFIG=${shq(paths.config)}
+SHIM=${shq(`${paths.binDir}/containerd-shim-${runtime}-v1`)}
+changed=0
 
-[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${runtime}]
-  runtime_type = "io.containerd.${runtime}.v1"
-EOF
-systemctl restart containerd
-echo "shim $RUNTIME installed"
+if [ ! -x "$SHIM" ]; then
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  ${download(RUNWASI.url(runtime, RUNWASI.version), '"$tmp/shim.tar.gz"', o.sha256).replace(/\n/g, "\n  ")}
+  tar -C "$tmp" -xzf "$tmp/shim.tar.gz"
+  install -m 0755 "$tmp/containerd-shim-${runtime}-v1" "$SHIM"
+  changed=1
+fi
+
+# The CRI runtime table depends on the config file's version (containerd 2 reads version 3 natively and
+# migrates version 2 at load; a v2 table in a v3 file is ignored).
+version="$(awk -F= '/^[[:space:]]*version[[:space:]]*=/ { gsub(/[^0-9]/, "", $2); print $2; exit }' "$CONFIG")"
+case "$version" in
+  3) plugin=${CONTAINERD_CRI_RUNTIME_TABLE[3]} ;;
+  2) plugin=${CONTAINERD_CRI_RUNTIME_TABLE[2]} ;;
+  *) echo "containerd config $CONFIG has version '$version'; this installer writes versions 2 and 3" >&2; exit 1 ;;
+esac
+# Either quote style around the plugin id ("..." or '...', as EKS's template writes it) counts as registered.
+if ! grep -Fq "[plugins.\\"$plugin\\".containerd.runtimes.$RUNTIME]" "$CONFIG" &&
+  ! grep -Fq "[plugins.'$plugin'.containerd.runtimes.$RUNTIME]" "$CONFIG"; then
+  printf '\\n[plugins."%s".containerd.runtimes.%s]\\n  runtime_type = "io.containerd.%s.v1"\\n' "$plugin" "$RUNTIME" "$RUNTIME" >> "$CONFIG"
+  changed=1
+fi
+if [ "$changed" = 1 ]; then
+  systemctl restart containerd
+  echo "shim $RUNTIME registered in $CONFIG (config version $version)"
+else
+  echo "shim $RUNTIME already registered in $CONFIG"
+fi
 `;
 }
 

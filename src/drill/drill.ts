@@ -41,6 +41,9 @@ export function configHash(file: string): string {
   return "sha256:" + createHash("sha256").update(readFileSync(file)).digest("hex");
 }
 
+/** The name a drill's own lattice runs under (its ports derive from it), so a drill never clashes with `up`. */
+export const drillStateName = (stack: string): string => `${stack}-drill`;
+
 /** Boot, run every repetition, and stop everything. The lattice lives in a temporary state dir. */
 export async function executeDrill(
   spec: LatticeSpec,
@@ -51,7 +54,7 @@ export async function executeDrill(
   const progress = opts.progress ?? (() => {});
   const dir = mkdtempSync(path.join(tmpdir(), `lf-drill-${stack.name}-`));
   const runSpec: LatticeSpec = opts.basePort ? { ...spec, local: { basePort: opts.basePort } } : spec;
-  const r = await renderLocal(runSpec, `${stack.name}-drill`, dir);
+  const r = await renderLocal(runSpec, drillStateName(stack.name), dir);
   const sup = new Supervisor(dir);
   const startedAt = new Date().toISOString();
   try {

@@ -1,5 +1,6 @@
 /** The local lattice: the declared topology booted on one machine (servers, JetStream assets, Wasm hosts). */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import { jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { latticeSubjects } from "../compile/credentials";
@@ -113,24 +114,21 @@ export async function hostsReady(
   const failures: string[] = [];
   await Promise.all(
     names.map(async (h) => {
-      const p = sup.processes.get(`host-${h}`)!;
-      let exited = false;
-      void p.exited.then(() => (exited = true));
-      const ok = await waitFor(
-        () => {
-          if (exited) return true;
-          return / ready$/m.test(readFileSync(p.logFile, "utf8"));
-        },
-        timeoutMs,
-        50,
-      );
-      if (!ok || exited)
-        failures.push(
-          `${h}: ${exited ? "exited" : "not ready"}: ${readFileSync(p.logFile, "utf8").trim().split("\n").slice(-3).join(" | ")}`,
-        );
+      // A host that already exited is no longer supervised; its log stays where it wrote it.
+      const p = sup.processes.get(`host-${h}`);
+      const logFile = p?.logFile ?? path.join(r.layout.stateDir, "logs", `host-${h}.log`);
+      let exited = !p;
+      void p?.exited.then(() => (exited = true));
+      const ok = await waitFor(() => exited || / ready$/m.test(readFileSync(logFile, "utf8")), timeoutMs, 50);
+      if (!ok || exited) failures.push(`${h}: ${exited ? "exited" : "not ready"}: ${lastLines(logFile)}`);
     }),
   );
-  if (failures.length) throw new Error(`hosts failed to start:\n  ${failures.join("\n  ")}`);
+  if (failures.length) throw new Error(`Wasm hosts failed to start:\n  ${failures.join("\n  ")}`);
+}
+
+function lastLines(file: string, n = 3): string {
+  if (!existsSync(file)) return "(no log)";
+  return readFileSync(file, "utf8").trim().split("\n").slice(-n).join(" | ");
 }
 
 /** Collect host heartbeats for `ms` (the status query of the lattice). */

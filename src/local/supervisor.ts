@@ -141,7 +141,7 @@ export class Supervisor {
     opts: { monitorPort?: number; env?: NodeJS.ProcessEnv; pipeStdin?: boolean; gid?: number } = {},
   ): ManagedProcess {
     if (this.procs.has(name)) throw new Error(`process ${name} is already running (pid ${this.procs.get(name)!.pid})`);
-    const logFile = path.join(this.stateDir, "logs", `${name}.log`);
+    const logFile = this.logFileOf(name);
     const fd = openSync(logFile, "a", 0o600);
     // A piped stdin closes when we die, however we die: children that watch it never outlive us.
     const child = spawn(command, args as string[], {
@@ -161,13 +161,19 @@ export class Supervisor {
     return mp;
   }
 
+  logFileOf(name: string): string {
+    return path.join(this.stateDir, "logs", `${name}.log`);
+  }
+
   startServer(name: string, confFile: string, monitorPort: number, gid?: number): ManagedProcess {
     return this.spawnProcess(name, this.natsServer, ["-c", confFile], { monitorPort, gid });
   }
 
   /** Wait until /healthz answers 200 (JetStream servers: once they reached the meta leader). */
   async waitReady(names: readonly string[], timeoutMs = 20000, healthPath = "/healthz"): Promise<void> {
-    const pending = names.map((n) => this.procs.get(n)).filter((p): p is ManagedProcess => !!p);
+    const gone = names.filter((n) => !this.procs.has(n));
+    if (gone.length) throw new Error(`servers exited while starting: ${gone.map((n) => `${n} (log ${this.logFileOf(n)})`).join(", ")}`);
+    const pending = names.map((n) => this.procs.get(n)!);
     const results = await Promise.all(
       pending.map(async (p) => {
         let exited = false;

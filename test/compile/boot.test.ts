@@ -81,7 +81,8 @@ describe("boot scripts", () => {
     const spec = stack("prod");
     const pool = spec.clouds[0]!.nodePools.find((p) => p.kind === "runtime-class")!;
     const shim = shimInstallScript(spec, pool);
-    assert.match(shim, /runtime_type = "io\.containerd\.wasmedge\.v1"/);
+    assert.match(shim, /3\) plugin=io\.containerd\.cri\.v1\.runtime/);
+    assert.match(shim, /runtime_type = "io\.containerd\.%s\.v1"/);
     assert.throws(
       () =>
         shimInstallScript(

@@ -26,13 +26,13 @@ const COMPONENT_TYPES = new Set([
   "latticeform:cloud:AwsSite",
   "latticeform:cloud:GcpSite",
   "latticeform:cloud:ExistingSite",
-  "latticeform:nats:Exposure",
+  "latticeform:nats:NatsExposure",
   "latticeform:nats:HubCluster",
   "latticeform:nats:TieBreakerSite",
-  "latticeform:nats:JetStream",
-  "latticeform:security:Credentials",
-  "latticeform:wasm:Operator",
-  "latticeform:wasm:HostPool",
+  "latticeform:nats:JetStreamAssets",
+  "latticeform:security:LatticeCredentials",
+  "latticeform:wasm:WasmcloudOperator",
+  "latticeform:wasm:WasmHostPool",
   "latticeform:wasm:KrustletPool",
   "latticeform:wasm:RuntimeClassPool",
   "latticeform:wasm:Workloads",
@@ -122,7 +122,7 @@ describe("Pulumi components under mocks", () => {
       // Two hubs plus the stretched cluster's member release in each cloud.
       assert.equal(c["latticeform:nats:HubCluster"], 4);
       assert.equal(
-        c["latticeform:wasm:HostPool"],
+        c["latticeform:wasm:WasmHostPool"],
         spec.clouds.reduce((n, x) => n + x.hostPools.length, 0),
       );
       assert.equal(c["latticeform:wasm:Workloads"], spec.clouds.length);

@@ -1,9 +1,8 @@
 // Test guest: never returns.
-export function alloc(len: i32): usize {
-  return heap.alloc(<usize>len);
-}
-export function handle(ptr: usize, len: i32): usize {
-  let x: usize = ptr;
-  while (true) x = x * 31 + <usize>len;
+export { cabi_realloc } from "../lib/wit";
+
+export function handle_message(sp: usize, sl: usize, bp: usize, bl: usize, hasReply: i32, rp: usize, rl: usize): usize {
+  let x: usize = sp + sl + bp + bl + <usize>hasReply + rp + rl;
+  while (true) x = x * 31 + bl;
   return x;
 }

@@ -1,15 +1,15 @@
-// Test guest: tries to read what an earlier request left in memory. It returns the 16 bytes at a fixed
-// address, then writes its own payload there. A host that leaked memory between requests would let the next
-// request read this one's payload.
+// Test guest: tries to read what an earlier message left in memory. It replies with the 16 bytes at a fixed
+// address, then writes its own message body there. A host that leaked memory between messages would let the
+// next message read this one's body.
+import { done, Message, replyBytes } from "../lib/wit";
+export { cabi_realloc } from "../lib/wit";
+
 const SPOT: usize = 40000;
 
-export function alloc(len: i32): usize {
-  return heap.alloc(<usize>len);
-}
-export function handle(ptr: usize, len: i32): usize {
-  const out = heap.alloc(4 + 16);
-  store<i32>(out, 16);
-  memory.copy(out + 4, SPOT, 16);
-  memory.copy(SPOT, ptr, <usize>min(len, 16));
-  return out;
+export function handle_message(sp: usize, sl: usize, bp: usize, bl: usize, hasReply: i32, rp: usize, rl: usize): usize {
+  const msg = Message.lift(sp, sl, bp, bl, hasReply, rp, rl);
+  const seen = new Uint8Array(16);
+  memory.copy(seen.dataStart, SPOT, 16);
+  memory.copy(SPOT, msg.body.dataStart, <usize>min(msg.body.length, 16));
+  return done(replyBytes(msg, seen) ? null : "publish failed");
 }

@@ -1,8 +1,7 @@
-// Test guest: traps on every request.
-export function alloc(len: i32): usize {
-  return heap.alloc(<usize>len);
-}
-export function handle(ptr: usize, len: i32): usize {
+// Test guest: traps on every message (before it can publish a reply: the host answers for it).
+export { cabi_realloc } from "../lib/wit";
+
+export function handle_message(sp: usize, sl: usize, bp: usize, bl: usize, hasReply: i32, rp: usize, rl: usize): usize {
   unreachable();
-  return ptr + <usize>len;
+  return sp + sl + bp + bl + <usize>hasReply + rp + rl;
 }

@@ -1,9 +1,7 @@
 // Payment validator (stateless): positive amount, allowed currency, IBAN mod-97 check.
-import { allocBytes, input, jsonNumber, jsonString, output, quote } from "../lib/abi";
-
-export function alloc(len: i32): usize {
-  return allocBytes(len);
-}
+import { jsonNumber, jsonString, quote } from "../lib/json";
+import { done, Message, reply } from "../lib/wit";
+export { cabi_realloc } from "../lib/wit";
 
 function ibanValid(raw: string): bool {
   const s = raw.replaceAll(" ", "").toUpperCase();
@@ -29,8 +27,7 @@ function ibanValid(raw: string): bool {
   return rem == 1;
 }
 
-export function handle(ptr: usize, len: i32): usize {
-  const req = input(ptr, len);
+function validate(req: string): string {
   const reasons = new Array<string>();
   const amount = jsonNumber(req, "amount");
   if (isNaN(amount) || amount <= 0) reasons.push("amount must be positive");
@@ -41,5 +38,12 @@ export function handle(ptr: usize, len: i32): usize {
   const id = jsonString(req, "id");
   let out = '{"id":' + (id === null ? "null" : quote(id)) + ',"valid":' + (reasons.length == 0 ? "true" : "false") + ',"reasons":[';
   for (let i = 0; i < reasons.length; i++) out += (i > 0 ? "," : "") + quote(reasons[i]);
-  return output(out + "]}");
+  return out + "]}";
+}
+
+/** `wasmcloud:messaging/handler@0.2.0#handle-message` (renamed at build): validate, reply, done. */
+export function handle_message(sp: usize, sl: usize, bp: usize, bl: usize, hasReply: i32, rp: usize, rl: usize): usize {
+  const msg = Message.lift(sp, sl, bp, bl, hasReply, rp, rl);
+  if (!reply(msg, validate(msg.text()))) return done("publish failed");
+  return done(null);
 }

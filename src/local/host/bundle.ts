@@ -45,6 +45,8 @@ export function hostCommand(log: (line: string) => void = () => {}): string[] {
       platform: "node",
       format: "cjs",
       target: "node20",
+      // jco (the general path's transpiler) loads its own wasm files: it stays a package, imported on demand.
+      external: ["@bytecodealliance/*"],
       outfile: tmp,
       logLevel: "silent",
     });

@@ -15,7 +15,8 @@ import type { Workload } from "../../model/schema";
 import type { HostNode } from "../../model/topology";
 import { connectLocal, serverUrls } from "../client";
 import type { LocalRender } from "../state";
-import { KvConflict, WasmPool, type KvCapability } from "../wasm/engine";
+import { queueGroupOf } from "../../compile/workloadDeployment";
+import { KvConflict, WasmPool, type BrokerMessage, type KvBackend } from "../wasm/engine";
 
 import { HEARTBEAT_MS, PRIMARY_DEAD_MS, START_WAIT_MS } from "./constants";
 
@@ -40,44 +41,39 @@ interface Served {
 }
 
 /**
- * Key-value for a guest, on a bucket bound once the host is connected. Writes to one key leave this host one
- * at a time: nats-server before 2.9.21 checks Nats-Expected-Last-Subject-Sequence on a clustered (R3) stream
- * only before proposing, so concurrent conditional writes with the same expected revision can all succeed
- * (nats-server#4320; 3 of 10 did here on 2.9.10). Serialized, each check sees the previous write applied.
+ * The store under a workload's `wasi:keyvalue` (wash's semantics are in ../wasm/keyvalue.ts): the spec's
+ * bucket, bound once the host is connected. A conditional update that loses is a KvConflict, which the guest
+ * sees as wash's "wrong last revision".
  */
-function kvCapability(holder: { kv?: KV }): KvCapability {
+function kvBackend(holder: { kv?: KV }): KvBackend {
   const bucket = (): KV => {
     if (!holder.kv) throw new Error("key-value bucket not bound yet");
     return holder.kv;
   };
-  const writing = new Map<string, Promise<unknown>>();
-  const write = async (key: string, value: Uint8Array, expected: number | undefined): Promise<number> => {
-    try {
-      if (expected === undefined) return await bucket().put(key, value);
-      // JetStream's expected-last-subject-sequence: the write fails if another one came first.
-      return expected === 0 ? await bucket().create(key, value) : await bucket().update(key, value, expected);
-    } catch (e) {
-      if (/wrong last sequence|key exists/i.test(String(e))) throw new KvConflict(key);
-      throw e;
-    }
-  };
   return {
-    async get(key) {
-      const e = await bucket().get(key);
-      return e && e.operation === "PUT" ? { value: e.value, revision: e.revision } : undefined;
+    async open() {
+      bucket();
     },
-    put(key, value, expected) {
-      const prev = writing.get(key) ?? Promise.resolve();
-      const next = prev.then(
-        () => write(key, value, expected),
-        () => write(key, value, expected),
-      );
-      const settled = next.catch(() => undefined);
-      writing.set(key, settled);
-      void settled.then(() => {
-        if (writing.get(key) === settled) writing.delete(key);
-      });
-      return next;
+    async entry(_b, key) {
+      const e = await bucket().get(key);
+      return e ? { value: e.value, revision: e.revision, deleted: e.operation !== "PUT" } : undefined;
+    },
+    put: (_b, key, value) => bucket().put(key, value),
+    async update(_b, key, value, revision) {
+      try {
+        return await bucket().update(key, value, revision);
+      } catch (e) {
+        if (/wrong last sequence/i.test(String(e))) throw new KvConflict(key);
+        throw e;
+      }
+    },
+    async delete(_b, key) {
+      await bucket().delete(key);
+    },
+    async keys() {
+      const out: string[] = [];
+      for await (const k of await bucket().keys()) out.push(k);
+      return out;
     },
   };
 }
@@ -120,11 +116,11 @@ export class WasmHost {
         s.reason = "OCI artifacts run in the clouds only; the local lattice runs .wasm files";
         continue;
       }
-      let kv: KvCapability | undefined;
+      let kv: { bucket: string; backend: KvBackend } | undefined;
       if (w.kv) {
         const holder = buckets.get(w.kv) ?? {};
         buckets.set(w.kv, holder);
-        kv = kvCapability(holder);
+        kv = { bucket: w.kv, backend: kvBackend(holder) };
       }
       s.pool = await WasmPool.create({
         wasmFile: path.resolve(REPO_ROOT, w.artifact.path),
@@ -133,6 +129,7 @@ export class WasmHost {
         size: 2,
         maxSize: w.kv ? 8 : 2,
         kv,
+        request: (subject, body, timeoutMs) => this.request(subject, body, timeoutMs),
         name: w.name,
       });
     }
@@ -210,7 +207,8 @@ export class WasmHost {
       if (!s.pool) continue;
       const want = this.shouldServe(s.w);
       if (want && !s.sub) {
-        s.sub = this.nc.subscribe(s.w.subject, { queue: s.w.name, callback: (_e, m) => void this.handle(s, m) });
+        // The queue group wash's messaging plugin joins with the WorkloadDeployment's consumer_group.
+        s.sub = this.nc.subscribe(s.w.subject, { queue: queueGroupOf(this.r.spec, s.w), callback: (_e, m) => void this.handle(s, m) });
         this.log(`serving ${s.w.name} on ${s.w.subject}`);
       } else if (!want && s.sub) {
         void s.sub.drain();
@@ -235,18 +233,38 @@ export class WasmHost {
       });
   }
 
+  /** `consumer.request` for guests. */
+  private async request(subject: string, body: Uint8Array, timeoutMs: number): Promise<BrokerMessage> {
+    if (!this.nc) throw new Error("not connected");
+    const m = await this.nc.request(subject, body, { timeout: timeoutMs });
+    return { subject: m.subject, body: m.data, ...(m.reply ? { replyTo: m.reply } : {}) };
+  }
+
+  /**
+   * One message, as wash's messaging plugin runs it: a fresh instance, then what the guest published is sent
+   * (its reply to reply-to among it; handle-message's result is not a reply). Beyond wash: replies carry
+   * lf-host/lf-cloud/lf-duration-ms, and lf-error when handle-message returned an error; a guest that traps
+   * or overruns before replying gets an error reply from the host, so clients need not wait for a timeout.
+   */
   private async handle(s: Served, m: Msg): Promise<void> {
-    const res = await s.pool!.handle(m.data);
+    const res = await s.pool!.handle({ subject: m.subject, body: m.data, ...(m.reply ? { replyTo: m.reply } : {}) });
     const h = headers();
     h.set("lf-host", this.host.name);
     h.set("lf-cloud", this.host.cloud);
     h.set("lf-duration-ms", res.durationMs.toFixed(3));
-    if (res.ok) {
-      s.served++;
-      this.reply(() => m.respond(res.output, { headers: h }));
-    } else {
+    const failed = !res.ok ? res.kind : res.handlerError !== undefined ? "guest" : undefined;
+    if (failed) {
       s.errors++;
-      h.set("lf-error", res.kind);
+      h.set("lf-error", failed);
+    } else s.served++;
+    let replied = false;
+    for (const p of res.published) {
+      if (m.reply && p.subject === m.reply && !replied) {
+        replied = true;
+        this.reply(() => m.respond(p.body, { headers: h }));
+      } else this.reply(() => this.nc?.publish(p.subject, p.body, p.replyTo ? { reply: p.replyTo } : {}));
+    }
+    if (!replied && m.reply && !res.ok) {
       this.reply(() => m.respond(new TextEncoder().encode(JSON.stringify({ error: res.error, kind: res.kind })), { headers: h }));
     }
   }

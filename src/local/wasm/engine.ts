@@ -1,63 +1,73 @@
 /**
- * The Wasm engine of the local lattice's hosts: Node's built-in WebAssembly, guests run in worker threads.
+ * The Wasm engine of the local lattice's hosts: workload components (wit/world.wit) on Node's WebAssembly,
+ * in worker threads.
  *
- * - The module is compiled once and shared with every worker; each request gets a fresh instance, so no
- *   state leaks between requests. Its memory is the worker's previous one zeroed (or a new one when a guest
- *   grew it): the same as a new memory, at a tenth of the cost (see worker.cjs).
- * - Sandbox: a guest gets only `env.memory` (created by the host with the workload's memory limit as its
- *   maximum), `env.kv_get` and `env.kv_put`; any other import is refused at load. No WASI: no file system,
- *   clock or network. A guest that loops is stopped by terminating its worker at the request's time limit
- *   (the only way to interrupt running Wasm in Node); a fresh worker takes its place.
- * - Key-value is a synchronous host function for the guest: the worker blocks on a SharedArrayBuffer
- *   (Atomics.wait, bounded by the request's deadline) while this thread runs the async capability.
- *
- * Guest ABI: exports `alloc(len) -> ptr` and `handle(ptr, len) -> ptr to [len: i32 LE][bytes]`.
+ * - Load: the file must be a component of the world: its imports within the allow-list (key-value only for
+ *   a workload that declares `kv`), `wasmcloud:messaging/handler@0.2.0` exported. Anything else is refused
+ *   with what is wrong, before a worker starts.
+ * - Fast path (a component with one core module of its own, plus wit-component's indirection modules): the
+ *   core module runs with our canonical-ABI glue (worker.cjs), its memory turned into an import the worker
+ *   pools and zeroes, capped at the workload's limit. General path (any other component): `jco transpile`
+ *   output, each core memory capped (transpile.ts). Both give each message a fresh instance.
+ * - Capabilities with wash 2.7's semantics (keyvalue.ts): publish and request, key-value on the workload's
+ *   declared bucket. The guest's publishes are handed to the host when it returns.
+ * - A guest that loops is stopped by terminating its worker at the message's time limit (the only way to
+ *   interrupt running Wasm in Node); a fresh worker takes its place.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { REPO_ROOT } from "../../paths";
+import { capMemory, memoryToImport, pagesOf } from "./binary";
+import { parseComponent, singleCoreModule, worldProblems } from "./component";
+import { KvError, washKv, type KvBackend } from "./keyvalue";
+import { transpiled } from "./transpile";
 
-export interface KvEntry {
-  readonly value: Uint8Array;
-  /** The key's revision (JetStream sequence), for a conditional write. */
-  readonly revision: number;
-}
-
-export interface KvCapability {
-  get(key: string): Promise<KvEntry | undefined>;
-  /**
-   * Write `value` and return the new revision. With `expected`, only if the key is still at that revision
-   * (0: only if it does not exist); otherwise throw `KvConflict`.
-   */
-  put(key: string, value: Uint8Array, expected?: number): Promise<number>;
-}
-
-/** A conditional write lost a race: another request changed the key since this one read it. */
-export class KvConflict extends Error {
-  constructor(key: string) {
-    super(`key ${key} changed since it was read`);
-    this.name = "KvConflict";
-  }
-}
-
-/** Attempts of a request whose conditional key-value write lost a race (each in a fresh instance). */
-export const CONFLICT_ATTEMPTS = 20;
+export { KvConflict, KvError, type KvBackend } from "./keyvalue";
 
 export interface WasmLimits {
   readonly memoryMiB: number;
   readonly timeoutMs: number;
 }
 
+/** A message as `handle-message` receives it. */
+export interface BrokerMessage {
+  readonly subject: string;
+  readonly body: Uint8Array;
+  readonly replyTo?: string;
+}
+
+/** What the guest published while it ran (the host sends it). */
+export interface Published {
+  readonly subject: string;
+  readonly body: Uint8Array;
+  readonly replyTo?: string;
+}
+
 export type WasmResult =
-  | { ok: true; output: Uint8Array; durationMs: number }
-  | { ok: false; error: string; kind: "trap" | "timeout" | "memory" | "abi" | "conflict"; durationMs: number };
+  | { ok: true; published: Published[]; handlerError?: string; durationMs: number }
+  | { ok: false; error: string; kind: "trap" | "timeout" | "memory" | "closed"; published: Published[]; durationMs: number };
+
+/** `consumer.request` for guests: the host's NATS request. */
+export type RequestCapability = (subject: string, body: Uint8Array, timeoutMs: number) => Promise<BrokerMessage>;
 
 // From the checkout, not __dirname: the host may run from a bundle elsewhere.
 const WORKER = path.join(REPO_ROOT, "src", "local", "wasm", "worker.cjs");
-const PAGE = 65536;
-const KV_BUFFER = 1 << 20;
-const ALLOWED_IMPORTS = ["env.memory", "env.kv_get", "env.kv_put"];
+const BUFFER = 1 << 20;
+/** Core imports the fast path's glue implements (worker.cjs). */
+const FAST_IMPORTS: Record<string, string[]> = {
+  "wasmcloud:messaging/consumer@0.2.0": ["publish", "request"],
+  "wasi:keyvalue/store@0.2.0-draft": [
+    "open",
+    "[method]bucket.get",
+    "[method]bucket.set",
+    "[method]bucket.delete",
+    "[method]bucket.exists",
+    "[method]bucket.list-keys",
+    "[resource-drop]bucket",
+  ],
+  "wasi:keyvalue/atomics@0.2.0-draft": ["increment"],
+};
 
 export class WasmLoadError extends Error {
   constructor(file: string, why: string) {
@@ -66,81 +76,92 @@ export class WasmLoadError extends Error {
   }
 }
 
-function readLeb(buf: Uint8Array, at: number): [number, number] {
-  let result = 0;
-  let shift = 0;
-  let i = at;
-  for (;;) {
-    const b = buf[i++]!;
-    result |= (b & 0x7f) << shift;
-    if ((b & 0x80) === 0) break;
-    shift += 7;
-  }
-  return [result >>> 0, i];
-}
-
-/** The declared minimum pages of an imported memory (the import section, id 2), or undefined. */
-export function importedMemoryMin(bytes: Uint8Array): number | undefined {
-  let i = 8;
-  while (i < bytes.length) {
-    const id = bytes[i]!;
-    const [size, start] = readLeb(bytes, i + 1);
-    if (id === 2) {
-      const [count, first] = readLeb(bytes, start);
-      let p = first;
-      for (let k = 0; k < count; k++) {
-        let len: number;
-        [len, p] = readLeb(bytes, p);
-        p += len;
-        [len, p] = readLeb(bytes, p);
-        p += len;
-        const kind = bytes[p++]!;
-        if (kind === 0) [, p] = readLeb(bytes, p);
-        else if (kind === 1) {
-          p++;
-          const flags = bytes[p++]!;
-          [, p] = readLeb(bytes, p);
-          if (flags & 1) [, p] = readLeb(bytes, p);
-        } else if (kind === 2) {
-          const flags = bytes[p++]!;
-          let min: number;
-          [min, p] = readLeb(bytes, p);
-          if (flags & 1) [, p] = readLeb(bytes, p);
-          return min;
-        } else if (kind === 3) p += 2;
-      }
-      return undefined;
-    }
-    i = start + size;
-  }
-  return undefined;
-}
-
 interface Pending {
   id: number;
-  /** Runs so far that lost a key-value race. */
-  conflicts: number;
-  payload: Uint8Array;
+  msg: BrokerMessage;
   resolve: (r: WasmResult) => void;
   started: number;
-  timer?: NodeJS.Timeout;
 }
 
 interface Slot {
   worker: Worker;
   ctrl: Int32Array;
-  rev: Float64Array;
   data: Uint8Array;
   /** Requests sent to the worker and not answered yet, in the order it runs them; the first is running. */
   batch: Pending[];
   timer?: NodeJS.Timeout;
-  /** Started and ready for work. */
   live: boolean;
   ready: Promise<void>;
 }
 
 /** Most requests handed to one worker in one message: fewer thread hand-offs under load, bounded unfairness. */
 const MAX_BATCH = 16;
+
+export type WasmPath = "fast" | "general";
+
+export interface WasmPoolOptions {
+  readonly wasmFile: string;
+  readonly limits: WasmLimits;
+  /** Workers at start. @default 2 */
+  readonly size?: number;
+  /** Workers while requests wait (guests blocked on key-value hold theirs). @default size */
+  readonly maxSize?: number;
+  /** The workload's declared bucket and the store behind it; without it, key-value imports are refused. */
+  readonly kv?: { readonly bucket: string; readonly backend: KvBackend };
+  readonly request?: RequestCapability;
+  /** Force a path; by default the fast path when the component allows it. */
+  readonly path?: WasmPath;
+  readonly name?: string;
+}
+
+type WorkerData = Record<string, unknown>;
+
+/** Check the component against the world and prepare what its workers need. */
+async function prepare(opts: WasmPoolOptions, maxPages: number): Promise<{ path: WasmPath; data: WorkerData }> {
+  const file = opts.wasmFile;
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw new WasmLoadError(file, `cannot be read: ${(e as Error).message}`);
+  }
+  let info;
+  try {
+    info = parseComponent(bytes);
+  } catch (e) {
+    throw new WasmLoadError(file, `${(e as Error).message}; a workload is a component of the latticeform world (wit/world.wit)`);
+  }
+  const problems = worldProblems(info, { kv: !!opts.kv });
+  if (problems.length) throw new WasmLoadError(file, problems.join("; "));
+  const single = opts.path === "general" ? undefined : singleCoreModule(info);
+  const fastOk = single && WebAssembly.Module.imports(single.module).every((i) => FAST_IMPORTS[i.module]?.includes(i.name));
+  if (fastOk) {
+    let rewritten;
+    try {
+      rewritten = memoryToImport(single.bytes);
+    } catch (e) {
+      throw new WasmLoadError(file, `its core module ${(e as Error).message}`);
+    }
+    if (rewritten.minPages > maxPages)
+      throw new WasmLoadError(
+        file,
+        `needs ${rewritten.minPages} memory pages at start, more than its limit of ${opts.limits.memoryMiB} MiB (${maxPages} pages)`,
+      );
+    return { path: "fast", data: { mode: "fast", wasmModule: await WebAssembly.compile(rewritten.bytes), minPages: rewritten.minPages } };
+  }
+  if (opts.path === "fast")
+    throw new WasmLoadError(file, "does not fit the fast path (one core module of its own, imports the glue implements)");
+  const t = await transpiled(bytes);
+  const coreModules: Record<string, WebAssembly.Module> = {};
+  for (const [name, core] of Object.entries(t.cores)) {
+    try {
+      coreModules[name] = await WebAssembly.compile(capMemory(core, maxPages));
+    } catch (e) {
+      throw new WasmLoadError(file, `core module ${name} ${(e as Error).message} (${opts.limits.memoryMiB} MiB)`);
+    }
+  }
+  return { path: "general", data: { mode: "general", glueUrl: t.glueUrl, coreModules, minPages: 0 } };
+}
 
 export class WasmPool {
   private readonly slots: Slot[] = [];
@@ -150,64 +171,24 @@ export class WasmPool {
   private counters = { restarts: 0, served: 0, errors: 0 };
   private maxSize = 1;
   private growing = false;
+  private kv?: ReturnType<typeof washKv>;
 
   private constructor(
-    private readonly module: WebAssembly.Module,
-    private readonly minPages: number,
-    private readonly maxPages: number,
-    private readonly limits: WasmLimits,
-    private readonly kv: KvCapability | undefined,
+    private readonly data: WorkerData,
+    private readonly opts: WasmPoolOptions,
+    /** Which path runs this component. */
+    readonly path: WasmPath,
     readonly name: string,
-  ) {}
+  ) {
+    if (opts.kv) this.kv = washKv(opts.kv.bucket, opts.kv.backend);
+  }
 
-  /**
-   * Load, check and compile a guest, and start `size` workers, growing to `maxSize` while requests wait.
-   * Refuses modules that ask for more than the sandbox grants.
-   */
-  static async create(opts: {
-    wasmFile: string;
-    limits: WasmLimits;
-    size?: number;
-    maxSize?: number;
-    kv?: KvCapability;
-    name?: string;
-  }): Promise<WasmPool> {
-    const bytes = new Uint8Array(readFileSync(opts.wasmFile));
-    let module: WebAssembly.Module;
-    try {
-      module = await WebAssembly.compile(bytes);
-    } catch (e) {
-      throw new WasmLoadError(opts.wasmFile, `not a valid WebAssembly module: ${(e as Error).message}`);
-    }
-    const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
-    const denied = imports.filter((i) => !ALLOWED_IMPORTS.includes(i));
-    if (denied.length) {
-      throw new WasmLoadError(
-        opts.wasmFile,
-        `imports ${denied.join(", ")}, which the sandbox does not grant (allowed: ${ALLOWED_IMPORTS.join(", ")})`,
-      );
-    }
-    if (!imports.includes("env.memory")) {
-      throw new WasmLoadError(
-        opts.wasmFile,
-        "defines its own memory; a guest must import env.memory so the host can cap it (AssemblyScript: --importMemory)",
-      );
-    }
-    const exports = WebAssembly.Module.exports(module);
-    for (const name of ["alloc", "handle"]) {
-      if (!exports.some((e) => e.name === name && e.kind === "function"))
-        throw new WasmLoadError(opts.wasmFile, `does not export the function ${name} (the latticeform guest ABI)`);
-    }
-    const maxPages = Math.floor((opts.limits.memoryMiB * 1024 * 1024) / PAGE);
-    const minPages = importedMemoryMin(bytes) ?? 1;
-    if (minPages > maxPages) {
-      throw new WasmLoadError(
-        opts.wasmFile,
-        `needs ${minPages} memory pages at start, more than its limit of ${opts.limits.memoryMiB} MiB (${maxPages} pages)`,
-      );
-    }
+  /** Load and check a component, start `size` workers, growing to `maxSize` while requests wait. */
+  static async create(opts: WasmPoolOptions): Promise<WasmPool> {
+    const maxPages = pagesOf(opts.limits.memoryMiB);
+    const { path: p, data } = await prepare(opts, maxPages);
+    const pool = new WasmPool({ ...data, maxPages }, opts, p, opts.name ?? path.basename(opts.wasmFile, ".wasm"));
     const size = Math.max(1, opts.size ?? 2);
-    const pool = new WasmPool(module, minPages, maxPages, opts.limits, opts.kv, opts.name ?? path.basename(opts.wasmFile, ".wasm"));
     pool.maxSize = Math.max(size, opts.maxSize ?? size);
     for (let i = 0; i < size; i++) pool.slots.push(pool.spawn());
     await Promise.all(pool.slots.map((s) => s.ready));
@@ -215,18 +196,14 @@ export class WasmPool {
   }
 
   private spawn(): Slot {
-    // [signal, status, length, -] int32, [revision] float64, then the value bytes (see worker.cjs).
-    const sab = new SharedArrayBuffer(24 + KV_BUFFER);
+    // [signal, status, length, call number] int32, then the answer's bytes (see worker.cjs).
+    const sab = new SharedArrayBuffer(16 + BUFFER);
     // execArgv []: the worker is plain JavaScript and must not inherit a TypeScript loader.
-    const worker = new Worker(WORKER, {
-      execArgv: [],
-      workerData: { wasmModule: this.module, minPages: this.minPages, maxPages: this.maxPages, sab },
-    });
+    const worker = new Worker(WORKER, { execArgv: [], workerData: { ...this.data, sab } });
     const slot: Slot = {
       worker,
       ctrl: new Int32Array(sab, 0, 4),
-      rev: new Float64Array(sab, 16, 1),
-      data: new Uint8Array(sab, 24),
+      data: new Uint8Array(sab, 16),
       batch: [],
       live: false,
       ready: Promise.resolve(),
@@ -234,12 +211,11 @@ export class WasmPool {
     let started = false;
     slot.ready = new Promise((resolve, reject) => {
       const onReady = (m: { type?: string }) => {
-        if (m?.type === "ready") {
-          started = true;
-          slot.live = true;
-          worker.off("message", onReady);
-          resolve();
-        }
+        if (m?.type !== "ready") return;
+        started = true;
+        slot.live = true;
+        worker.off("message", onReady);
+        resolve();
       };
       worker.on("message", onReady);
       worker.once("error", (e) => {
@@ -253,127 +229,72 @@ export class WasmPool {
     return slot;
   }
 
-  /**
-   * Keys a running request has touched stay locked to it until it ends, so requests of this pool never race
-   * on a key (a hot account would otherwise rerun in a storm); conditional writes still guard against
-   * writers elsewhere. A request that waits too long hits its own time limit, which releases what it holds.
-   */
-  private readonly locks = new Map<string, { owner: number; waiters: (() => void)[] }>();
-
-  private async lockKey(key: string, rid: number): Promise<void> {
-    for (;;) {
-      const l = this.locks.get(key);
-      if (!l) {
-        this.locks.set(key, { owner: rid, waiters: [] });
-        return;
-      }
-      if (l.owner === rid) return;
-      await new Promise<void>((resolve) => l.waiters.push(resolve));
-    }
-  }
-
-  private unlockRequest(rid: number): void {
-    for (const [key, l] of this.locks) {
-      if (l.owner !== rid) continue;
-      this.locks.delete(key);
-      for (const wake of l.waiters) wake();
-    }
-  }
-
-  private async onMessage(slot: Slot, m: Record<string, unknown>): Promise<void> {
-    if (m.kv === "get" || m.kv === "put") {
-      let status = -1;
-      let value: Uint8Array | undefined;
-      let revision = 0;
-      const rid = Number(m.rid);
-      try {
-        if (!this.kv) throw new Error("no key-value grant");
-        await this.lockKey(String(m.key), rid);
-        // The request may have ended (time limit) while it waited: answer nothing it could misread.
-        if (slot.batch[0]?.id !== rid) return this.unlockRequest(rid);
-        if (m.kv === "get") {
-          const v = await this.kv.get(String(m.key));
-          if (v === undefined) status = 0;
-          else if (v.value.length <= slot.data.length) {
-            value = v.value;
-            revision = v.revision;
-            status = 1;
-          }
-        } else {
-          revision = await this.kv.put(String(m.key), m.value as Uint8Array, m.expected as number | undefined);
-          status = 1;
-        }
-      } catch (e) {
-        status = e instanceof KvConflict ? -2 : -1;
-      }
-      // The request ended while the call ran: the buffers belong to the next one now.
-      if (slot.batch[0]?.id !== rid) return;
-      if (value) slot.data.set(value);
-      slot.rev[0] = revision;
-      Atomics.store(slot.ctrl, 1, status);
-      Atomics.store(slot.ctrl, 2, value?.length ?? 0);
-      // Which call this answers: a late answer to an abandoned call must not pass for the next one's.
-      Atomics.store(slot.ctrl, 3, Number(m.seq));
-      Atomics.store(slot.ctrl, 0, 1);
-      Atomics.notify(slot.ctrl, 0);
-      return;
-    }
-    if (m.type === "done" && slot.batch[0]?.id === m.id) {
-      const p = slot.batch.shift()!;
-      this.unlockRequest(p.id);
-      clearTimeout(slot.timer);
-      const now = performance.now();
-      const durationMs = now - p.started;
-      // The worker runs its batch in order: the next request starts now, with its own time limit.
-      if (slot.batch.length) this.arm(slot, now);
-      if (this.retryConflict(p, m, durationMs)) {
-        // requeued (or given up), see retryConflict
-      } else if (m.ok) {
-        this.counters.served++;
-        p.resolve({ ok: true, output: m.output as Uint8Array, durationMs });
+  /** A capability call of the running request: answered through the shared buffer (see worker.cjs). */
+  private async hostCall(slot: Slot, m: Record<string, unknown>): Promise<void> {
+    const rid = Number(m.rid);
+    let status = 1;
+    let out: Uint8Array = new Uint8Array(0);
+    try {
+      if (m.op === "request") {
+        if (!this.opts.request) throw new KvError("other", "request is not available here");
+        const r = await this.opts.request(String(m.subject), m.body as Uint8Array, Number(m.timeoutMs));
+        const json = { subject: r.subject, body: Buffer.from(r.body).toString("base64"), replyTo: r.replyTo };
+        out = new TextEncoder().encode(JSON.stringify(json));
       } else {
-        this.counters.errors++;
-        p.resolve({ ok: false, error: String(m.error), kind: m.kind as "trap" | "memory" | "abi", durationMs });
+        if (!this.kv) throw new KvError("access-denied", `${this.name} declares no kv bucket`);
+        const r = await this.kv.call(m);
+        if (r === undefined) status = 0;
+        else out = r;
       }
-      if (slot.batch.length === 0) this.pump();
+    } catch (e) {
+      const tag = e instanceof KvError ? e.tag : "other";
+      status = tag === "no-such-store" ? -2 : tag === "access-denied" ? -3 : -1;
+      out = new TextEncoder().encode(e instanceof KvError ? e.message : `JetStream error: ${String((e as Error).message ?? e)}`);
     }
+    // The request ended while the call ran: the buffers belong to the next one now.
+    if (slot.batch[0]?.id !== rid) return;
+    if (out.length > slot.data.length) {
+      status = -1;
+      out = new TextEncoder().encode("value too large for the host buffer");
+    }
+    slot.data.set(out);
+    Atomics.store(slot.ctrl, 1, status);
+    Atomics.store(slot.ctrl, 2, out.length);
+    Atomics.store(slot.ctrl, 3, Number(m.seq));
+    Atomics.store(slot.ctrl, 0, 1);
+    Atomics.notify(slot.ctrl, 0);
   }
 
-  /**
-   * A request that lost a key-value race runs again from the start, in a fresh instance, after a random
-   * back-off that grows with its attempts (racing again at once on a hot key mostly loses again).
-   */
-  private retryConflict(p: Pending, m: Record<string, unknown>, durationMs: number): boolean {
-    if (m.ok || m.kind !== "conflict") return false;
-    if (++p.conflicts >= CONFLICT_ATTEMPTS) {
+  private onMessage(slot: Slot, m: Record<string, unknown>): void {
+    if (typeof m.op === "string") return void this.hostCall(slot, m);
+    if (m.type !== "done" || slot.batch[0]?.id !== m.id) return;
+    const p = slot.batch.shift()!;
+    clearTimeout(slot.timer);
+    const now = performance.now();
+    const durationMs = now - p.started;
+    // The worker runs its batch in order: the next request starts now, with its own time limit.
+    if (slot.batch.length) this.arm(slot, now);
+    const published = (m.published as Published[]) ?? [];
+    if (m.ok) {
+      this.counters.served++;
+      p.resolve({ ok: true, published, durationMs, ...(m.handlerError !== undefined ? { handlerError: String(m.handlerError) } : {}) });
+    } else {
       this.counters.errors++;
-      p.resolve({ ok: false, kind: "conflict", error: `${String(m.error)} (${p.conflicts} attempts)`, durationMs });
-      return true;
+      p.resolve({ ok: false, error: String(m.error), kind: m.kind as "trap" | "memory", published, durationMs });
     }
-    setTimeout(
-      () => {
-        if (this.closed) return p.resolve({ ok: false, kind: "abi", error: "the pool is closed", durationMs: 0 });
-        this.queue.unshift(p);
-        this.pump();
-      },
-      Math.random() * 2 ** Math.min(p.conflicts, 6),
-    );
-    return true;
+    if (slot.batch.length === 0) this.pump();
   }
 
   private arm(slot: Slot, now: number): void {
     slot.batch[0]!.started = now;
-    slot.timer = setTimeout(
-      () => this.replace(slot, "timeout", `the guest ran longer than its ${this.limits.timeoutMs} ms limit`),
-      this.limits.timeoutMs,
-    );
+    const ms = this.opts.limits.timeoutMs;
+    slot.timer = setTimeout(() => this.replace(slot, "timeout", `the guest ran longer than its ${ms} ms limit`), ms);
   }
 
   /** Terminate a worker (a guest that overran its time, or crashed it) and start a fresh one in its place. */
   private replace(slot: Slot, kind: "timeout" | "trap", error: string): void {
     const [p, ...notStarted] = slot.batch;
     slot.batch = [];
-    if (p) this.unlockRequest(p.id);
     clearTimeout(slot.timer);
     void slot.worker.terminate();
     this.counters.restarts++;
@@ -381,7 +302,7 @@ export class WasmPool {
     this.queue.unshift(...notStarted);
     if (p) {
       this.counters.errors++;
-      p.resolve({ ok: false, kind, error, durationMs: performance.now() - p.started });
+      p.resolve({ ok: false, kind, error, published: [], durationMs: performance.now() - p.started });
     }
     if (this.closed) return;
     const fresh = this.spawn();
@@ -394,39 +315,42 @@ export class WasmPool {
     const idle = this.slots.filter((s) => s.batch.length === 0 && s.live);
     for (let i = 0; i < idle.length && this.queue.length > 0; i++) {
       const slot = idle[i]!;
-      // Guests with key-value wait on I/O inside a request: one at a time per worker, and the pool grows instead.
-      const n = this.kv ? 1 : Math.min(MAX_BATCH, Math.ceil(this.queue.length / (idle.length - i)));
+      // Guests with capabilities that wait on I/O: one at a time per worker, and the pool grows instead.
+      const n = this.opts.kv || this.opts.request ? 1 : Math.min(MAX_BATCH, Math.ceil(this.queue.length / (idle.length - i)));
       slot.batch = this.queue.splice(0, n);
       this.arm(slot, performance.now());
       slot.worker.postMessage({
         type: "run",
-        items: slot.batch.map((p) => ({ id: p.id, payload: p.payload })),
-        timeoutMs: this.limits.timeoutMs,
+        items: slot.batch.map((p) => ({ id: p.id, msg: p.msg })),
+        timeoutMs: this.opts.limits.timeoutMs,
       });
     }
-    // Every worker busy and requests waiting (a guest blocked on key-value holds its worker): add one.
-    if (this.queue.length > 0 && !this.growing && !this.closed && this.slots.length < this.maxSize) {
-      this.growing = true;
-      const slot = this.spawn();
-      this.slots.push(slot);
-      void slot.ready.then(
-        () => {
-          this.growing = false;
-          this.pump();
-        },
-        () => {
-          this.growing = false;
-          this.slots.splice(this.slots.indexOf(slot), 1);
-        },
-      );
-    }
+    if (this.queue.length > 0 && !this.growing && !this.closed && this.slots.length < this.maxSize) this.grow();
   }
 
-  /** Run one request in a fresh instance. Never throws for guest faults; never waits past the time limit (plus a worker restart). */
-  handle(payload: Uint8Array): Promise<WasmResult> {
-    if (this.closed) return Promise.resolve({ ok: false, kind: "abi", error: "the pool is closed", durationMs: 0 });
+  /** Every worker busy and requests waiting (a guest blocked on key-value holds its worker): add one. */
+  private grow(): void {
+    this.growing = true;
+    const slot = this.spawn();
+    this.slots.push(slot);
+    void slot.ready.then(
+      () => {
+        this.growing = false;
+        this.pump();
+      },
+      () => {
+        this.growing = false;
+        this.slots.splice(this.slots.indexOf(slot), 1);
+      },
+    );
+  }
+
+  /** Run one message in a fresh instance. Never throws for guest faults; never waits past the time limit (plus a worker restart). */
+  handle(msg: BrokerMessage): Promise<WasmResult> {
+    if (this.closed) return Promise.resolve({ ok: false, kind: "closed", error: "the pool is closed", published: [], durationMs: 0 });
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, conflicts: 0, payload: new Uint8Array(payload), resolve, started: performance.now() });
+      const copy = { subject: msg.subject, body: new Uint8Array(msg.body), ...(msg.replyTo !== undefined ? { replyTo: msg.replyTo } : {}) };
+      this.queue.push({ id: this.nextId++, msg: copy, resolve, started: performance.now() });
       this.pump();
     });
   }
@@ -437,7 +361,8 @@ export class WasmPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.resolve({ ok: false, kind: "abi", error: "the pool is closed", durationMs: 0 });
+    for (const p of this.queue.splice(0))
+      p.resolve({ ok: false, kind: "closed", error: "the pool is closed", published: [], durationMs: 0 });
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }
