@@ -67,6 +67,10 @@ export function applyObject(name: string, obj: K8sObject, opts: pulumi.CustomRes
       return new k8s.apps.v1.Deployment(name, args as unknown as k8s.apps.v1.DeploymentArgs, opts);
     case "apps/v1/DaemonSet":
       return new k8s.apps.v1.DaemonSet(name, args as unknown as k8s.apps.v1.DaemonSetArgs, opts);
+    case "rbac.authorization.k8s.io/v1/ClusterRole":
+      return new k8s.rbac.v1.ClusterRole(name, args, opts);
+    case "rbac.authorization.k8s.io/v1/ClusterRoleBinding":
+      return new k8s.rbac.v1.ClusterRoleBinding(name, args as unknown as k8s.rbac.v1.ClusterRoleBindingArgs, opts);
     case "node.k8s.io/v1/RuntimeClass":
       return new k8s.node.v1.RuntimeClass(name, args as unknown as k8s.node.v1.RuntimeClassArgs, opts);
     default:

@@ -27,6 +27,24 @@ export const IDENTITY_DIR = "/etc/nats-identity";
 export const IDENTITIES_DIR = "/etc/nats-identities";
 export const AUTH_FILE = "auth.conf";
 export const IDENTITY_FILE = "identity.conf";
+/** Official kubectl image (bash, sed; kubernetes/kubernetes `build/server-image/kubectl/Dockerfile`) of the zone init container. */
+export const KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.33.0";
+
+/**
+ * Shell of the `zone` init container: replace the `az:` server tag of the pod's identity file with the zone of the
+ * node the pod was scheduled on (its `topology.kubernetes.io/zone` label). The StatefulSet spreads pods over zones,
+ * but which ordinal lands where is the scheduler's choice, so the zone cannot be compiled in; `unique_tag: az`
+ * places replicas by this tag. Fails (and the pod restarts) rather than start with a wrong or empty zone.
+ */
+export function zoneTagScript(identityFile: string): string {
+  return [
+    "set -euo pipefail",
+    `zone="$(kubectl get node "$NODE_NAME" --cache-dir=/tmp/kube-cache -o jsonpath='{.metadata.labels.topology\\.kubernetes\\.io/zone}')"`,
+    `case "$zone" in ""|*[!A-Za-z0-9-]*) echo "node $NODE_NAME has no usable topology.kubernetes.io/zone label: '$zone'" >&2; exit 1;; esac`,
+    `sed -i -E 's/"az:[^"]*"/"az:'"$zone"'"/' ${identityFile}`,
+    `grep -qF '"az:'"$zone"'"' ${identityFile}`,
+  ].join("\n");
+}
 
 /** The servers of one cluster that run in one cloud: one Helm release there. */
 export interface NatsReleaseGroup {
@@ -200,6 +218,7 @@ export function natsHelmValues(
         { op: "add", path: "/spec/volumes/-", value: { name: "nats-auth", secret: { secretName: names.auth, defaultMode: 0o400 } } },
         { op: "add", path: "/spec/volumes/-", value: { name: "nats-identities", configMap: { name: names.identity } } },
         { op: "add", path: "/spec/volumes/-", value: { name: "nats-identity", emptyDir: {} } },
+        { op: "add", path: "/spec/volumes/-", value: { name: "zone-tmp", emptyDir: {} } },
         {
           op: "add",
           path: "/spec/initContainers",
@@ -214,10 +233,29 @@ export function natsHelmValues(
                 { name: "nats-identity", mountPath: IDENTITY_DIR },
               ],
             },
+            {
+              name: "zone",
+              image: KUBECTL_IMAGE,
+              command: ["bash", "-c", zoneTagScript(`${IDENTITY_DIR}/${IDENTITY_FILE}`)],
+              env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+              volumeMounts: [
+                { name: "nats-identity", mountPath: IDENTITY_DIR },
+                { name: "zone-tmp", mountPath: "/tmp" },
+              ],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                runAsUser: 65532,
+                capabilities: { drop: ["ALL"] },
+              },
+            },
           ],
         },
       ],
     },
+    // Its own service account: the zone init container may read nodes (natsNodeReader), nothing else.
+    serviceAccount: { enabled: true },
     // The chart's ClusterIP service carries client and leafnode ports in-cluster; the load balancer is ours.
     service: { enabled: true },
     natsBox: { enabled: false },

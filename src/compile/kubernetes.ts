@@ -209,6 +209,28 @@ export function memberLoadBalancer(
   };
 }
 
+/** RBAC of a NATS release group: a ClusterRole that may get nodes (the zone init container's lookup), bound to the chart's service account. */
+export function natsNodeReader(spec: LatticeSpec, group: NatsReleaseGroup): K8sObject[] {
+  const meta = labels(spec, cloudOf(spec, group.cloud));
+  const role = `latticeform-${group.release}-node-reader`;
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: role, labels: meta },
+      rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: role, labels: meta },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+      // The chart names its service account after the release (fullnameOverride).
+      subjects: [{ kind: "ServiceAccount", name: group.release, namespace: NATS_NAMESPACE }],
+    },
+  ];
+}
+
 export function configMap(name: string, namespace: string, data: Record<string, string>, meta: Record<string, string> = {}): K8sObject {
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels: meta }, data };
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -11,6 +12,7 @@ import {
   AUTH_FILE,
   IDENTITY_DIR,
   IDENTITY_FILE,
+  KUBECTL_IMAGE,
   natsAuthInclude,
   natsHelmValues,
   natsIdentityFiles,
@@ -19,6 +21,7 @@ import {
   wasmcloudOperatorValues,
 } from "../../src/compile/helm";
 import { JS_STORE, kubernetesEnv, TLS_MOUNT } from "../../src/compile/k8senv";
+import { natsNodeReader, type K8sObject } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
 import type { NatsConf } from "../../src/compile/natsconf";
 import { makeCa, makeLeafCert } from "../../src/local/tls";
@@ -197,6 +200,65 @@ describe("Helm values of the NATS chart", () => {
     const doc = chartConfig(natsHelmValues(spec, g, nats.servers));
     const gcp = (doc.gateway as { gateways: { name: string; urls: string[] }[] }).gateways.find((x) => x.name === "gcp")!;
     assert.deepEqual(gcp.urls, ["tls://gw.gcp.example:7222"]);
+  });
+
+  it("the az: tag is the zone of the node the pod runs on (zone init container, node-reader RBAC); the result passes nats-server -t", async () => {
+    const spec = stack("small");
+    const { topo, nats } = await compiled(spec);
+    const g = natsReleaseGroups(spec, topo)[0]!;
+    const values = natsHelmValues(spec, g, nats.servers) as {
+      fullnameOverride: string;
+      serviceAccount: { enabled: boolean };
+      podTemplate: { patch: { path: string; value: unknown }[] };
+    };
+    assert.equal(values.serviceAccount.enabled, true);
+    const inits = values.podTemplate.patch.find((p) => p.path === "/spec/initContainers")!.value as {
+      name: string;
+      image: string;
+      command: string[];
+      env: { name: string; valueFrom: { fieldRef: { fieldPath: string } } }[];
+    }[];
+    assert.deepEqual(
+      inits.map((c) => c.name),
+      ["identity", "zone"],
+    );
+    const zone = inits[1]!;
+    assert.equal(zone.image, KUBECTL_IMAGE);
+    assert.deepEqual(zone.env, [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]);
+    // The chart's service account (named after the release) may get nodes, nothing else.
+    const [role, binding] = natsNodeReader(spec, g) as [
+      K8sObject & { rules: unknown[] },
+      K8sObject & { subjects: unknown[]; roleRef: { name: string } },
+    ];
+    assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["get"] }]);
+    assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: values.fullnameOverride, namespace: "nats" }]);
+    assert.equal(binding.roleRef.name, role.metadata.name);
+    // Run the init container's script against the pod's identity file with a kubectl that answers like the API.
+    const root = path.join(dir, "zone");
+    const idDir = path.join(root, IDENTITY_DIR.split("/").pop()!);
+    mkdirSync(idDir, { recursive: true });
+    writeFileSync(
+      path.join(root, "kubectl"),
+      `#!/bin/sh\n[ "$3" = "node-c" ] || exit 3\ncase "$*" in *'topology\\.kubernetes\\.io/zone'*) printf %s "$ZONE";; *) exit 4;; esac\n`,
+    );
+    chmodSync(path.join(root, "kubectl"), 0o755);
+    const identity = natsIdentityFiles(g, nats.servers)[`${podName(g.release, 0)}.conf`]!;
+    assert.ok(identity.includes('"az:eu-west-1a"'), "ordinal 0's compiled zone");
+    const runZone = (z: string) => {
+      writeFileSync(path.join(idDir, IDENTITY_FILE), identity);
+      const script = zone.command[2]!.replaceAll(IDENTITY_DIR, idDir);
+      return spawnSync("bash", ["-c", script], { env: { PATH: `${root}:/usr/bin:/bin`, NODE_NAME: "node-c", ZONE: z }, encoding: "utf8" });
+    };
+    const ok = runZone("eu-west-1c");
+    assert.equal(ok.status, 0, ok.stderr);
+    const fixed = readFileSync(path.join(idDir, IDENTITY_FILE), "utf8");
+    assert.deepEqual(identityVars(fixed).LF_SERVER_TAGS, ["cloud:aws", "provider:aws", "region:eu-west-1", "az:eu-west-1c", "cluster:aws"]);
+    const bad = runZone("");
+    assert.notEqual(bad.status, 0, "a node without a zone label stops the pod");
+    assert.match(bad.stderr, /no usable topology.kubernetes.io\/zone label/);
+    const text = renderChartConfig(chartConfig(values as unknown as Record<string, unknown>));
+    const auth = natsAuthInclude(nats.servers.find((x) => x.name === g.servers[0]!.name)!);
+    assert.equal(await checkPod("zone-pod", text, auth, fixed), "");
   });
 
   it("refuses a group whose servers were not compiled", () => {
