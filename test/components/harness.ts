@@ -23,6 +23,8 @@ export interface Recorded {
   state?: Record<string, unknown>;
   /** Top-level input keys that were secret outputs when the resource was constructed. */
   secretInputs: string[];
+  /** Names of the resources given in `dependsOn` (a plain list; promises and outputs are not resolved). */
+  readonly dependsOn: string[];
   readonly custom: boolean;
 }
 
@@ -88,9 +90,11 @@ export async function evaluateProgram<T extends pulumi.Resource>(
       if (pulumi.Output.isInstance(v))
         pending.push(pulumi.isSecret(v as pulumi.Output<unknown>).then((s) => void (s && secretInputs.push(k))));
     }
+    const deps = Array.isArray(a.opts.dependsOn) ? (a.opts.dependsOn as unknown as { __name?: string }[]) : [];
     const rec: Recorded = {
       type: a.type,
       name: a.name,
+      dependsOn: deps.map((d) => d.__name ?? "?"),
       parent: parent?.__name,
       parentType: parent?.__pulumiType,
       provider: provider?.__name,

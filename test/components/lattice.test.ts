@@ -229,6 +229,25 @@ describe("Pulumi components under mocks", () => {
     assert.equal(pool.workloadMetadataConfig.mode, "GKE_METADATA");
   });
 
+  it("machines and clusters wait for what they read at boot: VM and Krustlet groups for their secrets and IAM grants, GKE for its APIs and KMS grant", () => {
+    const { ev } = evs.prod!;
+    const vm = one(ev, "prod-tiebreaker-tb-1-vm");
+    const readers = ev
+      .ofType("gcp:secretmanager/secretIamMember:SecretIamMember")
+      .filter((r) => r.parent === "prod-tiebreaker")
+      .map((r) => r.name);
+    assert.equal(readers.length, 4);
+    for (const r of readers) assert.ok(vm.dependsOn.includes(r), `${vm.name} waits for ${r}`);
+    for (const v of ev.ofType("gcp:secretmanager/secretVersion:SecretVersion").filter((r) => r.parent === "prod-tiebreaker"))
+      assert.ok(vm.dependsOn.includes(v.name), `${vm.name} waits for ${v.name}`);
+    assert.ok(one(ev, "prod-gcp-krustlet-group").dependsOn.includes("prod-gcp-krustlet-bootstrap-reader"));
+    assert.ok(one(ev, "prod-aws-krustlet-asg").dependsOn.includes("prod-aws-krustlet-read-bootstrap"));
+    const gke = one(ev, "prod-gcp-site-gke");
+    assert.ok(gke.dependsOn.includes("prod-gcp-site-secrets-key-gke"), "GKE waits for the service agent's KMS grant");
+    assert.ok(gke.dependsOn.includes("prod-gcp-site-api-container"), "GKE waits for the container API");
+    assert.ok(one(ev, "prod-gcp-site-network").dependsOn.includes("prod-gcp-site-api-compute"));
+  });
+
   it("tie-breaker secrets stay in the site's region (user-managed replication)", () => {
     const { spec, ev } = evs.prod!;
     const secrets = ev.ofType("gcp:secretmanager/secret:Secret");
