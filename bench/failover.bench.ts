@@ -19,9 +19,11 @@ import { renderLocal, type LocalRender } from "../src/local/state";
 import { monitorJson, Supervisor, waitFor } from "../src/local/supervisor";
 import { parseLattice } from "../src/model/validate";
 import { validatePaymentJs } from "./plain-validator";
+import { median as lowerMedian } from "../src/lib/stats";
+import { samplePayment } from "../src/lib/samples";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const payment = JSON.stringify({ id: "p", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+const payment = samplePayment("p");
 
 function spec() {
   return parseLattice({
@@ -87,10 +89,7 @@ function firstSuccessAfter(
   });
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
+const median = (v: number[]): number => lowerMedian(v) ?? NaN;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), "lf-bench-failover-"));

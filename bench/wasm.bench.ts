@@ -6,13 +6,12 @@
 import * as path from "node:path";
 import { WasmPool, type WasmPath } from "../src/local/wasm/engine";
 import { validatePaymentJs } from "./plain-validator";
+import { percentile } from "../src/lib/stats";
+import { samplePayment } from "../src/lib/samples";
 
-function pct(v: number[], p: number): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
+const pct = (v: number[], p: number): number => percentile(v, p) ?? NaN;
 
-const payload = JSON.stringify({ id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+const payload = samplePayment("p1");
 const msg = { subject: "payments.validate", body: new TextEncoder().encode(payload), replyTo: "_INBOX.bench" };
 
 async function measure(p: WasmPath, n: number): Promise<{ p50: number; p99: number; rps: number; rssMiB: number }> {

@@ -32,6 +32,10 @@ export interface KubeSite {
   /** Egress addresses of the site (CIDRs): the other sites allow these on their load balancers. */
   readonly egressCidrs: pulumi.Output<string[]>;
   readonly clusterName: pulumi.Output<string>;
+  /** StorageClass of the JetStream volumes (named in the NATS chart values). */
+  readonly storageClassName: string;
+  /** What a NATS release waits for before its volumes can bind (the StorageClass and its CSI driver). */
+  readonly storage: pulumi.Resource;
 }
 
 /** Addresses reserved for one NATS load balancer: what peers dial and what the Service binds to. */
@@ -71,6 +75,8 @@ export function applyObject(name: string, obj: K8sObject, opts: pulumi.CustomRes
       return new k8s.rbac.v1.ClusterRole(name, args, opts);
     case "rbac.authorization.k8s.io/v1/ClusterRoleBinding":
       return new k8s.rbac.v1.ClusterRoleBinding(name, args as unknown as k8s.rbac.v1.ClusterRoleBindingArgs, opts);
+    case "storage.k8s.io/v1/StorageClass":
+      return new k8s.storage.v1.StorageClass(name, args as unknown as k8s.storage.v1.StorageClassArgs, opts);
     case "node.k8s.io/v1/RuntimeClass":
       return new k8s.node.v1.RuntimeClass(name, args as unknown as k8s.node.v1.RuntimeClassArgs, opts);
     default:

@@ -2,16 +2,19 @@
  * `GcpSite`: one cloud of the lattice on GCP: the project's APIs it needs (enabled first), a VPC network with one
  * regional subnetwork (pod and service ranges), Cloud NAT on a reserved egress address, a GKE cluster with private
  * nodes, its API endpoint per the spec's `access.api`, Secrets encrypted with a customer-managed KMS key (the GKE
- * service agent granted on it), workload identity and shielded nodes, a system node pool, static addresses reserved
- * for the NATS load balancers, and the cluster's Kubernetes provider.
+ * service agent granted on it), workload identity, shielded nodes and the PD CSI driver, a system node pool, the
+ * JetStream StorageClass (pd-balanced), static addresses reserved for the NATS load balancers, and the cluster's
+ * Kubernetes provider. GCP resources use the provider the caller gives (resource options, or the stack's default
+ * `gcp` provider with its credentials and impersonation) and name project and region themselves.
  */
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gkeKubeconfig } from "../src/compile/kubernetes";
 import type { ReservedAddress } from "../src/compile/kubernetes";
+import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../src/compile/storage";
 import type { Access, Cloud } from "../src/model/schema";
-import { gcpLabels, type KubeSite, type LbAddress } from "./common";
+import { applyObject, gcpLabels, objectResourceName, type KubeSite, type LbAddress } from "./common";
 
 /** APIs a GCP site calls (Pulumi's resources below fail with "API not enabled" on a fresh project otherwise). */
 export const GCP_SITE_APIS = [
@@ -113,6 +116,9 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
   public readonly caCert: pulumi.Output<string>;
   /** Service account of the GKE nodes (least privilege). */
   public readonly nodeServiceAccount: pulumi.Output<string>;
+  public readonly storageClassName: string;
+  /** The JetStream StorageClass (pd-balanced through the PD CSI driver). */
+  public readonly storage: pulumi.Resource;
 
   constructor(name: string, args: GcpSiteArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("latticeform:cloud:GcpSite", name, { cloud: args.cloud.name, region: args.cloud.region }, opts);
@@ -120,13 +126,10 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     if (c.provider !== "gcp") throw new Error(`GcpSite ${name}: cloud ${c.name} has provider ${c.provider}, expected gcp`);
     this.region = c.region;
     const labels = (role: string) => gcpLabels(args.tags, args.lattice, role);
-    const gcpProvider = new gcp.Provider(
-      `${name}-gcp`,
-      { project: args.project, region: c.region, defaultLabels: labels("default") },
-      { parent: this },
-    );
-    const apis = enableApis(name, args.project, GCP_SITE_APIS, { parent: this, provider: gcpProvider });
-    const o = { parent: this, provider: gcpProvider, dependsOn: apis };
+    // No provider of our own: the caller's (inherited through `parent`) keeps its credentials.
+    const project = args.project;
+    const apis = enableApis(name, project, GCP_SITE_APIS, { parent: this });
+    const o = { parent: this, dependsOn: apis };
     const clusterName = `${args.lattice}-${c.name}`;
     const nodeCidr = args.nodeCidr ?? "10.30.0.0/20";
     const podCidr = args.podCidr ?? "10.32.0.0/14";
@@ -134,10 +137,11 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     if (api.endpoint === "public" && api.cidrs.length === 0)
       throw new Error(`GcpSite ${name}: a public API endpoint needs access.api.cidrs (it would be open to the internet)`);
 
-    const network = new gcp.compute.Network(`${name}-network`, { autoCreateSubnetworks: false, routingMode: "REGIONAL" }, o);
+    const network = new gcp.compute.Network(`${name}-network`, { project, autoCreateSubnetworks: false, routingMode: "REGIONAL" }, o);
     const subnet = new gcp.compute.Subnetwork(
       `${name}-subnet`,
       {
+        project,
         network: network.id,
         region: c.region,
         ipCidrRange: nodeCidr,
@@ -150,11 +154,16 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
       },
       o,
     );
-    const router = new gcp.compute.Router(`${name}-router`, { network: network.id, region: c.region }, o);
-    const natIp = new gcp.compute.Address(`${name}-nat-ip`, { region: c.region, addressType: "EXTERNAL", labels: labels("nat-ip") }, o);
+    const router = new gcp.compute.Router(`${name}-router`, { project, network: network.id, region: c.region }, o);
+    const natIp = new gcp.compute.Address(
+      `${name}-nat-ip`,
+      { project, region: c.region, addressType: "EXTERNAL", labels: labels("nat-ip") },
+      o,
+    );
     new gcp.compute.RouterNat(
       `${name}-nat`,
       {
+        project,
         router: router.name,
         region: c.region,
         natIpAllocateOption: "MANUAL_ONLY",
@@ -167,7 +176,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
 
     const nodeSa = new gcp.serviceaccount.Account(
       `${name}-node-sa`,
-      { accountId: `${clusterName}-nodes`.slice(0, 30), displayName: `GKE nodes of ${clusterName} (least privilege)` },
+      { project, accountId: `${clusterName}-nodes`.slice(0, 30), displayName: `GKE nodes of ${clusterName} (least privilege)` },
       o,
     );
     // Nodes write logs and metrics and pull images; nothing else.
@@ -183,6 +192,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     const cluster = new gcp.container.Cluster(
       `${name}-gke`,
       {
+        project,
         name: clusterName,
         location: c.region,
         nodeLocations: c.zones,
@@ -207,6 +217,8 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
         enableShieldedNodes: true,
         releaseChannel: { channel: "REGULAR" },
         networkPolicy: { enabled: true, provider: "CALICO" },
+        // The JetStream volumes' CSI driver, explicit rather than left to the cluster version's default.
+        addonsConfig: { gcePersistentDiskCsiDriverConfig: { enabled: true } },
         resourceLabels: labels("gke"),
         deletionProtection: true,
       },
@@ -215,6 +227,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     const nodes = new gcp.container.NodePool(
       `${name}-system-nodes`,
       {
+        project,
         cluster: cluster.id,
         location: c.region,
         nodeCount: args.systemNodesPerZone ?? 1,
@@ -242,12 +255,15 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
       { kubeconfig: this.kubeconfig, enableServerSideApply: true },
       { parent: this, dependsOn: [nodes] },
     );
+    const sc = jetstreamStorageClass("gcp", args.lattice);
+    this.storageClassName = JETSTREAM_STORAGE_CLASS;
+    this.storage = applyObject(objectResourceName(name, sc), sc, { parent: this, provider: this.provider });
     this.egressCidrs = natIp.address.apply((ip) => [`${ip}/32`]);
     this.internalCidrs = [nodeCidr, podCidr];
     for (const key of args.natsAddresses ?? []) {
       const addr = new gcp.compute.Address(
         `${name}-lb-${key}`,
-        { region: c.region, addressType: "EXTERNAL", networkTier: "PREMIUM", labels: labels("nats-lb-ip") },
+        { project, region: c.region, addressType: "EXTERNAL", networkTier: "PREMIUM", labels: labels("nats-lb-ip") },
         o,
       );
       this.lbAddresses[key] = {
@@ -272,7 +288,11 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     clusterName: string,
     o: pulumi.CustomResourceOptions,
   ): { key: gcp.kms.CryptoKey; grant: gcp.kms.CryptoKeyIAMMember } {
-    const ring = new gcp.kms.KeyRing(`${name}-keyring`, { name: `${clusterName}-secrets`, location: args.cloud.region }, o);
+    const ring = new gcp.kms.KeyRing(
+      `${name}-keyring`,
+      { project: args.project, name: `${clusterName}-secrets`, location: args.cloud.region },
+      o,
+    );
     const key = new gcp.kms.CryptoKey(
       `${name}-secrets-key`,
       {
@@ -283,7 +303,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
       },
       o,
     );
-    const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { provider: o.provider, parent: this });
+    const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { parent: this });
     // The GKE service agent (created when the container API is enabled) encrypts and decrypts with the key.
     const grant = new gcp.kms.CryptoKeyIAMMember(
       `${name}-secrets-key-gke`,

@@ -58,12 +58,9 @@ export class KrustletPool extends pulumi.ComponentResource {
     if (args.site.kind === "aws") {
       const site = args.site.site;
       const tags = (role: string) => awsTags(spec.tags, spec.name, role);
-      const awsProvider = new aws.Provider(
-        `${name}-aws`,
-        { region: cloud.region as aws.Region, defaultTags: { tags: awsTags(spec.tags, spec.name, "default") } },
-        base,
-      );
-      const o = { ...base, provider: awsProvider };
+      // The caller's aws provider (inherited), with the region named on each resource.
+      const o = base;
+      const region = cloud.region;
       const role = new aws.iam.Role(
         `${name}-role`,
         {
@@ -77,12 +74,13 @@ export class KrustletPool extends pulumi.ComponentResource {
       );
       const bootstrap = new aws.secretsmanager.Secret(
         `${name}-bootstrap`,
-        { name: secretId, recoveryWindowInDays: 7, tags: tags("krustlet-bootstrap") },
+        { region, name: secretId, recoveryWindowInDays: 7, tags: tags("krustlet-bootstrap") },
         o,
       );
       const bootstrapVersion = new aws.secretsmanager.SecretVersion(
         `${name}-bootstrap-v`,
         {
+          region,
           secretId: bootstrap.id,
           secretString: pulumi.secret(
             pulumi
@@ -109,12 +107,13 @@ export class KrustletPool extends pulumi.ComponentResource {
       const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: tags("krustlet-profile") }, o);
       new aws.eks.AccessEntry(
         `${name}-access`,
-        { clusterName: site.clusterName, principalArn: role.arn, type: "EC2_LINUX", tags: tags("krustlet-access") },
+        { region, clusterName: site.clusterName, principalArn: role.arn, type: "EC2_LINUX", tags: tags("krustlet-access") },
         o,
       );
       const lt = new aws.ec2.LaunchTemplate(
         `${name}-lt`,
         {
+          region,
           namePrefix: `${spec.name}-${args.cloud}-${pool.name}-`,
           imageId: "resolve:ssm:/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id",
           instanceType: pool.machineType ?? "t3.medium",
@@ -138,6 +137,7 @@ export class KrustletPool extends pulumi.ComponentResource {
       this.ready = new aws.autoscaling.Group(
         `${name}-asg`,
         {
+          region,
           vpcZoneIdentifiers: site.privateSubnetIds,
           desiredCapacity: pool.nodes,
           minSize: pool.nodes,
@@ -152,12 +152,9 @@ export class KrustletPool extends pulumi.ComponentResource {
     } else {
       const site = args.site.site;
       const labels = (role: string) => gcpLabels(spec.tags, spec.name, role);
-      const gcpProvider = new gcp.Provider(
-        `${name}-gcp`,
-        { project: site.project, region: cloud.region, defaultLabels: labels("default") },
-        base,
-      );
-      const o = { ...base, provider: gcpProvider };
+      // The caller's gcp provider (inherited), with project and region named on each resource.
+      const o = base;
+      const project = site.project;
       const k = { ...base, provider: args.provider };
       // TLS bootstrapping as a kubelet: a bootstrap token allowed to file node CSRs, which are auto-approved.
       const tokenId = new random.RandomString(`${name}-token-id`, { length: 6, special: false, upper: false }, base);
@@ -193,13 +190,18 @@ export class KrustletPool extends pulumi.ComponentResource {
       }
       const sa = new gcp.serviceaccount.Account(
         `${name}-sa`,
-        { accountId: `${spec.name}-${pool.name}-krustlet`.slice(0, 30), displayName: "Krustlet nodes" },
+        { project, accountId: `${spec.name}-${pool.name}-krustlet`.slice(0, 30), displayName: "Krustlet nodes" },
         o,
       );
       const bootstrap = new gcp.secretmanager.Secret(
         `${name}-bootstrap`,
         // Replicated in the cloud's own region only (automatic replication is global).
-        { secretId, replication: { userManaged: { replicas: [{ location: cloud.region }] } }, labels: labels("krustlet-bootstrap") },
+        {
+          project,
+          secretId,
+          replication: { userManaged: { replicas: [{ location: cloud.region }] } },
+          labels: labels("krustlet-bootstrap"),
+        },
         o,
       );
       const bootstrapVersion = new gcp.secretmanager.SecretVersion(
@@ -223,12 +225,18 @@ export class KrustletPool extends pulumi.ComponentResource {
       );
       const bootstrapReader = new gcp.secretmanager.SecretIamMember(
         `${name}-bootstrap-reader`,
-        { secretId: bootstrap.id, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${sa.email}` },
+        {
+          project,
+          secretId: bootstrap.id,
+          role: "roles/secretmanager.secretAccessor",
+          member: pulumi.interpolate`serviceAccount:${sa.email}`,
+        },
         o,
       );
       const tpl = new gcp.compute.InstanceTemplate(
         `${name}-template`,
         {
+          project,
           namePrefix: `${spec.name}-${args.cloud}-${pool.name}-`.slice(0, 37),
           machineType: pool.machineType ?? "e2-standard-2",
           disks: [{ sourceImage: "ubuntu-os-cloud/ubuntu-2404-lts-amd64", boot: true, autoDelete: true, diskSizeGb: 30 }],
@@ -245,6 +253,7 @@ export class KrustletPool extends pulumi.ComponentResource {
       this.ready = new gcp.compute.RegionInstanceGroupManager(
         `${name}-group`,
         {
+          project,
           region: cloud.region,
           baseInstanceName: `${spec.name}-${pool.name}`.slice(0, 50),
           distributionPolicyZones: cloud.zones,

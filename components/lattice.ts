@@ -11,6 +11,7 @@ import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups }
 import { kubernetesEnv, releaseTlsNames, type K8sEnvOptions } from "../src/compile/k8senv";
 import { jetstreamObjects, namespaces } from "../src/compile/kubernetes";
 import { compileNats, type CompiledNats } from "../src/compile/nats";
+import { hostSidecarText } from "../src/compile/wasmhost";
 import type { LatticeSpec } from "../src/model/schema";
 import { topologyOf } from "../src/model/topology";
 import { AwsSite } from "./awsSite";
@@ -107,7 +108,7 @@ export class Lattice extends pulumi.ComponentResource {
           throw new Error(`Lattice ${name}: clouds.${c.name}.existingKubeconfig is set but its content was not passed in kubeconfigs`);
         sites[c.name] = new ExistingSite(
           `${name}-${c.name}-site`,
-          { cloud: c, kubeconfig: kc, egressCidrs: args.existingEgressCidrs?.[c.name] ?? [] },
+          { cloud: c, kubeconfig: kc, egressCidrs: args.existingEgressCidrs?.[c.name] ?? [], lattice: spec.name },
           o,
         );
         siteKinds[c.name] = { kind: "existing" };
@@ -219,6 +220,14 @@ export class Lattice extends pulumi.ComponentResource {
       pulumi.all([creds.credentials, envOptions]).apply(([c, env]) => compileNats(spec, topo, kubernetesEnv(spec, env), c)),
     );
     const compiled = this.compiled;
+    // Each host pod's leaf sidecar (every pool: wash 2.7 hosts hold no creds), compiled with the same addresses.
+    const sidecars = pulumi.secret(
+      pulumi
+        .all([creds.credentials, envOptions])
+        .apply(([c, env]) =>
+          Object.fromEntries(topo.hosts.map((h) => [h.name, hostSidecarText(spec, topo, kubernetesEnv(spec, env), c, h)])),
+        ),
+    );
 
     // NATS releases.
     const hubs: Record<string, HubCluster> = {};
@@ -230,12 +239,15 @@ export class Lattice extends pulumi.ComponentResource {
           spec,
           group: g,
           // The values and identity files hold paths, names and tags only (the JWTs are in the auth include).
-          values: pulumi.unsecret(compiled.apply((cn) => natsHelmValues(spec, g, cn.servers))),
+          values: pulumi.unsecret(
+            compiled.apply((cn) => natsHelmValues(spec, g, cn.servers, { storageClassName: sites[g.cloud]!.storageClassName })),
+          ),
           identityFiles: pulumi.unsecret(compiled.apply((cn) => natsIdentityFiles(g, cn.servers))),
           authInclude: compiled.apply((cn) => natsAuthInclude(cn.servers.find((s) => s.name === g.servers[0]!.name)!)),
           tls: creds.pem(`${g.release}-${g.cloud}`),
           provider: providers[g.cloud]!,
-          dependsOn: nsRes[g.cloud],
+          // The JetStream volumes bind only once the StorageClass (and its CSI driver) exists.
+          dependsOn: [...nsRes[g.cloud]!, sites[g.cloud]!.storage],
         },
         o,
       );
@@ -276,10 +288,7 @@ export class Lattice extends pulumi.ComponentResource {
               topology: topo,
               cloud: c.name,
               pool: pool.name,
-              leafConfs: compiled.apply((cn) =>
-                Object.fromEntries(cn.leafs.filter((l) => l.site === c.name).map((l) => [l.host!, l.text])),
-              ),
-              hostUrls: pulumi.unsecret(compiled.apply((cn) => cn.hostUrls)),
+              leafConfs: sidecars,
               credentials: creds.credentials,
               tls: (h) => creds.pem(`${h.name}-leaf`),
               provider: p,

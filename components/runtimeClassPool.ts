@@ -50,14 +50,11 @@ export class RuntimeClassPool extends pulumi.ComponentResource {
     const base = { parent: this };
     if (args.site.kind === "aws") {
       const site = args.site.site;
-      const awsProvider = new aws.Provider(
-        `${name}-aws`,
-        { region: cloud.region as aws.Region, defaultTags: { tags: awsTags(spec.tags, spec.name, "default") } },
-        base,
-      );
+      const region = cloud.region;
       new aws.eks.NodeGroup(
         `${name}-nodes`,
         {
+          region,
           clusterName: site.clusterName,
           nodeRoleArn: site.nodeRoleArn,
           subnetIds: site.privateSubnetIds,
@@ -68,18 +65,15 @@ export class RuntimeClassPool extends pulumi.ComponentResource {
           taints: [{ key: taint.key, value: taint.value, effect: "NO_SCHEDULE" }],
           tags: awsTags(spec.tags, spec.name, `wasm-${pool.runtime}-nodes`),
         },
-        { ...base, provider: awsProvider },
+        base,
       );
     } else if (args.site.kind === "gcp") {
       const site = args.site.site;
-      const gcpProvider = new gcp.Provider(
-        `${name}-gcp`,
-        { project: site.project, region: cloud.region, defaultLabels: gcpLabels(spec.tags, spec.name, "default") },
-        base,
-      );
+      const project = site.project;
       new gcp.container.NodePool(
         `${name}-nodes`,
         {
+          project,
           cluster: site.clusterName,
           location: cloud.region,
           nodeCount: Math.max(1, Math.ceil(pool.nodes / cloud.zones.length)),
@@ -97,7 +91,7 @@ export class RuntimeClassPool extends pulumi.ComponentResource {
             resourceLabels: gcpLabels(spec.tags, spec.name, `wasm-${pool.runtime}-nodes`),
           },
         },
-        { ...base, provider: gcpProvider },
+        base,
       );
     }
     const k = { ...base, provider: args.provider };

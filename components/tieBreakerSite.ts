@@ -83,27 +83,25 @@ export class TieBreakerSite extends pulumi.ComponentResource {
     if (tb.provider === "gcp") {
       if (args.project === undefined) throw new Error(`TieBreakerSite ${name}: a GCP tie-breaker site needs a project (set gcp:project)`);
       const labels = (role: string) => gcpLabels(args.spec.tags, args.spec.name, role);
-      const provider = new gcp.Provider(
-        `${name}-gcp`,
-        { project: args.project, region: tb.region, defaultLabels: labels("default") },
-        { parent: this },
-      );
+      // The caller's gcp provider (inherited), with project and region named on each resource.
+      const project = args.project;
       const apis = enableApis(
         name,
-        args.project,
+        project,
         ["cloudresourcemanager.googleapis.com", "iam.googleapis.com", "compute.googleapis.com", "secretmanager.googleapis.com"],
-        { parent: this, provider },
+        { parent: this },
       );
-      const o = { parent: this, provider, dependsOn: apis };
-      const network = new gcp.compute.Network(`${name}-network`, { autoCreateSubnetworks: false }, o);
+      const o = { parent: this, dependsOn: apis };
+      const network = new gcp.compute.Network(`${name}-network`, { project, autoCreateSubnetworks: false }, o);
       const subnet = new gcp.compute.Subnetwork(
         `${name}-subnet`,
-        { network: network.id, region: tb.region, ipCidrRange: cidr, privateIpGoogleAccess: true },
+        { project, network: network.id, region: tb.region, ipCidrRange: cidr, privateIpGoogleAccess: true },
         o,
       );
       new gcp.compute.Firewall(
         `${name}-nats-fw`,
         {
+          project,
           network: network.id,
           direction: "INGRESS",
           sourceRanges: args.sourceRanges,
@@ -114,14 +112,14 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       );
       const sa = new gcp.serviceaccount.Account(
         `${name}-sa`,
-        { accountId: `${args.spec.name}-${tb.name}-nats`.slice(0, 30), displayName: "tie-breaker nats-server VMs" },
+        { project, accountId: `${args.spec.name}-${tb.name}-nats`.slice(0, 30), displayName: "tie-breaker nats-server VMs" },
         o,
       );
       const ips: Record<string, gcp.compute.Address> = {};
       for (const s of args.servers) {
         ips[s.name] = new gcp.compute.Address(
           `${name}-${s.name}-ip`,
-          { region: tb.region, addressType: "EXTERNAL", labels: labels("nats-ip") },
+          { project, region: tb.region, addressType: "EXTERNAL", labels: labels("nats-ip") },
           o,
         );
         this.addresses[s.name] = ips[s.name]!.address;
@@ -129,17 +127,14 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       this.ctx = { kind: "gcp", o, subnet, sa, ips };
     } else {
       const tags = (role: string) => awsTags(args.spec.tags, args.spec.name, role);
-      const provider = new aws.Provider(
-        `${name}-aws`,
-        { region: tb.region as aws.Region, defaultTags: { tags: tags("default") } },
-        { parent: this },
-      );
-      const o = { parent: this, provider };
-      const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: cidr, enableDnsHostnames: true, tags: tags("vpc") }, o);
-      const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("igw") }, o);
+      // The caller's aws provider (inherited), with the region named on each resource.
+      const o = { parent: this };
+      const region = tb.region;
+      const vpc = new aws.ec2.Vpc(`${name}-vpc`, { region, cidrBlock: cidr, enableDnsHostnames: true, tags: tags("vpc") }, o);
+      const igw = new aws.ec2.InternetGateway(`${name}-igw`, { region, vpcId: vpc.id, tags: tags("igw") }, o);
       const rt = new aws.ec2.RouteTable(
         `${name}-rt`,
-        { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("rt") },
+        { region, vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tags("rt") },
         o,
       );
       const zones = [...new Set(args.servers.map((s) => s.zone))];
@@ -148,14 +143,15 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       zones.forEach((zone, i) => {
         subnets[zone] = new aws.ec2.Subnet(
           `${name}-${zone}`,
-          { vpcId: vpc.id, availabilityZone: zone, cidrBlock: `${base}.${i * 32}/27`, tags: tags("subnet") },
+          { region, vpcId: vpc.id, availabilityZone: zone, cidrBlock: `${base}.${i * 32}/27`, tags: tags("subnet") },
           o,
         );
-        new aws.ec2.RouteTableAssociation(`${name}-${zone}-rt`, { subnetId: subnets[zone]!.id, routeTableId: rt.id }, o);
+        new aws.ec2.RouteTableAssociation(`${name}-${zone}-rt`, { region, subnetId: subnets[zone]!.id, routeTableId: rt.id }, o);
       });
       const sg = new aws.ec2.SecurityGroup(
         `${name}-nats-sg`,
         {
+          region,
           vpcId: vpc.id,
           description: "tie-breaker nats-server: route, gateway and client ports from the lattice's sites only",
           ingress: natsPorts.map((port) => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: args.sourceRanges })),
@@ -178,7 +174,7 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: tags("nats-profile") }, o);
       const ips: Record<string, aws.ec2.Eip> = {};
       for (const s of args.servers) {
-        ips[s.name] = new aws.ec2.Eip(`${name}-${s.name}-ip`, { domain: "vpc", tags: tags("nats-ip") }, o);
+        ips[s.name] = new aws.ec2.Eip(`${name}-${s.name}-ip`, { region, domain: "vpc", tags: tags("nats-ip") }, o);
         this.addresses[s.name] = ips[s.name]!.publicIp;
       }
       this.ctx = { kind: "aws", o, subnets, sg, role, profile, ips };
@@ -213,6 +209,7 @@ export class TieBreakerSite extends pulumi.ComponentResource {
   private startGcp(s: ServerNode, files: Record<string, pulumi.Output<string>>): void {
     const ctx = this.ctx as Extract<Ctx, { kind: "gcp" }>;
     const { name, args } = this;
+    const project = args.project;
     const o = ctx.o;
     const labels = (role: string) => gcpLabels(args.spec.tags, args.spec.name, role);
     const ids = tieBreakerSecretIds(args.spec, s);
@@ -223,6 +220,7 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       const sec = new gcp.secretmanager.Secret(
         `${name}-${id}`,
         {
+          project,
           secretId: id,
           replication: { userManaged: { replicas: [{ location: args.spec.tieBreaker!.region }] } },
           labels: labels("nats-secret"),
@@ -233,15 +231,25 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       ready.push(
         new gcp.secretmanager.SecretIamMember(
           `${name}-${id}-reader`,
-          { secretId: sec.id, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${ctx.sa.email}` },
+          {
+            project,
+            secretId: sec.id,
+            role: "roles/secretmanager.secretAccessor",
+            member: pulumi.interpolate`serviceAccount:${ctx.sa.email}`,
+          },
           o,
         ),
       );
     }
-    const disk = new gcp.compute.Disk(`${name}-${s.name}-data`, { zone: s.zone, type: "pd-ssd", size: 20, labels: labels("nats-data") }, o);
+    const disk = new gcp.compute.Disk(
+      `${name}-${s.name}-data`,
+      { project, zone: s.zone, type: "pd-ssd", size: 20, labels: labels("nats-data") },
+      o,
+    );
     new gcp.compute.Instance(
       `${name}-${s.name}-vm`,
       {
+        project,
         zone: s.zone,
         machineType: args.machineType ?? "e2-small",
         tags: ["latticeform-nats"],
@@ -262,6 +270,7 @@ export class TieBreakerSite extends pulumi.ComponentResource {
   private startAws(s: ServerNode, files: Record<string, pulumi.Output<string>>): void {
     const ctx = this.ctx as Extract<Ctx, { kind: "aws" }>;
     const { name, args } = this;
+    const region = args.spec.tieBreaker!.region;
     const o = ctx.o;
     const tags = (role: string) => awsTags(args.spec.tags, args.spec.name, role);
     const ids = tieBreakerSecretIds(args.spec, s);
@@ -269,9 +278,15 @@ export class TieBreakerSite extends pulumi.ComponentResource {
     const arns: pulumi.Output<string>[] = [];
     for (const [file, data] of Object.entries(files)) {
       const id = ids[file]!;
-      const sec = new aws.secretsmanager.Secret(`${name}-${id}`, { name: id, recoveryWindowInDays: 7, tags: tags("nats-secret") }, o);
+      const sec = new aws.secretsmanager.Secret(
+        `${name}-${id}`,
+        { region, name: id, recoveryWindowInDays: 7, tags: tags("nats-secret") },
+        o,
+      );
       arns.push(sec.arn);
-      versions.push(new aws.secretsmanager.SecretVersion(`${name}-${id}-v`, { secretId: sec.id, secretString: pulumi.secret(data) }, o));
+      versions.push(
+        new aws.secretsmanager.SecretVersion(`${name}-${id}-v`, { region, secretId: sec.id, secretString: pulumi.secret(data) }, o),
+      );
     }
     // The server reads its own files and nothing else; the VM waits for that permission.
     const read = new aws.iam.RolePolicy(
@@ -289,12 +304,13 @@ export class TieBreakerSite extends pulumi.ComponentResource {
     );
     const volume = new aws.ebs.Volume(
       `${name}-${s.name}-data`,
-      { availabilityZone: s.zone, size: 20, type: "gp3", encrypted: true, tags: tags("nats-data") },
+      { region, availabilityZone: s.zone, size: 20, type: "gp3", encrypted: true, tags: tags("nats-data") },
       o,
     );
     const vm = new aws.ec2.Instance(
       `${name}-${s.name}-vm`,
       {
+        region,
         ami: "resolve:ssm:/aws/service/debian/release/12/latest/amd64",
         instanceType: args.machineType ?? "t3.small",
         subnetId: ctx.subnets[s.zone]!.id,
@@ -314,7 +330,11 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       },
       { ...o, dependsOn: [...versions, read] },
     );
-    new aws.ec2.VolumeAttachment(`${name}-${s.name}-data-attach`, { instanceId: vm.id, volumeId: volume.id, deviceName: "/dev/sdf" }, o);
-    new aws.ec2.EipAssociation(`${name}-${s.name}-ip-assoc`, { instanceId: vm.id, allocationId: ctx.ips[s.name]!.id }, o);
+    new aws.ec2.VolumeAttachment(
+      `${name}-${s.name}-data-attach`,
+      { region, instanceId: vm.id, volumeId: volume.id, deviceName: "/dev/sdf" },
+      o,
+    );
+    new aws.ec2.EipAssociation(`${name}-${s.name}-ip-assoc`, { region, instanceId: vm.id, allocationId: ctx.ips[s.name]!.id }, o);
   }
 }

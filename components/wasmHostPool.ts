@@ -1,15 +1,17 @@
 /**
- * `WasmHostPool`: the wasmCloud hosts of one host pool in one cloud. Each host is a pod pinned to its zone
- * with the host process and, for `leaf` pools, a NATS leaf-node sidecar running the compiled leaf config (one
- * remote listing the home cloud's hub first, then the other clouds'); host labels cloud, region and zone.
+ * `WasmHostPool`: the wasmCloud hosts of one host pool in one cloud. Each host is a pod pinned to its zone with
+ * `wash host` (host group `<cloud>-<pool>`) and its NATS leaf-node sidecar on loopback (one remote listing the
+ * home cloud's hub first, then the other clouds', authenticated with the host's own leaf user): wash 2.7 hosts
+ * connect with TLS only, so every pool, `direct` ones included, reaches the hubs through its sidecar.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Credentials } from "../src/compile/credentials";
-import { WASM_NAMESPACE, credsFileName, hostDeployment, hostSecretNames, secret, tlsSecret } from "../src/compile/kubernetes";
+import { WASM_NAMESPACE, tlsSecret } from "../src/compile/kubernetes";
+import { hostCredsSecret, hostDeployment, hostLeafSecret, hostSecretNames } from "../src/compile/wasmhost";
 import type { LatticeSpec } from "../src/model/schema";
 import type { HostNode, Topology } from "../src/model/topology";
-import { applySecret } from "./common";
+import { applyObject, applySecret } from "./common";
 import type { PemSet } from "./credentials";
 
 export interface WasmHostPoolArgs {
@@ -21,10 +23,8 @@ export interface WasmHostPoolArgs {
   readonly cloud: string;
   /** Pool name. */
   readonly pool: string;
-  /** Compiled leaf configs by host name (secret: they carry the account JWTs). */
+  /** Sidecar configs by host name (`hostSidecarText`; secret: they name the creds files and hub addresses). */
   readonly leafConfs: pulumi.Input<Record<string, string>>;
-  /** NATS URLs per host from `compileNats` (the sidecar, or every cloud's client endpoints as seen from this cloud). */
-  readonly hostUrls: pulumi.Input<Readonly<Record<string, readonly string[]>>>;
   /** The lattice's credentials (secret). */
   readonly credentials: pulumi.Output<Credentials>;
   /** TLS material of a host (subject `<host>-leaf`). */
@@ -59,32 +59,18 @@ export class WasmHostPool extends pulumi.ComponentResource {
           o,
         ),
       );
-      const credsObj = args.credentials.apply((c) => {
-        const files: Record<string, string> = { [credsFileName(args.spec, `host:${h.name}`)]: c.users[`host:${h.name}`]!.creds };
-        if (h.connection === "leaf") files[credsFileName(args.spec, `leaf:${h.name}`)] = c.users[`leaf:${h.name}`]!.creds;
-        return secret(names.creds, WASM_NAMESPACE, files);
-      });
+      const credsObj = args.credentials.apply((c) => hostCredsSecret(args.spec, h, c));
       deps.push(applySecret(`${name}-${h.name}-creds`, credsObj, { name: names.creds, namespace: WASM_NAMESPACE }, o));
-      if (h.connection === "leaf") {
-        const leafObj = leafConfs.apply((c) => {
-          const text = c[h.name];
-          if (!text) throw new Error(`WasmHostPool ${name}: no compiled leaf config for host ${h.name}`);
-          return secret(names.leaf, WASM_NAMESPACE, { "leaf.conf": text });
-        });
-        deps.push(applySecret(`${name}-${h.name}-leaf`, leafObj, { name: names.leaf, namespace: WASM_NAMESPACE }, o));
-      }
-      // Metadata is known now; the pod spec waits for the endpoints the servers' configs were compiled with.
-      const shape = hostDeployment(args.spec, args.topology, h, { hostUrls: { [h.name]: [] } });
-      new k8s.apps.v1.Deployment(
-        `${name}-${h.name}`,
-        {
-          metadata: shape.metadata,
-          spec: pulumi
-            .output(args.hostUrls)
-            .apply((u) => hostDeployment(args.spec, args.topology, h, { hostUrls: u }).spec as k8s.types.input.apps.v1.DeploymentSpec),
-        },
-        { ...o, dependsOn: [...(args.dependsOn ?? []), ...deps] },
-      );
+      const leafObj = leafConfs.apply((c) => {
+        const text = c[h.name];
+        if (!text) throw new Error(`WasmHostPool ${name}: no sidecar config for host ${h.name}`);
+        return hostLeafSecret(h, text);
+      });
+      deps.push(applySecret(`${name}-${h.name}-leaf`, leafObj, { name: names.leaf, namespace: WASM_NAMESPACE }, o));
+      applyObject(`${name}-${h.name}`, hostDeployment(args.spec, h), {
+        ...o,
+        dependsOn: [...(args.dependsOn ?? []), ...deps],
+      });
     }
     this.hosts = hosts.map((h) => h.name);
     this.registerOutputs({ hosts: this.hosts });

@@ -1,4 +1,5 @@
 /** `latticeform drill`: run a failover drill on the local lattice and write the evidence pack. */
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { Option, type Command } from "commander";
 import { executeDrill } from "../drill/drill";
@@ -116,6 +117,8 @@ export function registerDrillCommands(program: Command, ctx: CliContext): void {
     .argument("<dir>")
     .action(async (dir: string) => {
       try {
+        if (!existsSync(dir))
+          throw new UserError(`no evidence pack at ${dir}`, "give the folder a drill wrote (out/drills/<stack>-<scenario>-<time>)");
         const problems = await verifyDrillEvidence(dir);
         if (problems.length) {
           process.stderr.write(`evidence pack ${dir} FAILED verification:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);

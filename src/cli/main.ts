@@ -108,8 +108,11 @@ export function buildProgram(): Command {
   return program;
 }
 
-if (require.main === module || process.argv[1]?.endsWith("latticeform.js")) {
+/** Run the command line (bin/latticeform.js calls this; however it is reached: npx, a symlink, node bin/...). */
+export function main(argv: readonly string[]): void {
   buildProgram()
-    .parseAsync(process.argv)
+    .parseAsync(argv as string[])
     .catch((e) => fail(e));
 }
+
+if (require.main === module) main(process.argv);

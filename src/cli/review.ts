@@ -2,10 +2,11 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { policies } from "../../policies/policies";
-import { reviewStack, type ReviewResult } from "../review/review";
+import type { ReviewResult } from "../review/review";
 import { SpecError } from "../model/validate";
 import { formatTable } from "./format";
 import { stackOption, type CliContext } from "./options";
+import { progress } from "./progress";
 
 const SARIF_LEVEL: Record<string, "error" | "warning" | "note"> = { mandatory: "error", remediate: "error", advisory: "warning" };
 
@@ -101,7 +102,12 @@ export function registerReviewCommand(program: Command, ctx: CliContext): void {
             ]);
           }
         }
+        const say = progress();
+        say(`reviewing stack ${opts.stack}: the Pulumi program under mocks, then ${policies.length} policies`);
+        // Loaded on use: the offline evaluation pulls in the Pulumi SDK (seconds), which other commands never need.
+        const { reviewStack } = require("../review/review") as typeof import("../review/review");
         const r = await reviewStack(opts.stack, cfg);
+        say(`${r.resources} resources checked, ${r.findings.length} finding(s)`);
         process.stdout.write(renderReview(r, opts.format) + "\n");
         process.exit(r.mandatoryViolations ? 1 : 0);
       } catch (e) {

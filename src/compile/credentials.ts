@@ -149,7 +149,8 @@ export async function buildCredentials(spec: LatticeSpec, topo: Topology, master
     for (const host of topo.hosts) {
       const perms = hostPermissions(spec, host);
       await addUser(`host:${host.name}`, app, { ...perms, resp: true });
-      if (host.connection === "leaf") await addUser(`leaf:${host.name}`, app);
+      // Every host's leaf sidecar (in the clouds, direct pools too: wash 2.7 hosts hold no creds) has its own user.
+      await addUser(`leaf:${host.name}`, app);
     }
     await addUser("client", app);
     // wasmCloud's runtime-operator schedules through the hub (its subjects are its own: the whole account).

@@ -139,7 +139,8 @@ export function natsHelmValues(
   spec: LatticeSpec,
   group: NatsReleaseGroup,
   compiled: readonly CompiledServer[],
-  opts: { storageClassName?: string } = {},
+  /** The JetStream volumes' StorageClass: explicit, never the cluster default (EKS 1.30+ has none). */
+  opts: { storageClassName: string },
 ): Record<string, unknown> {
   const confs = group.servers.map((s) => {
     const c = compiled.find((x) => x.name === s.name);
@@ -189,7 +190,7 @@ export function natsHelmValues(
           pvc: {
             enabled: true,
             size: cloud.hub.jetstream.storage,
-            ...(opts.storageClassName ? { storageClassName: opts.storageClassName } : {}),
+            storageClassName: opts.storageClassName,
           },
         },
         memoryStore: { enabled: true, maxSize: cloud.hub.jetstream.memory },

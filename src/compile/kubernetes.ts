@@ -5,10 +5,13 @@
  * Pulumi components create exactly these objects, `latticeform render` writes them, tests validate them.
  */
 import type { Cloud, LatticeSpec, NodePool, Workload } from "../model/schema";
-import { instancesPerCloud, type HostNode, type Topology } from "../model/topology";
+import { instancesPerCloud } from "../model/topology";
 import { durationNs, planJetStream, type StreamPlan } from "./jetstream";
-import { CREDS_MOUNT, kubernetesEnv, NATS_NAMESPACE, releaseName, TLS_MOUNT } from "./k8senv";
+import { CREDS_MOUNT, kubernetesEnv, NATS_NAMESPACE, releaseName } from "./k8senv";
 import { NATS_CHART, natsSecretNames, podName, type NatsReleaseGroup } from "./helm";
+import { artifactRef, workloadDeployments, type ComponentFacts } from "./workloadDeployment";
+
+export { artifactRef } from "./workloadDeployment";
 
 export interface ObjectMeta {
   name: string;
@@ -57,7 +60,8 @@ export const IMAGES = {
   shimInstaller: "debian:bookworm-slim",
 } as const;
 
-const RESTRICTED = {
+/** Container security context of the restricted Pod Security profile (uid 65532: the images' nonroot user). */
+export const RESTRICTED = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
   runAsNonRoot: true,
@@ -66,7 +70,8 @@ const RESTRICTED = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
-function labels(spec: LatticeSpec, cloud: Cloud, extra: Record<string, string> = {}): Record<string, string> {
+/** Labels of every object of a cloud. */
+export function labels(spec: LatticeSpec, cloud: Cloud, extra: Record<string, string> = {}): Record<string, string> {
   return {
     "app.kubernetes.io/managed-by": "latticeform",
     [LABEL.lattice]: spec.name,
@@ -76,7 +81,7 @@ function labels(spec: LatticeSpec, cloud: Cloud, extra: Record<string, string> =
   };
 }
 
-function cloudOf(spec: LatticeSpec, name: string): Cloud {
+export function cloudOf(spec: LatticeSpec, name: string): Cloud {
   const c = spec.clouds.find((x) => x.name === name);
   if (!c) throw new Error(`no cloud named ${name}`);
   return c;
@@ -262,112 +267,6 @@ export function natsIdentityConfigMap(spec: LatticeSpec, group: NatsReleaseGroup
   return configMap(natsSecretNames(group.release).identity, NATS_NAMESPACE, files, labels(spec, cloudOf(spec, group.cloud)));
 }
 
-export function hostDeploymentName(host: HostNode): string {
-  return `wasmcloud-${host.name}`;
-}
-
-export function hostSecretNames(host: HostNode): { tls: string; creds: string; leaf: string } {
-  const base = hostDeploymentName(host);
-  return { tls: `${base}-tls`, creds: `${base}-creds`, leaf: `${base}-leaf` };
-}
-
-/**
- * A wasmCloud host pod pinned to its zone: the host process, and for `leaf` pools the NATS leaf-node sidecar
- * running the compiled leaf config. `nats.hostUrls` (from `compileNats`, with the same endpoints as every server's
- * config) gives what the host connects to: its sidecar, or for `direct` hosts every cloud's client endpoints as
- * seen from its own cloud (in-cluster first, then the other clouds' load balancers).
- */
-export function hostDeployment(
-  spec: LatticeSpec,
-  topo: Topology,
-  host: HostNode,
-  nats: { readonly hostUrls: Readonly<Record<string, readonly string[]>> },
-): K8sObject {
-  const c = cloudOf(spec, host.cloud);
-  const names = hostSecretNames(host);
-  const meta = labels(spec, c, { [LABEL.pool]: host.pool, [LABEL.host]: host.name, "app.kubernetes.io/name": "wasmcloud-host" });
-  const leaf = host.connection === "leaf";
-  const urls = nats.hostUrls[host.name];
-  if (!urls) throw new Error(`no compiled NATS URLs for host ${host.name}`);
-  const hostLabels = { cloud: host.cloud, region: c.region, zone: host.zone, ...host.labels };
-  const natsFlags = (plane: "scheduler" | "data") => [
-    `--${plane}-nats-url=${urls.join(",")}`,
-    `--${plane}-nats-tls-ca=${TLS_MOUNT}/ca.crt`,
-    `--${plane}-nats-tls-cert=${TLS_MOUNT}/tls.crt`,
-    `--${plane}-nats-tls-key=${TLS_MOUNT}/tls.key`,
-  ];
-  const containers: unknown[] = [
-    {
-      name: "host",
-      image: IMAGES.wasmcloudHost,
-      args: [
-        "host",
-        `--host-name=${host.name}`,
-        `--host-group=${host.pool}`,
-        ...natsFlags("scheduler"),
-        ...natsFlags("data"),
-        "--oci-cache-dir=/oci-cache",
-      ],
-      env: [
-        { name: "HOME", value: "/tmp" },
-        { name: "WASMCLOUD_LATTICE", value: spec.name },
-        { name: "WASMCLOUD_JS_DOMAIN", value: spec.jetstream.domain },
-        { name: "WASMCLOUD_NATS_CREDS", value: `${CREDS_MOUNT}/${credsFileName(spec, `host:${host.name}`)}` },
-        ...Object.entries(hostLabels).map(([k, v]) => ({ name: `WASMCLOUD_LABEL_${k.replace(/[^A-Za-z0-9_]/g, "_")}`, value: v })),
-      ],
-      volumeMounts: [
-        { name: "oci-cache", mountPath: "/oci-cache" },
-        { name: "tmp", mountPath: "/tmp" },
-        { name: "tls", mountPath: TLS_MOUNT, readOnly: true },
-        { name: "creds", mountPath: CREDS_MOUNT, readOnly: true },
-      ],
-      securityContext: RESTRICTED,
-      resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "1Gi" } },
-    },
-  ];
-  if (leaf) {
-    containers.push({
-      name: "nats-leaf",
-      image: IMAGES.nats,
-      args: ["-c", "/etc/nats-leaf/leaf.conf"],
-      ports: [{ name: "nats", containerPort: 4222 }],
-      volumeMounts: [
-        { name: "leaf", mountPath: "/etc/nats-leaf", readOnly: true },
-        { name: "tls", mountPath: TLS_MOUNT, readOnly: true },
-        { name: "creds", mountPath: CREDS_MOUNT, readOnly: true },
-      ],
-      securityContext: RESTRICTED,
-      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-    });
-  }
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: hostDeploymentName(host), namespace: WASM_NAMESPACE, labels: meta },
-    spec: {
-      replicas: 1,
-      strategy: { type: "Recreate" },
-      selector: { matchLabels: { [LABEL.host]: host.name } },
-      template: {
-        metadata: { labels: meta },
-        spec: {
-          automountServiceAccountToken: false,
-          nodeSelector: { [LABEL.zone]: host.zone },
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-          containers,
-          volumes: [
-            { name: "oci-cache", emptyDir: {} },
-            { name: "tmp", emptyDir: {} },
-            { name: "tls", secret: { secretName: names.tls, defaultMode: 0o400 } },
-            { name: "creds", secret: { secretName: names.creds, defaultMode: 0o400 } },
-            ...(leaf ? [{ name: "leaf", secret: { secretName: names.leaf, defaultMode: 0o400 } }] : []),
-          ],
-        },
-      },
-    },
-  };
-}
-
 /** RuntimeClass handler name of a runwasi shim (the containerd runtime name the installer registers). */
 export function runtimeHandler(runtime: string): string {
   return runtime;
@@ -428,38 +327,20 @@ export function shimInstaller(spec: LatticeSpec, cloud: string, pool: NodePool, 
   ];
 }
 
-/** OCI reference of a workload: its `oci` artifact, or a path artifact pushed to the lattice's registry. */
-export function artifactRef(spec: LatticeSpec, w: Workload, registry: string): string {
-  if ("oci" in w.artifact) return w.artifact.oci;
-  return `${registry.replace(/\/$/, "")}/${spec.name}/${w.name}:latest`;
-}
-
-/** A workload's objects in one cloud (none when it has no instances there). */
-export function workloadObjects(spec: LatticeSpec, w: Workload, cloud: string, registry: string): K8sObject[] {
+/** A workload's objects in one cloud (none when it has no instances there); `facts` of its path artifact's component. */
+export function workloadObjects(spec: LatticeSpec, w: Workload, cloud: string, registry: string, facts?: ComponentFacts): K8sObject[] {
   const c = cloudOf(spec, cloud);
   const replicas = instancesPerCloud(spec, w)[cloud] ?? 0;
   if (replicas === 0) return [];
   const meta = labels(spec, c, { [LABEL.workload]: w.name });
-  const image = artifactRef(spec, w, registry);
+  const image = artifactRef(spec, w, registry, facts);
   const annotations: Record<string, string> = {
     "latticeform.io/subject": w.subject,
     "latticeform.io/failover": w.failover.mode === "active-passive" ? `active-passive primary=${w.failover.primary}` : "active-active",
   };
   if (w.runtime === "wasmcloud") {
-    return [
-      {
-        apiVersion: "runtime.wasmcloud.dev/v1alpha1",
-        kind: "WorkloadDeployment",
-        metadata: { name: w.name, namespace: WASM_NAMESPACE, labels: meta, annotations },
-        spec: {
-          replicas,
-          template: {
-            labels: meta,
-            spec: { hostSelector: { cloud }, components: [{ name: w.name, image }] },
-          },
-        },
-      },
-    ];
+    const opts = { registry, namespace: WASM_NAMESPACE, labels: meta, annotations, ...(facts ? { facts } : {}) };
+    return workloadDeployments(spec, w, cloud, opts) as unknown as K8sObject[];
   }
   const krustlet = w.runtime === "krustlet";
   return [

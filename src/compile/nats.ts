@@ -194,7 +194,7 @@ function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds
 }
 
 /** The leaf-node sidecar of a Wasm host (the wasmCloud pattern): one remote per account, hub URLs of every cloud. */
-function compileLeaf(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: Credentials, h: HostNode): CompiledServer {
+export function compileLeaf(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: Credentials, h: HostNode): CompiledServer {
   const tls = spec.security.tls;
   const files = env.tlsFiles(`${h.name}-leaf`);
   const ports = env.leafPorts(h);
@@ -242,23 +242,11 @@ function compileLeaf(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: 
 export interface CompiledNats {
   readonly servers: readonly CompiledServer[];
   readonly leafs: readonly CompiledServer[];
-  /** NATS URLs each Wasm host connects to: its leaf sidecar on loopback, or (direct pools) every cloud's client endpoints as seen from its cloud. */
-  readonly hostUrls: Readonly<Record<string, readonly string[]>>;
 }
 
-/** Client port of a host's leaf sidecar inside its pod. */
-export const LEAF_CLIENT_URL = "tls://127.0.0.1:4222";
-
 export function compileNats(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: Credentials): CompiledNats {
-  const scheme = spec.security.tls.client === false ? "nats" : "tls";
   return {
     servers: topo.servers.map((s) => compileServer(spec, topo, env, creds, s)),
     leafs: topo.hosts.filter((h) => h.connection === "leaf").map((h) => compileLeaf(spec, topo, env, creds, h)),
-    hostUrls: Object.fromEntries(
-      topo.hosts.map((h) => [
-        h.name,
-        h.connection === "leaf" ? [LEAF_CLIENT_URL] : hubUrlsFor(spec, topo, env, h.cloud, h.remoteOrder, "client", scheme),
-      ]),
-    ),
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { DrillRunRaw } from "./drill";
 import type { LatencyStats, RepetitionResult, WorkloadMeasurement } from "./runner";
+import { median } from "../lib/stats";
 
 export const EVIDENCE_SCHEMA_VERSION = "1.0";
 
@@ -92,12 +93,6 @@ export interface Evidence {
     readonly owner: { readonly name: string; readonly role: string; readonly date: string; readonly signature: string };
     readonly independentReviewer: { readonly name: string; readonly role: string; readonly date: string; readonly signature: string };
   };
-}
-
-function median(v: number[]): number | null {
-  if (v.length === 0) return null;
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
 }
 
 /** Success rate and median latency per `binMs`, from `fromMs` to `toMs` relative to the injection. */

@@ -6,6 +6,7 @@ import { siteGid } from "../local/sites";
 import { NetworkFaults } from "./network";
 import type { LocalRender } from "../local/state";
 import type { Supervisor } from "../local/supervisor";
+import { jsOptions } from "../local/client";
 
 export type FaultKind = "cloud-outage" | "hub-node-loss" | "host-crash" | "blackhole" | "partition" | "latency";
 
@@ -45,7 +46,7 @@ export function cloudProcesses(r: LocalRender, cloud: string): { servers: string
 
 async function streamLeader(r: LocalRender, nc: NatsConnection | undefined, cloud: string): Promise<string | undefined> {
   if (!nc) return undefined;
-  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false });
+  const jsm = await jetstreamManager(nc, jsOptions(r.spec, 2000));
   for (const s of r.spec.streams.filter((x) => x.placement.cluster === cloud)) {
     try {
       const info = await jsm.streams.info(s.name);

@@ -6,9 +6,10 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { hubUrlsFor } from "../compile/nats";
-import { connectLocal } from "../local/client";
+import { connectLocal, jsOptions } from "../local/client";
 import type { LocalRender } from "../local/state";
 import type { Workload } from "../model/schema";
+import { sampleLedgerUpdate, samplePayment } from "../lib/samples";
 
 export interface Sample {
   /** Milliseconds since the drill's clock origin (performance.now based). */
@@ -43,8 +44,8 @@ export function probeConnection(r: LocalRender, cloud: string, name: string): Pr
 
 /** Default payload for a workload's probe requests. */
 export function probePayload(w: Workload, cloud: string, n: number, run: string): string {
-  if (w.name === "ledger" || w.kv) return JSON.stringify({ id: `${run}-${cloud}-${n}`, account: `drill-${run}-${cloud}`, delta: 1 });
-  return JSON.stringify({ id: `${run}-${n}`, amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+  if (w.name === "ledger" || w.kv) return sampleLedgerUpdate(`${run}-${cloud}-${n}`, `drill-${run}-${cloud}`, 1);
+  return samplePayment(`${run}-${n}`);
 }
 
 export class RequestProbe {
@@ -124,7 +125,7 @@ export class StreamPublisher {
   ) {}
 
   start(): void {
-    const js = jetstream(this.nc, { domain: this.r.spec.jetstream.domain, timeout: this.opts.timeoutMs });
+    const js = jetstream(this.nc, jsOptions(this.r.spec, this.opts.timeoutMs));
     this.timer = setInterval(
       () => {
         if (this.inFlight >= 16) return;
@@ -170,7 +171,7 @@ export async function reconcileStream(
   copy: string,
   acked: readonly PublishRecord[],
 ): Promise<Reconciliation> {
-  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 3000, checkAPI: false });
+  const jsm = await jetstreamManager(nc, jsOptions(r.spec, 3000));
   const seen = new Map<string, number>();
   const lostIds: string[] = [];
   let outOfOrder = 0;
@@ -208,7 +209,7 @@ export async function reconcileLedger(
   bucket: string,
   ackedIds: readonly string[],
 ): Promise<{ acked: number; recovered: number; lost: number; lostIds: string[] }> {
-  const kvm = new Kvm(jetstream(nc, { domain: r.spec.jetstream.domain, timeout: 3000 }));
+  const kvm = new Kvm(jetstream(nc, jsOptions(r.spec, 3000)));
   let kv: Awaited<ReturnType<Kvm["open"]>> | undefined;
   for (let attempt = 0; attempt < 40 && !kv; attempt++) {
     kv = await kvm.open(bucket).catch(async () => {

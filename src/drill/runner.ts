@@ -19,6 +19,10 @@ import {
   type Reconciliation,
   type Sample,
 } from "./probes";
+import { sleep } from "../lib/time";
+import { percentile } from "../lib/stats";
+import { sampleLedgerUpdate, samplePayment } from "../lib/samples";
+import { jsOptions } from "../local/client";
 
 export interface DrillPlan {
   readonly id: string;
@@ -116,7 +120,7 @@ async function raftLeaders(r: LocalRender, nc: NatsConnection): Promise<{ meta: 
     ...r.spec.kv.map((b) => `KV_${b.bucket}`),
   ];
   const streams: Record<string, string | null> = {};
-  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false }).catch(() => undefined);
+  const jsm = await jetstreamManager(nc, jsOptions(r.spec, 2000)).catch(() => undefined);
   for (const n of names) streams[n] = (await jsm?.streams.info(n).catch(() => undefined))?.cluster?.leader ?? null;
   return { meta, streams };
 }
@@ -135,7 +139,7 @@ async function checkJetStreamApi(
     // A fresh name per attempt: an attempt that timed out may still have created its stream.
     const stream = `${name}_${attempt}`;
     try {
-      const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false });
+      const jsm = await jetstreamManager(nc, jsOptions(r.spec, 2000));
       await jsm.streams.add({
         name: stream,
         subjects: [`drill.api.${stream}`],
@@ -153,15 +157,9 @@ async function checkJetStreamApi(
   return { ok: false, ms: +(performance.now() - t0).toFixed(1), error: lastError.slice(0, 200) };
 }
 
-function pct(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-
 export function latencyStats(samples: readonly Sample[]): LatencyStats {
   const l = samples.filter((s) => s.ok).map((s) => s.latencyMs);
-  return { p50: +pct(l, 50).toFixed(3), p99: +pct(l, 99).toFixed(3), n: l.length };
+  return { p50: +(percentile(l, 50) ?? 0).toFixed(3), p99: +(percentile(l, 99) ?? 0).toFixed(3), n: l.length };
 }
 
 /**
@@ -190,10 +188,6 @@ export function recoveryFrom(
 function objectiveOf(spec: LatticeSpec, plan: DrillPlan, w: LatticeSpec["workloads"][number]): { rtoMs: number; rpo: number } {
   const o = plan.objectives?.[w.name];
   return { rtoMs: (o?.rtoSeconds ?? w.objectives.rtoSeconds) * 1000, rpo: o?.rpoMessages ?? w.objectives.rpoMessages };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Clouds whose processes a plan takes down (for choosing surviving copies and probe homes). */
@@ -257,7 +251,7 @@ export async function runRepetition(
     // Mirror lag at the moment of the fault: how much an asynchronous copy can lose.
     const lagAtFault = new Map<string, number>();
     if (plan.streams) {
-      const jsm = await jetstreamManager(pubConn, { domain: spec.jetstream.domain, timeout: 2000, checkAPI: false });
+      const jsm = await jetstreamManager(pubConn, jsOptions(spec, 2000));
       for (const s of spec.streams) {
         for (const m of s.mirrors) {
           try {
@@ -466,8 +460,8 @@ export async function runRepetition(
 async function mirrorsCaughtUp(r: LocalRender, nc: NatsConnection, timeoutMs: number): Promise<string | undefined> {
   const mirrored = r.spec.streams.filter((s) => s.mirrors.length > 0);
   if (mirrored.length === 0) return undefined;
-  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 2000, checkAPI: false });
-  const js = jetstream(nc, { domain: r.spec.jetstream.domain, timeout: 2000 });
+  const jsm = await jetstreamManager(nc, jsOptions(r.spec, 2000));
+  const js = jetstream(nc, jsOptions(r.spec, 2000));
   const targets: { src: string; mir: string; seq: number }[] = [];
   for (const s of mirrored) {
     let seq = 0;
@@ -516,9 +510,7 @@ async function checkSteady(
     for (const nc of conns) {
       for (const w of ws) {
         try {
-          const payload = w.kv
-            ? JSON.stringify({ id: `steady-${Date.now()}-${i}`, account: "drill-steady", delta: 0 })
-            : JSON.stringify({ id: "steady", amount: 1, currency: "EUR", iban: "DE89370400440532013000" });
+          const payload = w.kv ? sampleLedgerUpdate(`steady-${Date.now()}-${i}`, "drill-steady", 0) : samplePayment("steady", 1);
           const m = await nc.request(w.subject, payload, { timeout: timeoutMs });
           if (m.headers?.get("lf-error")) allOk = false;
         } catch {

@@ -1,7 +1,9 @@
 /** NATS connections into the local lattice (TLS with the lattice CA, user creds from the state dir). */
 import { readFileSync } from "node:fs";
+import type { JetStreamManagerOptions } from "@nats-io/jetstream";
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { LOOPBACK } from "./env";
+import type { LatticeSpec } from "../model/schema";
 import type { LocalRender } from "./state";
 
 export interface ConnectTarget {
@@ -45,6 +47,14 @@ export function connectionOptions(r: LocalRender, t: ConnectTarget = {}): Connec
 
 export function connectLocal(r: LocalRender, t: ConnectTarget = {}): Promise<NatsConnection> {
   return connect(connectionOptions(r, t));
+}
+
+/**
+ * Options for a JetStream client or manager in the lattice's domain. `checkAPI: false`: callers retry or time
+ * out themselves, so the extra round trip at creation buys nothing (and fails during a fault).
+ */
+export function jsOptions(spec: LatticeSpec, timeout = 2000): JetStreamManagerOptions {
+  return { domain: spec.jetstream.domain, timeout, checkAPI: false };
 }
 
 export function readCa(r: LocalRender): string {

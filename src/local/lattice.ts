@@ -5,7 +5,7 @@ import { jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { latticeSubjects } from "../compile/credentials";
 import { planJetStream } from "../compile/jetstream";
-import { connectLocal } from "./client";
+import { connectLocal, jsOptions } from "./client";
 import { hostCommand } from "./host/bundle";
 import type { Heartbeat } from "./host/host";
 import { siteGid } from "./sites";
@@ -53,7 +53,7 @@ export async function startServers(
 
 /** Create (or update) the spec's streams, KV buckets and mirrors through the JetStream API. */
 export async function ensureJetStream(r: LocalRender, nc: NatsConnection): Promise<string[]> {
-  const jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain, timeout: 5000 });
+  const jsm = await jetstreamManager(nc, jsOptions(r.spec, 5000));
   const names: string[] = [];
   for (const plan of planJetStream(r.spec)) {
     const cfg = plan.config as unknown as Partial<StreamConfig> & { name: string };

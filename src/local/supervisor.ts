@@ -9,6 +9,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { natsServerBin } from "../tools/pins";
+import { sleep } from "../lib/time";
 
 export interface ManagedProcess {
   readonly name: string;
@@ -56,9 +57,7 @@ export async function monitorJson<T>(port: number, pathName: string): Promise<T>
   return JSON.parse(r.body) as T;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
 
 /** Poll `check` every `everyMs` until it returns true or `timeoutMs` passes; bounded in count and time. */
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 25): Promise<boolean> {

@@ -3,9 +3,8 @@
  * something the lattice has, so a drill is refused before any process starts. Pure.
  */
 import type { LatticeSpec } from "./schema";
+import type { Add } from "./rules";
 import type { Topology } from "./topology";
-
-type Add = (path: string, message: string, got: unknown, allowed: string) => void;
 
 export function drillProblems(spec: LatticeSpec, topo: Topology, add: Add): void {
   const clouds = spec.clouds.map((c) => c.name);

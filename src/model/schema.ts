@@ -37,8 +37,20 @@ export const HostPoolSchema = z.strictObject({
   connection: z.enum(["leaf", "direct"]).default("leaf"),
   /** Order of hub URLs in the host's remote: home cloud first, or interleaved with the other clouds for faster cloud failover. */
   remoteOrder: z.enum(["home-first", "interleaved"]).default("home-first"),
-  /** Extra host labels (cloud, region and zone are always set). */
-  labels: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*$/), z.string()).default({}),
+  /**
+   * Extra Kubernetes labels on the pool's host pods. wash 2.x hosts advertise only their host group
+   * (`<cloud>-<pool>`), so these are pod labels (network policies, monitoring), not wasmCloud host labels.
+   */
+  labels: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9_.-]{0,62}$/, {
+        message: "invalid label name|a label name: lower-case letters, digits, '_', '.', '-', at most 63",
+      }),
+      z.string().regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$/, {
+        message: "invalid label value|a Kubernetes label value: at most 63 letters, digits, '_', '.', '-', alphanumeric at both ends",
+      }),
+    )
+    .default({}),
   /** Runtime the pool provides. */
   runtime: z.enum(["wasmcloud"]).default("wasmcloud"),
 });

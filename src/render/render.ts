@@ -24,10 +24,7 @@ import {
 import { kubernetesEnv, NATS_NAMESPACE } from "../compile/k8senv";
 import {
   WASM_NAMESPACE,
-  credsFileName,
-  hostDeployment,
   CLOSED_SOURCE_RANGE,
-  hostSecretNames,
   hubLoadBalancer,
   jetstreamObjects,
   memberLoadBalancer,
@@ -40,8 +37,12 @@ import {
   workloadObjects,
   type K8sObject,
 } from "../compile/kubernetes";
-import { compileNats, type CompiledNats } from "../compile/nats";
+import { compileNats, type CompiledNats, type CompileEnv } from "../compile/nats";
+import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../compile/storage";
+import { hostCredsSecret, hostDeployment, hostLeafSecret, hostSidecarText } from "../compile/wasmhost";
 import type { LatticeSpec } from "../model/schema";
+import type { ComponentFacts } from "../compile/workloadDeployment";
+import { pathArtifactFacts } from "../oci/facts";
 import { topologyOf, type Topology } from "../model/topology";
 
 export interface Artifact {
@@ -59,11 +60,16 @@ export function registerRenderer(r: Renderer): void {
   renderers.push(r);
 }
 
+/** nats/<server>.conf for every server, and nats/<host>-leaf.conf: each host pod's sidecar config as the pod mounts it. */
 export async function renderNatsArtifacts(spec: LatticeSpec, master: Uint8Array, issuedAt: number): Promise<Artifact[]> {
   const topo = topologyOf(spec);
   const creds = await buildCredentials(spec, topo, master, issuedAt);
-  const nats = compileNats(spec, topo, kubernetesEnv(spec), creds);
-  return [...nats.servers, ...nats.leafs].map((s) => ({ path: `nats/${s.name}.conf`, content: s.text, secret: true }));
+  const env = kubernetesEnv(spec);
+  const nats = compileNats(spec, topo, env, creds);
+  return [
+    ...nats.servers.map((s) => ({ path: `nats/${s.name}.conf`, content: s.text, secret: true })),
+    ...topo.hosts.map((h) => ({ path: `nats/${h.name}-leaf.conf`, content: hostSidecarText(spec, topo, env, creds, h), secret: true })),
+  ];
 }
 
 /** One cloud's Kubernetes objects, Helm releases and boot scripts, as the Pulumi components create them. */
@@ -92,12 +98,19 @@ export function kubernetesBundles(
   topo: Topology,
   nats: CompiledNats,
   creds: Credentials,
-  opts: { sourceRanges?: readonly string[]; registry?: string } = {},
+  opts: { sourceRanges?: readonly string[]; registry?: string; env?: CompileEnv; facts?: Record<string, ComponentFacts> } = {},
 ): CloudBundle[] {
+  // Path artifacts are referenced by the digest of their OCI artifact, computed from the component file.
+  const facts = opts.facts ?? pathArtifactFacts(spec);
   const ranges = opts.sourceRanges ?? [CLOSED_SOURCE_RANGE];
   const groups = natsReleaseGroups(spec, topo);
   const out: CloudBundle[] = spec.clouds.map((c) => {
-    const objects: K8sObject[] = [...namespaces(spec, c.name), hubLoadBalancer(spec, c.name, ranges)];
+    // The components fill in the site's KMS key (AWS); rendered without it, EBS uses the account's default key.
+    const objects: K8sObject[] = [
+      ...namespaces(spec, c.name),
+      jetstreamStorageClass(c.provider, spec.name),
+      hubLoadBalancer(spec, c.name, ranges),
+    ];
     const secrets: K8sObject[] = [];
     const releases: CloudBundle["releases"][number][] = [];
     const boot: { name: string; script: string }[] = [];
@@ -107,7 +120,12 @@ export function kubernetesBundles(
       objects.push(...natsNodeReader(spec, g));
       const first = nats.servers.find((s) => s.name === g.servers[0]!.name)!;
       secrets.push(secret(natsSecretNames(g.release).auth, NATS_NAMESPACE, { [AUTH_FILE]: natsAuthInclude(first) }));
-      releases.push({ name: g.release, namespace: NATS_NAMESPACE, ...NATS_CHART, values: natsHelmValues(spec, g, nats.servers) });
+      releases.push({
+        name: g.release,
+        namespace: NATS_NAMESPACE,
+        ...NATS_CHART,
+        values: natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }),
+      });
     }
     const needsOperator = c.hostPools.length > 0 || spec.workloads.some((w) => w.runtime === "wasmcloud");
     if (needsOperator) {
@@ -119,14 +137,11 @@ export function kubernetesBundles(
       });
     }
     for (const h of topo.hosts.filter((x) => x.cloud === c.name)) {
-      const names = hostSecretNames(h);
-      const files: Record<string, string> = { [credsFileName(spec, `host:${h.name}`)]: creds.users[`host:${h.name}`]!.creds };
-      if (h.connection === "leaf") {
-        files[credsFileName(spec, `leaf:${h.name}`)] = creds.users[`leaf:${h.name}`]!.creds;
-        secrets.push(secret(names.leaf, WASM_NAMESPACE, { "leaf.conf": nats.leafs.find((l) => l.host === h.name)!.text }));
-      }
-      secrets.push(secret(names.creds, WASM_NAMESPACE, files));
-      objects.push(hostDeployment(spec, topo, h, nats));
+      secrets.push(
+        hostCredsSecret(spec, h, creds),
+        hostLeafSecret(h, hostSidecarText(spec, topo, opts.env ?? kubernetesEnv(spec), creds, h)),
+      );
+      objects.push(hostDeployment(spec, h));
     }
     for (const pool of c.nodePools) {
       if (pool.kind === "runtime-class") {
@@ -140,7 +155,8 @@ export function kubernetesBundles(
         });
       }
     }
-    for (const w of spec.workloads) objects.push(...workloadObjects(spec, w, c.name, opts.registry ?? "ghcr.io/latticeform"));
+    for (const w of spec.workloads)
+      objects.push(...workloadObjects(spec, w, c.name, opts.registry ?? "ghcr.io/latticeform", facts[w.name]));
     const js = jetstreamObjects(spec, c.name);
     if (js.length) {
       objects.push(...js);

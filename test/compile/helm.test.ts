@@ -31,6 +31,7 @@ import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
 import { chartConfig, renderChartConfig } from "./natsChart";
 import { natsServerBin } from "../../src/tools/pins";
+import { JETSTREAM_STORAGE_CLASS } from "../../src/compile/storage";
 
 const run = promisify(execFile);
 const MASTER = new Uint8Array(32).fill(9);
@@ -112,7 +113,7 @@ describe("Helm values of the NATS chart", () => {
       );
       const errors: string[] = [];
       for (const g of groups) {
-        const values = natsHelmValues(spec, g, nats.servers);
+        const values = natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS });
         const identity = natsIdentityFiles(g, nats.servers);
         const rawDoc = chartConfig(values);
         const text = renderChartConfig(rawDoc);
@@ -165,7 +166,7 @@ describe("Helm values of the NATS chart", () => {
     const spec = stack("prod");
     const { topo, nats, creds } = await compiled(spec);
     for (const g of natsReleaseGroups(spec, topo)) {
-      const values = natsHelmValues(spec, g, nats.servers);
+      const values = natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS });
       const cfg = values.config as Record<string, Record<string, unknown>>;
       assert.equal((cfg.nats!.tls as { enabled: boolean }).enabled, true);
       const doc = chartConfig(values);
@@ -197,7 +198,7 @@ describe("Helm values of the NATS chart", () => {
     const env = kubernetesEnv(spec, { endpoints: { gcp: { gateway: "gw.gcp.example" } } });
     const nats = compileNats(spec, topo, env, creds);
     const g = natsReleaseGroups(spec, topo).find((x) => x.release === "nats-aws")!;
-    const doc = chartConfig(natsHelmValues(spec, g, nats.servers));
+    const doc = chartConfig(natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }));
     const gcp = (doc.gateway as { gateways: { name: string; urls: string[] }[] }).gateways.find((x) => x.name === "gcp")!;
     assert.deepEqual(gcp.urls, ["tls://gw.gcp.example:7222"]);
   });
@@ -206,7 +207,7 @@ describe("Helm values of the NATS chart", () => {
     const spec = stack("small");
     const { topo, nats } = await compiled(spec);
     const g = natsReleaseGroups(spec, topo)[0]!;
-    const values = natsHelmValues(spec, g, nats.servers) as {
+    const values = natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }) as {
       fullnameOverride: string;
       serviceAccount: { enabled: boolean };
       podTemplate: { patch: { path: string; value: unknown }[] };
@@ -265,7 +266,7 @@ describe("Helm values of the NATS chart", () => {
     const spec = stack("small");
     const topo = topologyOf(spec);
     const g = natsReleaseGroups(spec, topo)[0]!;
-    assert.throws(() => natsHelmValues(spec, g, []), /no compiled config for server aws-1/);
+    assert.throws(() => natsHelmValues(spec, g, [], { storageClassName: JETSTREAM_STORAGE_CLASS }), /no compiled config for server aws-1/);
   });
 
   it("wasmCloud operator: no bundled NATS, the cloud's hub over TLS", () => {

@@ -22,6 +22,7 @@ async function loadBuiltins(): Promise<Map<string, ModelClass>> {
   const apps = (await import("kubernetes-models/apps/v1")) as unknown as Record<string, ModelClass>;
   const node = (await import("kubernetes-models/node.k8s.io/v1")) as unknown as Record<string, ModelClass>;
   const rbac = (await import("kubernetes-models/rbac.authorization.k8s.io/v1")) as unknown as Record<string, ModelClass>;
+  const storage = (await import("kubernetes-models/storage.k8s.io/v1")) as unknown as Record<string, ModelClass>;
   builtins = new Map<string, ModelClass>([
     ["v1/Namespace", v1.Namespace!],
     ["v1/Service", v1.Service!],
@@ -32,6 +33,7 @@ async function loadBuiltins(): Promise<Map<string, ModelClass>> {
     ["node.k8s.io/v1/RuntimeClass", node.RuntimeClass!],
     ["rbac.authorization.k8s.io/v1/ClusterRoleBinding", rbac.ClusterRoleBinding!],
     ["rbac.authorization.k8s.io/v1/ClusterRole", rbac.ClusterRole!],
+    ["storage.k8s.io/v1/StorageClass", storage.StorageClass!],
   ]);
   return builtins;
 }

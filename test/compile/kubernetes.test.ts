@@ -3,16 +3,10 @@ import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { buildCredentials } from "../../src/compile/credentials";
 import { kubernetesEnv } from "../../src/compile/k8senv";
-import {
-  hostDeployment,
-  hubLoadBalancer,
-  KRUSTLET_TAINTS,
-  runtimeTaint,
-  WASM_ARCH,
-  workloadObjects,
-  type K8sObject,
-} from "../../src/compile/kubernetes";
+import { hubLoadBalancer, KRUSTLET_TAINTS, runtimeTaint, WASM_ARCH, workloadObjects, type K8sObject } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
+import { hostSidecarConf } from "../../src/compile/wasmhost";
+import { pathArtifactFacts } from "../../src/oci/facts";
 import { kubernetesBundles, renderKubernetesArtifacts } from "../../src/render/render";
 import { readStackConfig } from "../../src/model/load";
 import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
@@ -80,17 +74,18 @@ describe("Kubernetes objects", () => {
       workloads: [{ ...ledger, instances: { aws: 3, gcp: 3 }, failover: { mode: "active-passive", primary: "aws", warmStandby: 2 } }],
     });
     const w = spec.workloads[0]!;
-    const replicas = (cloud: string) => (workloadObjects(spec, w, cloud, "r.example")[0] as Obj | undefined)?.spec.replicas;
+    const facts = pathArtifactFacts(spec)[w.name];
+    const replicas = (cloud: string) => (workloadObjects(spec, w, cloud, "r.example", facts)[0] as Obj | undefined)?.spec.replicas;
     assert.equal(replicas("aws"), 3);
     assert.equal(replicas("gcp"), 2);
     const cold = parseLattice({
       ...input,
       workloads: [{ ...ledger, failover: { mode: "active-passive", primary: "gcp", warmStandby: 0 } }],
     });
-    assert.deepEqual(workloadObjects(cold, cold.workloads[0]!, "aws", "r.example"), [], "no warm instances: no object");
-    const wd = workloadObjects(spec, w, "gcp", "r.example")[0] as Obj;
+    assert.deepEqual(workloadObjects(cold, cold.workloads[0]!, "aws", "r.example", facts), [], "no warm instances: no object");
+    const wd = workloadObjects(spec, w, "gcp", "r.example", facts)[0] as Obj;
     assert.equal(wd.kind, "WorkloadDeployment");
-    assert.deepEqual((wd.spec.template as { spec: { hostSelector: unknown } }).spec.hostSelector, { cloud: "gcp" });
+    assert.deepEqual((wd.spec.template as { spec: { hostSelector: unknown } }).spec.hostSelector, { hostgroup: "gcp-hosts" });
   });
 
   it("Krustlet workloads select wasm32-wasi nodes and tolerate their taints; runtime-class workloads name the RuntimeClass", async () => {
@@ -125,48 +120,22 @@ describe("Kubernetes objects", () => {
     assert.deepEqual(rc.scheduling.tolerations, [{ key: t.key, operator: "Equal", value: t.value, effect: t.effect }]);
   });
 
-  it("Wasm hosts: zone-pinned pods with cloud/region/zone labels; leaf pools carry the leaf sidecar, direct pools hold every cloud's client URLs home first", async () => {
+  it("host sidecars (leaf and direct pools alike) reach their home hub in-cluster and the other cloud at its exposed addresses", async () => {
     const spec = parseLattice(stackInput("prod"));
     const topo = topologyOf(spec);
-    const leafHost = topo.hosts.find((h) => h.cloud === "gcp" && h.connection === "leaf")!;
     const creds = await buildCredentials(spec, topo, MASTER, 1_767_225_600);
-    const nats = compileNats(
-      spec,
-      topo,
-      kubernetesEnv(spec, { endpoints: { aws: { client: "52.0.0.1" }, gcp: { client: "34.0.0.1" } } }),
-      creds,
-    );
-    const d = hostDeployment(spec, topo, leafHost, nats) as Obj;
-    const pod = (
-      d.spec.template as {
-        spec: {
-          nodeSelector: Record<string, string>;
-          containers: { name: string; env?: { name: string; value: string }[]; args: string[] }[];
-        };
-      }
-    ).spec;
-    assert.equal(pod.nodeSelector["topology.kubernetes.io/zone"], leafHost.zone);
-    assert.deepEqual(
-      pod.containers.map((c) => c.name),
-      ["host", "nats-leaf"],
-    );
-    const env = Object.fromEntries(pod.containers[0]!.env!.map((e) => [e.name, e.value]));
-    assert.equal(env.WASMCLOUD_LABEL_cloud, "gcp");
-    assert.equal(env.WASMCLOUD_LABEL_region, "europe-west3");
-    assert.equal(env.WASMCLOUD_LABEL_zone, leafHost.zone);
-    assert.equal(env.WASMCLOUD_LATTICE, "payments");
-    assert.equal(env.WASMCLOUD_JS_DOMAIN, "hub");
-    const directHost = topo.hosts.find((h) => h.cloud === "gcp" && h.connection === "direct")!;
-    const dd = hostDeployment(spec, topo, directHost, nats) as Obj;
-    const dpod = (dd.spec.template as { spec: { containers: { name: string; args: string[] }[] } }).spec;
-    assert.deepEqual(
-      dpod.containers.map((c) => c.name),
-      ["host"],
-    );
-    const url = dpod.containers[0]!.args.find((a) => a.startsWith("--data-nats-url="))!;
-    // Home hub through the in-cluster Service, the other cloud through its exposed address: the same endpoints the
-    // servers were compiled with, never the compile environment's placeholder names.
-    assert.equal(url, "--data-nats-url=tls://nats-gcp.nats.svc.cluster.local:4222,tls://52.0.0.1:4222");
+    const env = kubernetesEnv(spec, { endpoints: { aws: { leafnode: ["52.0.0.1", "52.0.0.2"] }, gcp: { leafnode: "34.0.0.1" } } });
+    for (const h of topo.hosts.filter((x) => x.cloud === "gcp")) {
+      const conf = hostSidecarConf(spec, topo, env, creds, h) as { leafnodes: { remotes: { urls: string[] }[] } };
+      const urls = conf.leafnodes.remotes[0]!.urls;
+      // Home hub through the chart's headless Service (not-ready pods too), never a placeholder or a load balancer.
+      assert.equal(urls[0], "tls://nats-gcp-headless.nats.svc.cluster.local:7422", h.name);
+      assert.deepEqual(
+        [...urls].sort(),
+        ["tls://52.0.0.1:7422", "tls://52.0.0.2:7422", "tls://nats-gcp-headless.nats.svc.cluster.local:7422"].sort(),
+        h.name,
+      );
+    }
   });
 
   it("render writes kubernetes/<cloud>/ and boot/<site>/; Secrets (and only they) hold key material and are marked secret", async () => {

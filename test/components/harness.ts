@@ -17,6 +17,8 @@ export interface Recorded {
   parentType?: string;
   /** Name of the explicit provider resource, if any. */
   provider?: string;
+  /** The provider reference the engine receives (`<urn>::<id>`), explicit or inherited from a parent. */
+  providerRef?: string;
   /** Inputs as the engine receives them (secrets unwrapped), filled in when registered. */
   inputs?: Record<string, unknown>;
   /** State the mock returned (inputs plus fake cloud outputs). */
@@ -71,6 +73,7 @@ export async function evaluateProgram<T extends pulumi.Resource>(
         if (rec) {
           rec.inputs = plain;
           rec.state = state;
+          rec.providerRef = args.provider;
         }
         return { id: args.custom ? `${args.name}-id` : undefined, state };
       },

@@ -9,13 +9,18 @@ import { natsHelmValues, natsReleaseGroups } from "../../src/compile/helm";
 import { kubernetesEnv } from "../../src/compile/k8senv";
 import { KRUSTLET_TAINTS, WASM_ARCH } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
+import { JETSTREAM_STORAGE_CLASS } from "../../src/compile/storage";
 import { readStackConfig } from "../../src/model/load";
 import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
+import { hostSidecarConf, hostSidecarText } from "../../src/compile/wasmhost";
 import { isPrivateCidr } from "../../src/model/access";
 import { parseLattice } from "../../src/model/validate";
 import { schemaProblems } from "../compile/k8sSchema";
-import { evaluateLattice, type Evaluation, type Recorded } from "./harness";
+import * as aws from "@pulumi/aws";
+import * as gcp from "@pulumi/gcp";
+import { Lattice } from "../../components/lattice";
+import { evaluateLattice, evaluateProgram, type Evaluation, type Recorded } from "./harness";
 
 function stackInput(name: string): LatticeInput {
   return readStackConfig(`stacks/Pulumi.${name}.yaml`) as LatticeInput;
@@ -36,6 +41,7 @@ const COMPONENT_TYPES = new Set([
   "latticeform:wasm:KrustletPool",
   "latticeform:wasm:RuntimeClassPool",
   "latticeform:wasm:Workloads",
+  "latticeform:wasm:OciArtifact",
 ]);
 
 /** aws:* types that take no tags. */
@@ -95,8 +101,9 @@ async function expectedValues(spec: LatticeSpec, ev: Evaluation, name: string) {
     for (const s of g.servers) serverHosts[s.name] = reserved(spec, ev, name, g.cloud, s.name)[0]!;
   for (const s of topo.servers.filter((x) => x.role === "tiebreaker"))
     serverHosts[s.name] = String(one(ev, `${name}-tiebreaker-${s.name}-ip`).state!.address);
-  const nats = compileNats(spec, topo, kubernetesEnv(spec, { endpoints, serverHosts }), creds);
-  return { topo, creds, nats };
+  const env = kubernetesEnv(spec, { endpoints, serverHosts });
+  const nats = compileNats(spec, topo, env, creds);
+  return { topo, creds, nats, env };
 }
 
 describe("Pulumi components under mocks", () => {
@@ -146,20 +153,47 @@ describe("Pulumi components under mocks", () => {
     }
   });
 
-  it("providers: Kubernetes objects use their cloud's provider, cloud resources their site's region provider", () => {
-    const { ev } = evs.prod!;
+  it("providers: Kubernetes objects use their cloud's provider; no cloud provider of our own, every cloud resource names its region or project", () => {
+    const { spec, ev } = evs.prod!;
+    const regionOf = (name: string) =>
+      name.startsWith("prod-tiebreaker-") ? spec.tieBreaker!.region : spec.clouds.find((c) => name.startsWith(`prod-${c.name}-`))?.region;
+    assert.deepEqual(
+      ev.resources.filter((r) => r.type === "pulumi:providers:aws" || r.type === "pulumi:providers:gcp").map((r) => r.name),
+      [],
+      "region-only providers would drop the stack's aws:assumeRole, profile and GCP credentials",
+    );
     for (const r of ev.resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"))) {
       const cloud = ["aws", "gcp"].find((c) => r.name.startsWith(`prod-${c}-`));
       if (r.type.startsWith("kubernetes:")) {
         assert.ok(cloud, `${r.name}: a Kubernetes object outside a cloud`);
         assert.equal(r.provider, `prod-${cloud}-site-k8s`, r.name);
-      } else if (r.type.startsWith("aws:") || r.type.startsWith("gcp:")) {
-        assert.ok(r.provider?.match(/-(aws|gcp)$/), `${r.name} has an explicit regional provider (got ${String(r.provider)})`);
+      } else if (r.type.startsWith("aws:") && !r.type.startsWith("aws:iam/")) {
+        assert.equal(inputs(r).region, regionOf(r.name), `${r.name} names its region`);
+      } else if (r.type.startsWith("gcp:") && !/secretVersion|IAMMember/i.test(r.type)) {
+        assert.equal(inputs(r).project, "mock-project", `${r.name} names its project`);
       }
     }
-    assert.equal(one(ev, "prod-aws-site-eks").provider, "prod-aws-site-aws");
-    assert.equal(one(ev, "prod-gcp-site-gke").provider, "prod-gcp-site-gcp");
-    assert.equal(one(ev, "prod-tiebreaker-tb-1-vm").provider, "prod-tiebreaker-gcp");
+  });
+
+  it("providers: the caller's providers (resource options) reach every cloud resource, assumed role and all", async () => {
+    const spec = parseLattice(stackInput("prod"));
+    const ev = await evaluateProgram("provs", (opts) => {
+      const userAws = new aws.Provider("user-aws", {
+        region: "eu-west-1",
+        assumeRoles: [{ roleArn: "arn:aws:iam::111122223333:role/deployer" }],
+      });
+      const userGcp = new gcp.Provider("user-gcp", {
+        project: "mock-project",
+        impersonateServiceAccount: "deployer@mock-project.iam.gserviceaccount.com",
+      });
+      return new Lattice("prod", { spec, gcpProject: "mock-project" }, { ...opts, providers: [userAws, userGcp] });
+    });
+    const cloud = ev.resources.filter((r) => r.custom && (r.type.startsWith("aws:") || r.type.startsWith("gcp:")));
+    assert.ok(cloud.length > 50);
+    for (const r of cloud) {
+      const want = r.type.startsWith("aws:") ? "::user-aws::" : "::user-gcp::";
+      assert.ok(r.providerRef?.includes(want), `${r.type} ${r.name} is managed by ${String(r.providerRef)}`);
+    }
   });
 
   it("AWS site: private EKS endpoint open to the declared private ranges, Secrets encrypted with its KMS key, nodes in private subnets, one NAT gateway per zone", () => {
@@ -186,6 +220,52 @@ describe("Pulumi components under mocks", () => {
       assert.deepEqual(rt[0]!.natGatewayId, `prod-aws-site-nat-${z}-id`);
       assert.equal(inputs(one(ev, `prod-aws-site-private-${z}-rt`)).routeTableId, `prod-aws-site-private-rt-${z}-id`);
     }
+  });
+
+  it("storage: an explicit encrypted StorageClass per cloud, named in every NATS release; EBS CSI with its own Pod Identity role", () => {
+    const { ev } = evs.prod!;
+    const key = one(ev, "prod-aws-site-secrets-key");
+    const awsSc = inputs(one(ev, "prod-aws-site-jetstream-storage"));
+    assert.equal(awsSc.provisioner, "ebs.csi.aws.com");
+    assert.deepEqual(awsSc.parameters, { type: "gp3", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4", kmsKeyId: key.state!.arn });
+    assert.equal(awsSc.volumeBindingMode, "WaitForFirstConsumer");
+    assert.equal(awsSc.reclaimPolicy, "Retain");
+    const gcpSc = ev.ofType("kubernetes:storage.k8s.io/v1:StorageClass").find((r) => r.name.startsWith("prod-gcp-site-"));
+    assert.equal(inputs(gcpSc).provisioner, "pd.csi.storage.gke.io");
+    assert.deepEqual((inputs(one(ev, "prod-gcp-site-gke")).addonsConfig as Record<string, unknown>).gcePersistentDiskCsiDriverConfig, {
+      enabled: true,
+    });
+    for (const r of ev.ofType("kubernetes:helm.sh/v3:Release").filter((x) => (inputs(x).chart as string) === "nats")) {
+      const pvc = (inputs(r).values as { config: { jetstream: { fileStore: { pvc: { storageClassName?: string } } } } }).config.jetstream
+        .fileStore.pvc;
+      assert.equal(pvc.storageClassName, JETSTREAM_STORAGE_CLASS, r.name);
+    }
+    for (const sc of ev.ofType("kubernetes:storage.k8s.io/v1:StorageClass"))
+      assert.equal((inputs(sc).metadata as { name: string }).name, JETSTREAM_STORAGE_CLASS);
+    // The add-on's controller gets its own role through Pod Identity: the managed EBS CSI policy and the site's key.
+    const addon = inputs(one(ev, "prod-aws-site-ebs-csi"));
+    const role = one(ev, "prod-aws-site-ebs-csi-role");
+    assert.deepEqual(addon.podIdentityAssociations, [{ roleArn: role.state!.arn, serviceAccount: "ebs-csi-controller-sa" }]);
+    const trust = JSON.parse(inputs(role).assumeRolePolicy as string) as {
+      Statement: { Principal: { Service: string }; Action: string[] }[];
+    };
+    assert.deepEqual(
+      trust.Statement.map((x) => x.Principal.Service),
+      ["pods.eks.amazonaws.com"],
+    );
+    assert.equal(
+      inputs(one(ev, "prod-aws-site-ebs-csi-policy")).policyArn,
+      "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+    );
+    const kms = JSON.parse(inputs(one(ev, "prod-aws-site-ebs-csi-kms")).policy as string) as { Statement: { Resource: string }[] };
+    assert.deepEqual([...new Set(kms.Statement.map((x) => x.Resource))], [key.state!.arn]);
+    assert.equal(inputs(one(ev, "prod-aws-site-pod-identity")).addonName, "eks-pod-identity-agent");
+    // The node role does not get EBS permissions instead.
+    assert.ok(
+      !ev
+        .ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        .some((r) => r.name.startsWith("prod-aws-site-node-") && String(inputs(r).policyArn).includes("EBS")),
+    );
   });
 
   it("a public API endpoint is limited to the declared public ranges on EKS and GKE", async () => {
@@ -298,7 +378,11 @@ describe("Pulumi components under mocks", () => {
         assert.equal(inputs(r).name, g.release);
         assert.equal(inputs(r).namespace, "nats");
         assert.deepEqual((inputs(r).repositoryOpts as { repo: string }).repo, "https://nats-io.github.io/k8s/helm/charts/");
-        assert.deepEqual(inputs(r).values, JSON.parse(JSON.stringify(natsHelmValues(spec, g, nats.servers))), `${g.release}@${g.cloud}`);
+        assert.deepEqual(
+          inputs(r).values,
+          JSON.parse(JSON.stringify(natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }))),
+          `${g.release}@${g.cloud}`,
+        );
         assert.ok(!r.secretInputs.includes("values"), "values are readable by policies");
       }
     });
@@ -358,22 +442,26 @@ describe("Pulumi components under mocks", () => {
     assert.deepEqual([...fw].sort(), [...natIps, gcpNat, ...spec.access.natsCidrs].sort());
   });
 
-  it("inside a cloud, paths stay in the cluster; direct hosts get the same endpoints as the servers; certificates cover every name and address dialled", async () => {
+  it("inside a cloud, paths stay in the cluster; every host sidecar (direct pools too) gets the servers' endpoints; certificates cover every name and address dialled", async () => {
     const { spec, ev } = evs.prod!;
-    const { nats } = await expectedValues(spec, ev, "prod");
+    const { nats, env, creds, topo } = await expectedValues(spec, ev, "prod");
     const dialled = new Set<string>();
     const hostOf = (u: string) => new URL(u.replace(/^[a-z-]+:/, "http:")).hostname;
-    for (const d of ev.ofType("kubernetes:apps/v1:Deployment").filter((r) => r.name.includes("-core-"))) {
-      const args = (inputs(d).spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args.find(
-        (a) => a.startsWith("--data-nats-url="),
-      )!;
-      const urls = args.slice("--data-nats-url=".length).split(",");
-      const cloud = d.name.startsWith("prod-aws-") ? "aws" : "gcp";
-      const other = cloud === "aws" ? "gcp" : "aws";
+    for (const h of topo.hosts) {
+      const other = h.cloud === "aws" ? "gcp" : "aws";
+      const urls = (hostSidecarConf(spec, topo, env, creds, h) as { leafnodes: { remotes: { urls: string[] }[] } }).leafnodes.remotes[0]!
+        .urls;
       assert.deepEqual(urls, [
-        `tls://nats-${cloud}.nats.svc.cluster.local:4222`,
-        ...reserved(spec, ev, "prod", other, "hub").map((a) => `tls://${a}:4222`),
+        `tls://nats-${h.cloud}-headless.nats.svc.cluster.local:7422`,
+        ...reserved(spec, ev, "prod", other, "hub").map((a) => `tls://${a}:7422`),
       ]);
+      // What the component deployed is that config.
+      const secretRes = ev.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name.endsWith(`-${h.name}-leaf`))!;
+      assert.equal(
+        (inputs(secretRes).stringData as Record<string, string>)["leaf.conf"],
+        hostSidecarText(spec, topo, env, creds, h),
+        h.name,
+      );
       for (const u of urls) dialled.add(hostOf(u));
     }
     for (const s of [...nats.servers, ...nats.leafs]) {

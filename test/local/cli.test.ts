@@ -55,10 +55,19 @@ describe("local lattice commands", () => {
     assert.equal(JSON.parse(call.stdout).valid, true);
     assert.match(call.stderr, /served by gcp-hosts-1 in gcp/);
 
-    const status = spawnSync(process.execPath, [bin, "status", "--stack", file, "--json"], { env, encoding: "utf8" });
+    const status = spawnSync(process.execPath, [bin, "status", "--stack", file, "--json", "--wait", "10"], { env, encoding: "utf8" });
     assert.equal(status.status, 0, status.stderr);
-    const rows = JSON.parse(status.stdout) as { kind: string; health: string }[];
-    assert.ok(rows.length >= 13 && rows.every((x) => x.health === "ok"), status.stdout);
+    const st = JSON.parse(status.stdout) as { healthy: boolean; running: boolean; rows: { kind: string; health: string }[] };
+    assert.ok(st.healthy && st.running && st.rows.length >= 13 && st.rows.every((x) => x.health === "ok"), status.stdout);
+
+    // One hub down: status says so and exits 1 (a script waiting on it keeps waiting).
+    const hub = readFileSync(path.join(stateRoot, "clitest", "pids"), "utf8")
+      .split("\n")
+      .find((l) => / aws-1$/.test(l));
+    process.kill(Number(hub!.split(" ")[0]), "SIGKILL");
+    const degraded = spawnSync(process.execPath, [bin, "status", "--stack", file], { env, encoding: "utf8" });
+    assert.equal(degraded.status, 1, degraded.stdout);
+    assert.match(degraded.stdout, /hub\s+aws-1\s+aws\s+down/);
 
     // A second lattice on the same ports is refused with a clear error, before anything starts.
     const clash = spawnSync(process.execPath, [bin, "up", "--local", "--once", "--stack", file], {
@@ -66,7 +75,7 @@ describe("local lattice commands", () => {
       encoding: "utf8",
       timeout: 60000,
     });
-    assert.equal(clash.status, 1);
+    assert.equal(clash.status, 2);
     assert.match(clash.stderr, /already in use on 127\.0\.0\.1/);
 
     const stateDir = path.join(stateRoot, "clitest");
@@ -81,6 +90,9 @@ describe("local lattice commands", () => {
     const spec = parseLattice({ ...raw, local: { basePort } });
     assert.deepEqual(await busyPorts(localLayout(spec, topologyOf(spec), "clitest", stateDir).allPorts), []);
     assert.equal(existsSync(stateDir), false);
+    const after = spawnSync(process.execPath, [bin, "status", "--stack", file, "--json"], { env, encoding: "utf8" });
+    assert.equal(after.status, 1);
+    assert.equal((JSON.parse(after.stdout) as { running: boolean }).running, false);
     up.kill("SIGTERM");
   });
 });

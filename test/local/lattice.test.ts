@@ -15,11 +15,12 @@ import { busyPorts, pidAlive, Supervisor, waitFor } from "../../src/local/superv
 import { readStackConfig } from "../../src/model/load";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
+import { samplePayment } from "../../src/lib/samples";
 
 const stateDir = mkdtempSync(path.join(tmpdir(), "lf-lattice-"));
 let r: LocalRender;
 let sup: Supervisor;
-const payment = JSON.stringify({ id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" });
+const payment = samplePayment("p1");
 
 describe("local lattice (small example, real Wasm hosts)", () => {
   before(async () => {
@@ -61,7 +62,10 @@ describe("local lattice (small example, real Wasm hosts)", () => {
   it("concurrent ledger updates of one account through the lattice: increments retried on conflict lose none", async () => {
     const n = 30;
     // The account exists before the storm: wash's increment of a missing key is a plain put (ARCHITECTURE.md).
-    const seed = await callWorkload(r, "ledger", JSON.stringify({ id: "hot-seed", account: "hot", delta: 1 }), { cloud: "aws" });
+    const seed = await callWorkload(r, "ledger", JSON.stringify({ id: "hot-seed", account: "hot", delta: 1 }), {
+      cloud: "aws",
+      timeoutMs: 10000,
+    });
     assert.equal(JSON.parse(seed.reply).applied, true, seed.reply);
     const replies = await Promise.all(
       Array.from({ length: n }, (_, i) =>
@@ -72,7 +76,10 @@ describe("local lattice (small example, real Wasm hosts)", () => {
       ),
     );
     for (const l of replies) assert.equal(JSON.parse(l.reply).applied, true, l.reply);
-    const last = await callWorkload(r, "ledger", JSON.stringify({ id: "hot-0", account: "hot", delta: 1 }), { cloud: "aws" });
+    const last = await callWorkload(r, "ledger", JSON.stringify({ id: "hot-0", account: "hot", delta: 1 }), {
+      cloud: "aws",
+      timeoutMs: 10000,
+    });
     assert.deepEqual(JSON.parse(last.reply), { account: "hot", balance: n + 1, applied: false, duplicate: true });
   });
 

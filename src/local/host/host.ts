@@ -13,12 +13,13 @@ import { hubUrlsFor } from "../../compile/nats";
 import { REPO_ROOT } from "../../model/load";
 import type { Workload } from "../../model/schema";
 import type { HostNode } from "../../model/topology";
-import { connectLocal, serverUrls } from "../client";
+import { connectLocal, serverUrls, jsOptions } from "../client";
 import type { LocalRender } from "../state";
 import { queueGroupOf } from "../../compile/workloadDeployment";
 import { KvConflict, WasmPool, type BrokerMessage, type KvBackend } from "../wasm/engine";
 
 import { HEARTBEAT_MS, PRIMARY_DEAD_MS, START_WAIT_MS } from "./constants";
+import { sleep } from "../../lib/time";
 
 export interface Heartbeat {
   readonly host: string;
@@ -76,10 +77,6 @@ function kvBackend(holder: { kv?: KV }): KvBackend {
       return out;
     },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 export class WasmHost {
@@ -158,7 +155,7 @@ export class WasmHost {
         await sleep(50);
       }
     }
-    const kvm = new Kvm(jetstream(this.nc, { domain: spec.jetstream.domain, timeout: 2000 }));
+    const kvm = new Kvm(jetstream(this.nc, jsOptions(spec, 2000)));
     for (const [bucket, holder] of buckets) {
       for (;;) {
         try {

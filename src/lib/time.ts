@@ -1,0 +1,5 @@
+/** Waiting. */
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
