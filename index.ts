@@ -16,6 +16,10 @@ const spec = parseLattice(config.requireObject("lattice"));
 // bench/components.bench.ts). Spec errors are reported above, with their own messages.
 process.setSourceMapsEnabled(false);
 const gcpProject = new pulumi.Config("gcp").get("project");
+if (config.get("operatorCidrs") !== undefined)
+  throw new Error(
+    "latticeform:operatorCidrs is no longer read: admin ranges live in the spec, access.api.cidrs (Kubernetes API endpoints; private ranges with a private endpoint) and access.natsCidrs (NATS load balancers; public ranges)",
+  );
 const kubeconfigs: Record<string, pulumi.Output<string>> = {};
 for (const c of spec.clouds) {
   if (c.existingKubeconfig) kubeconfigs[c.name] = pulumi.secret(readFileSync(path.resolve(__dirname, c.existingKubeconfig), "utf8"));
@@ -26,7 +30,6 @@ const lattice = new Lattice(pulumi.getStack(), {
   gcpProject,
   kubeconfigs,
   existingEgressCidrs: config.getObject<Record<string, string[]>>("existingEgressCidrs") ?? {},
-  operatorCidrs: config.getObject<string[]>("operatorCidrs") ?? [],
   registry: config.get("registry"),
   shimSha256: config.get("shimSha256"),
 });

@@ -1,18 +1,21 @@
 /**
- * `AwsSite`: one cloud of the lattice on AWS: a VPC across the declared zones (private subnets for nodes,
- * public subnets for the NAT gateway and load balancers), an EKS cluster with a private API endpoint only and
- * Secrets encrypted with the site's KMS key, a system node group, the EBS CSI add-on with its own role (EKS Pod
- * Identity) and an encrypted gp3 StorageClass for the JetStream volumes (EKS 1.30+ has no default class), and the
- * cluster's Kubernetes provider. AWS resources use the provider the caller gives (resource options, or the stack's
- * default `aws` provider with its `aws:assumeRole`, profile and credentials) and name their region themselves.
+ * `AwsSite`: one cloud of the lattice on AWS: a VPC across the declared zones (private subnets for nodes, public
+ * subnets for the load balancers and one NAT gateway per zone, so losing a zone never cuts the others' egress to
+ * the other sites), an EKS cluster whose API endpoint follows the spec's `access.api` (private, or public limited
+ * to the declared ranges) with Secrets encrypted with the site's KMS key, a system node group, the EBS CSI add-on
+ * with its own role (EKS Pod Identity) and an encrypted gp3 StorageClass for the JetStream volumes (EKS 1.30+ has
+ * no default class), Elastic IPs reserved for the NATS load balancers (one per public subnet), and the cluster's
+ * Kubernetes provider. AWS resources use the provider the caller gives (resource options, or the stack's default
+ * `aws` provider with its `aws:assumeRole`, profile and credentials) and name their region themselves.
  */
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../src/compile/kubernetes";
+import type { ReservedAddress } from "../src/compile/kubernetes";
 import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../src/compile/storage";
-import type { Cloud } from "../src/model/schema";
-import { awsTags, type KubeSite } from "./common";
+import type { Access, Cloud } from "../src/model/schema";
+import { awsTags, type KubeSite, type LbAddress } from "./common";
 
 export interface AwsSiteArgs {
   /** The cloud, from the validated spec (provider `aws`). */
@@ -42,10 +45,16 @@ export interface AwsSiteArgs {
    */
   readonly systemNodes?: number;
   /**
-   * CIDRs allowed to reach the private API endpoint (a VPN or the peered network `pulumi up` runs in).
+   * The API endpoint: `private` (reachable from the VPC and `cidrs`, private ranges of a VPN or peered network
+   * `pulumi up` runs in) or `public` (the public endpoint limited to `cidrs`), from the spec's `access.api`.
+   * @default { endpoint: "private", cidrs: [] }
+   */
+  readonly apiAccess?: Access["api"];
+  /**
+   * Load balancers to reserve Elastic IPs for (one per public subnet each), by key (`hub`, stretched member names).
    * @default []
    */
-  readonly apiAccessCidrs?: readonly string[];
+  readonly natsAddresses?: readonly string[];
 }
 
 const POLICY = "arn:aws:iam::aws:policy/";
@@ -61,6 +70,10 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
   public readonly provider: k8s.Provider;
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly egressCidrs: pulumi.Output<string[]>;
+  /** VPC range: nodes and (VPC CNI) pods; the site's own load balancers allow it. */
+  public readonly internalCidrs: string[];
+  /** Reserved load balancer addresses by key (`natsAddresses`). */
+  public readonly lbAddresses: Record<string, LbAddress> = {};
   public readonly clusterName: pulumi.Output<string>;
   public readonly vpcId: pulumi.Output<string>;
   public readonly privateSubnetIds: pulumi.Output<string>[];
@@ -84,6 +97,9 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
     const o = { parent: this };
     const region = c.region;
     const cidr = args.vpcCidr ?? "10.20.0.0/16";
+    const api = args.apiAccess ?? { endpoint: "private", cidrs: [] };
+    if (api.endpoint === "public" && api.cidrs.length === 0)
+      throw new Error(`AwsSite ${name}: a public API endpoint needs access.api.cidrs (it would be open to the internet)`);
     const m = /^(\d+)\.(\d+)\.0\.0\/16$/.exec(cidr);
     if (!m) throw new Error(`AwsSite ${name}: vpcCidr must be a /16 such as 10.20.0.0/16 (got ${cidr})`);
     const subnetCidr = (i: number) => `${m[1]}.${m[2]}.${i * 16}.0/20`;
@@ -116,16 +132,16 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
       new aws.ec2.RouteTableAssociation(`${name}-public-${zone}-rt`, { region, subnetId: s.id, routeTableId: publicRt.id }, o);
       return s;
     });
-    const natIp = new aws.ec2.Eip(`${name}-nat-ip`, { region, domain: "vpc", tags: tags("nat-ip") }, o);
-    const nat = new aws.ec2.NatGateway(
-      `${name}-nat`,
-      { region, allocationId: natIp.id, subnetId: publicSubnets[0]!.id, tags: tags("nat") },
-      { ...o, dependsOn: [igw] },
-    );
-    const privateRt = new aws.ec2.RouteTable(
-      `${name}-private-rt`,
-      { region, vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags: tags("private-rt") },
-      o,
+    // One NAT gateway per zone, each zone's private subnet routed through its own: a NAT gateway lives in one
+    // zone, and losing that zone must not cut the hubs in the other zones off from GCP and the tie-breaker.
+    const natIps = c.zones.map((zone) => new aws.ec2.Eip(`${name}-nat-ip-${zone}`, { region, domain: "vpc", tags: tags("nat-ip") }, o));
+    const nats = c.zones.map(
+      (zone, i) =>
+        new aws.ec2.NatGateway(
+          `${name}-nat-${zone}`,
+          { region, allocationId: natIps[i]!.id, subnetId: publicSubnets[i]!.id, tags: tags("nat") },
+          { ...o, dependsOn: [igw] },
+        ),
     );
     const privateSubnets = c.zones.map((zone, i) => {
       const s = new aws.ec2.Subnet(
@@ -139,7 +155,12 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
         },
         o,
       );
-      new aws.ec2.RouteTableAssociation(`${name}-private-${zone}-rt`, { region, subnetId: s.id, routeTableId: privateRt.id }, o);
+      const rt = new aws.ec2.RouteTable(
+        `${name}-private-rt-${zone}`,
+        { region, vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[i]!.id }], tags: tags("private-rt") },
+        o,
+      );
+      new aws.ec2.RouteTableAssociation(`${name}-private-${zone}-rt`, { region, subnetId: s.id, routeTableId: rt.id }, o);
       return s;
     });
 
@@ -169,8 +190,8 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
       {
         region,
         vpcId: vpc.id,
-        description: "EKS private API endpoint: reachable from the VPC and the declared admin ranges only",
-        ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [cidr, ...(args.apiAccessCidrs ?? [])] }],
+        description: "EKS private API endpoint: reachable from the VPC and the declared private admin ranges only",
+        ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [cidr, ...(api.endpoint === "private" ? api.cidrs : [])] }],
         egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: [cidr] }],
         tags: tags("api-sg"),
       },
@@ -186,8 +207,11 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
         vpcConfig: {
           subnetIds: privateSubnets.map((s) => s.id),
           securityGroupIds: [apiSg.id],
+          // Nodes always use the private endpoint; the deployer uses the public one, limited to its ranges, or
+          // reaches the private one from a network routed into the VPC (ARCHITECTURE.md, "Admin access").
           endpointPrivateAccess: true,
-          endpointPublicAccess: false,
+          endpointPublicAccess: api.endpoint === "public",
+          ...(api.endpoint === "public" ? { publicAccessCidrs: [...api.cidrs] } : {}),
         },
         encryptionConfig: { provider: { keyArn: key.arn }, resources: ["secrets"] },
         accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
@@ -234,7 +258,17 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
     );
     this.storageClassName = JETSTREAM_STORAGE_CLASS;
     this.storage = this.storageClass(name, args.lattice, key, csi);
-    this.egressCidrs = natIp.publicIp.apply((ip) => [`${ip}/32`]);
+    this.egressCidrs = pulumi.all(natIps.map((e) => e.publicIp)).apply((ips) => ips.map((ip) => `${ip}/32`));
+    this.internalCidrs = [cidr];
+    for (const lb of args.natsAddresses ?? []) {
+      const eips = c.zones.map(
+        (zone) => new aws.ec2.Eip(`${name}-lb-${lb}-${zone}`, { region, domain: "vpc", tags: tags("nats-lb-ip") }, o),
+      );
+      this.lbAddresses[lb] = {
+        ips: pulumi.all(eips.map((e) => e.publicIp)),
+        reserved: pulumi.all(eips.map((e) => e.allocationId)).apply((ids): ReservedAddress => ({ kind: "eip", allocationIds: ids })),
+      };
+    }
     this.clusterName = cluster.name;
     this.vpcId = vpc.id;
     this.nodeRoleArn = nodeRole.arn;

@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { K8sObject } from "../src/compile/kubernetes";
+import type { K8sObject, ReservedAddress } from "../src/compile/kubernetes";
 
 /** Tags of every taggable AWS resource: the spec's tags plus the lattice and role. */
 export function awsTags(tags: Readonly<Record<string, string>>, lattice: string, role: string): Record<string, string> {
@@ -38,6 +38,13 @@ export interface KubeSite {
   readonly storage: pulumi.Resource;
 }
 
+/** Addresses reserved for one NATS load balancer: what peers dial and what the Service binds to. */
+export interface LbAddress {
+  /** The reserved IPs (one per AWS public subnet; one on GCP). */
+  readonly ips: pulumi.Output<string[]>;
+  readonly reserved: pulumi.Output<ReservedAddress>;
+}
+
 /** Logical name of a Kubernetes object's resource under a component. */
 export function objectResourceName(parent: string, obj: K8sObject): string {
   const ns = obj.metadata.namespace ? `${obj.metadata.namespace}-` : "";
@@ -64,6 +71,10 @@ export function applyObject(name: string, obj: K8sObject, opts: pulumi.CustomRes
       return new k8s.apps.v1.Deployment(name, args as unknown as k8s.apps.v1.DeploymentArgs, opts);
     case "apps/v1/DaemonSet":
       return new k8s.apps.v1.DaemonSet(name, args as unknown as k8s.apps.v1.DaemonSetArgs, opts);
+    case "rbac.authorization.k8s.io/v1/ClusterRole":
+      return new k8s.rbac.v1.ClusterRole(name, args, opts);
+    case "rbac.authorization.k8s.io/v1/ClusterRoleBinding":
+      return new k8s.rbac.v1.ClusterRoleBinding(name, args as unknown as k8s.rbac.v1.ClusterRoleBindingArgs, opts);
     case "storage.k8s.io/v1/StorageClass":
       return new k8s.storage.v1.StorageClass(name, args as unknown as k8s.storage.v1.StorageClassArgs, opts);
     case "node.k8s.io/v1/RuntimeClass":

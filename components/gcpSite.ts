@@ -1,17 +1,50 @@
 /**
- * `GcpSite`: one cloud of the lattice on GCP: a VPC network with one regional subnetwork (pod and service
- * ranges), Cloud NAT on a reserved egress address, a private GKE cluster (private nodes and endpoint, workload
- * identity, shielded nodes, the PD CSI driver) with a system node pool, the JetStream StorageClass (pd-balanced),
- * and the cluster's Kubernetes provider. GCP resources use the provider the caller gives (resource options, or
- * the stack's default `gcp` provider with its credentials and impersonation) and name project and region themselves.
+ * `GcpSite`: one cloud of the lattice on GCP: the project's APIs it needs (enabled first), a VPC network with one
+ * regional subnetwork (pod and service ranges), Cloud NAT on a reserved egress address, a GKE cluster with private
+ * nodes, its API endpoint per the spec's `access.api`, Secrets encrypted with a customer-managed KMS key (the GKE
+ * service agent granted on it), workload identity, shielded nodes and the PD CSI driver, a system node pool, the
+ * JetStream StorageClass (pd-balanced), static addresses reserved for the NATS load balancers, and the cluster's
+ * Kubernetes provider. GCP resources use the provider the caller gives (resource options, or the stack's default
+ * `gcp` provider with its credentials and impersonation) and name project and region themselves.
  */
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gkeKubeconfig } from "../src/compile/kubernetes";
-import type { Cloud } from "../src/model/schema";
+import type { ReservedAddress } from "../src/compile/kubernetes";
 import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../src/compile/storage";
-import { applyObject, gcpLabels, objectResourceName, type KubeSite } from "./common";
+import type { Access, Cloud } from "../src/model/schema";
+import { applyObject, gcpLabels, objectResourceName, type KubeSite, type LbAddress } from "./common";
+
+/** APIs a GCP site calls (Pulumi's resources below fail with "API not enabled" on a fresh project otherwise). */
+export const GCP_SITE_APIS = [
+  "cloudresourcemanager.googleapis.com",
+  "iam.googleapis.com",
+  "compute.googleapis.com",
+  "container.googleapis.com",
+  "cloudkms.googleapis.com",
+  "secretmanager.googleapis.com",
+] as const;
+
+/**
+ * Enable `apis` on the project. `disableOnDestroy: false`: destroying one site must never switch an API off under
+ * another (the tie-breaker site and the clouds may share a project).
+ */
+export function enableApis(
+  name: string,
+  project: pulumi.Input<string>,
+  apis: readonly string[],
+  opts: pulumi.CustomResourceOptions,
+): gcp.projects.Service[] {
+  return apis.map(
+    (service) =>
+      new gcp.projects.Service(
+        `${name}-api-${service.split(".")[0]}`,
+        { project, service, disableOnDestroy: false, disableDependentServices: false },
+        opts,
+      ),
+  );
+}
 
 export interface GcpSiteArgs {
   /** The cloud, from the validated spec (provider `gcp`). */
@@ -53,16 +86,26 @@ export interface GcpSiteArgs {
    */
   readonly systemNodesPerZone?: number;
   /**
-   * CIDRs allowed to reach the private control plane endpoint (besides the subnetwork).
+   * The control plane endpoint, from the spec's `access.api`: `private` (master authorized networks accept only
+   * private ranges then) or `public` limited to public `cidrs`.
+   * @default { endpoint: "private", cidrs: [] }
+   */
+  readonly apiAccess?: Access["api"];
+  /**
+   * Load balancers to reserve a regional static address for, by key (`hub`, stretched member names).
    * @default []
    */
-  readonly apiAccessCidrs?: readonly string[];
+  readonly natsAddresses?: readonly string[];
 }
 
 export class GcpSite extends pulumi.ComponentResource implements KubeSite {
   public readonly provider: k8s.Provider;
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly egressCidrs: pulumi.Output<string[]>;
+  /** Node and pod ranges: the site's own load balancers allow them (kube-proxy applies `loadBalancerSourceRanges` to in-cluster traffic to the LB IP). */
+  public readonly internalCidrs: string[];
+  /** Reserved load balancer addresses by key (`natsAddresses`). */
+  public readonly lbAddresses: Record<string, LbAddress> = {};
   public readonly clusterName: pulumi.Output<string>;
   public readonly network: pulumi.Output<string>;
   public readonly subnetwork: pulumi.Output<string>;
@@ -84,10 +127,15 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     this.region = c.region;
     const labels = (role: string) => gcpLabels(args.tags, args.lattice, role);
     // No provider of our own: the caller's (inherited through `parent`) keeps its credentials.
-    const o = { parent: this };
     const project = args.project;
+    const apis = enableApis(name, project, GCP_SITE_APIS, { parent: this });
+    const o = { parent: this, dependsOn: apis };
     const clusterName = `${args.lattice}-${c.name}`;
     const nodeCidr = args.nodeCidr ?? "10.30.0.0/20";
+    const podCidr = args.podCidr ?? "10.32.0.0/14";
+    const api = args.apiAccess ?? { endpoint: "private", cidrs: [] };
+    if (api.endpoint === "public" && api.cidrs.length === 0)
+      throw new Error(`GcpSite ${name}: a public API endpoint needs access.api.cidrs (it would be open to the internet)`);
 
     const network = new gcp.compute.Network(`${name}-network`, { project, autoCreateSubnetworks: false, routingMode: "REGIONAL" }, o);
     const subnet = new gcp.compute.Subnetwork(
@@ -99,7 +147,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
         ipCidrRange: nodeCidr,
         privateIpGoogleAccess: true,
         secondaryIpRanges: [
-          { rangeName: "pods", ipCidrRange: args.podCidr ?? "10.32.0.0/14" },
+          { rangeName: "pods", ipCidrRange: podCidr },
           { rangeName: "services", ipCidrRange: args.serviceCidr ?? "10.36.0.0/20" },
         ],
         logConfig: { aggregationInterval: "INTERVAL_5_SEC", flowSampling: 0.5, metadata: "INCLUDE_ALL_METADATA" },
@@ -140,6 +188,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
           o,
         ),
     );
+    const secretsKey = this.secretsKey(name, args, clusterName, o);
     const cluster = new gcp.container.Cluster(
       `${name}-gke`,
       {
@@ -155,13 +204,15 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
         ipAllocationPolicy: { clusterSecondaryRangeName: "pods", servicesSecondaryRangeName: "services" },
         privateClusterConfig: {
           enablePrivateNodes: true,
-          enablePrivateEndpoint: true,
+          enablePrivateEndpoint: api.endpoint === "private",
           masterIpv4CidrBlock: args.masterCidr ?? "172.16.0.32/28",
           masterGlobalAccessConfig: { enabled: false },
         },
         masterAuthorizedNetworksConfig: {
-          cidrBlocks: [nodeCidr, ...(args.apiAccessCidrs ?? [])].map((cidrBlock) => ({ cidrBlock, displayName: "allowed" })),
+          cidrBlocks: [nodeCidr, ...api.cidrs].map((cidrBlock) => ({ cidrBlock, displayName: "allowed" })),
         },
+        // Secrets in etcd encrypted with the lattice's own key, as EKS's are.
+        databaseEncryption: { state: "ENCRYPTED", keyName: secretsKey.key.id },
         workloadIdentityConfig: { workloadPool: pulumi.interpolate`${args.project}.svc.id.goog` },
         enableShieldedNodes: true,
         releaseChannel: { channel: "REGULAR" },
@@ -171,7 +222,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
         resourceLabels: labels("gke"),
         deletionProtection: true,
       },
-      o,
+      { ...o, dependsOn: [...apis, secretsKey.grant] },
     );
     const nodes = new gcp.container.NodePool(
       `${name}-system-nodes`,
@@ -208,6 +259,18 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     this.storageClassName = JETSTREAM_STORAGE_CLASS;
     this.storage = applyObject(objectResourceName(name, sc), sc, { parent: this, provider: this.provider });
     this.egressCidrs = natIp.address.apply((ip) => [`${ip}/32`]);
+    this.internalCidrs = [nodeCidr, podCidr];
+    for (const key of args.natsAddresses ?? []) {
+      const addr = new gcp.compute.Address(
+        `${name}-lb-${key}`,
+        { project, region: c.region, addressType: "EXTERNAL", networkTier: "PREMIUM", labels: labels("nats-lb-ip") },
+        o,
+      );
+      this.lbAddresses[key] = {
+        ips: addr.address.apply((a) => [a]),
+        reserved: addr.address.apply((ip): ReservedAddress => ({ kind: "static-ip", ip })),
+      };
+    }
     this.clusterName = cluster.name;
     this.network = network.id;
     this.endpoint = cluster.endpoint;
@@ -216,5 +279,41 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     this.subnetwork = subnet.id;
     this.project = pulumi.output(args.project);
     this.registerOutputs({ clusterName: this.clusterName, egressCidrs: this.egressCidrs, kubeconfig: this.kubeconfig });
+  }
+
+  /** The KMS key encrypting the cluster's Secrets, and the GKE service agent's grant on it (the cluster waits for both). */
+  private secretsKey(
+    name: string,
+    args: GcpSiteArgs,
+    clusterName: string,
+    o: pulumi.CustomResourceOptions,
+  ): { key: gcp.kms.CryptoKey; grant: gcp.kms.CryptoKeyIAMMember } {
+    const ring = new gcp.kms.KeyRing(
+      `${name}-keyring`,
+      { project: args.project, name: `${clusterName}-secrets`, location: args.cloud.region },
+      o,
+    );
+    const key = new gcp.kms.CryptoKey(
+      `${name}-secrets-key`,
+      {
+        keyRing: ring.id,
+        purpose: "ENCRYPT_DECRYPT",
+        rotationPeriod: "7776000s",
+        labels: gcpLabels(args.tags, args.lattice, "secrets-key"),
+      },
+      o,
+    );
+    const project = gcp.organizations.getProjectOutput({ projectId: args.project }, { parent: this });
+    // The GKE service agent (created when the container API is enabled) encrypts and decrypts with the key.
+    const grant = new gcp.kms.CryptoKeyIAMMember(
+      `${name}-secrets-key-gke`,
+      {
+        cryptoKeyId: key.id,
+        role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        member: pulumi.interpolate`serviceAccount:service-${project.number}@container-engine-robot.iam.gserviceaccount.com`,
+      },
+      o,
+    );
+    return { key, grant };
   }
 }

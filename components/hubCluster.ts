@@ -8,9 +8,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AUTH_FILE, NATS_CHART, natsSecretNames, type NatsReleaseGroup } from "../src/compile/helm";
 import { NATS_NAMESPACE } from "../src/compile/k8senv";
-import { natsIdentityConfigMap, secret, tlsSecret } from "../src/compile/kubernetes";
+import { natsIdentityConfigMap, natsNodeReader, secret, tlsSecret } from "../src/compile/kubernetes";
 import type { LatticeSpec } from "../src/model/schema";
-import { applySecret } from "./common";
+import { applyObject, applySecret, objectResourceName } from "./common";
 import type { PemSet } from "./credentials";
 
 export interface HubClusterArgs {
@@ -56,6 +56,8 @@ export class HubCluster extends pulumi.ComponentResource {
       { metadata: { name: names.identity, namespace: NATS_NAMESPACE }, data: idObj.apply((x) => x.data as Record<string, string>) },
       o,
     );
+    // The zone init container reads its node's zone label (the pod's `az:` tag).
+    const rbac = natsNodeReader(args.spec, args.group).map((obj) => applyObject(objectResourceName(name, obj), obj, o));
     this.release = new k8s.helm.v3.Release(
       `${name}-release`,
       {
@@ -68,7 +70,7 @@ export class HubCluster extends pulumi.ComponentResource {
         atomic: true,
         timeout: 900,
       },
-      { ...o, dependsOn: [...(args.dependsOn ?? []), tlsRes, authRes, idRes] },
+      { ...o, dependsOn: [...(args.dependsOn ?? []), tlsRes, authRes, idRes, ...rbac] },
     );
     const port = args.spec.clouds.find((c) => c.name === args.group.cloud)!.hub.ports.client;
     this.clientUrl = `tls://${args.group.release}.${NATS_NAMESPACE}.svc.cluster.local:${port}`;

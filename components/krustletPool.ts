@@ -74,7 +74,7 @@ export class KrustletPool extends pulumi.ComponentResource {
         { region, name: secretId, recoveryWindowInDays: 7, tags: tags("krustlet-bootstrap") },
         o,
       );
-      new aws.secretsmanager.SecretVersion(
+      const bootstrapVersion = new aws.secretsmanager.SecretVersion(
         `${name}-bootstrap-v`,
         {
           region,
@@ -88,7 +88,7 @@ export class KrustletPool extends pulumi.ComponentResource {
         o,
       );
       // The node reads its bootstrap kubeconfig and nothing else.
-      new aws.iam.RolePolicy(
+      const readBootstrap = new aws.iam.RolePolicy(
         `${name}-read-bootstrap`,
         {
           role: role.name,
@@ -143,7 +143,8 @@ export class KrustletPool extends pulumi.ComponentResource {
           healthCheckType: "EC2",
           tags: Object.entries(asgTags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
         },
-        o,
+        // Nodes read the bootstrap secret at boot: they start once it exists and they may read it.
+        { ...o, dependsOn: [bootstrapVersion, readBootstrap] },
       );
     } else {
       const site = args.site.site;
@@ -191,10 +192,16 @@ export class KrustletPool extends pulumi.ComponentResource {
       );
       const bootstrap = new gcp.secretmanager.Secret(
         `${name}-bootstrap`,
-        { project, secretId, replication: { auto: {} }, labels: labels("krustlet-bootstrap") },
+        // Replicated in the cloud's own region only (automatic replication is global).
+        {
+          project,
+          secretId,
+          replication: { userManaged: { replicas: [{ location: cloud.region }] } },
+          labels: labels("krustlet-bootstrap"),
+        },
         o,
       );
-      new gcp.secretmanager.SecretVersion(
+      const bootstrapVersion = new gcp.secretmanager.SecretVersion(
         `${name}-bootstrap-v`,
         {
           secret: bootstrap.id,
@@ -213,7 +220,7 @@ export class KrustletPool extends pulumi.ComponentResource {
         },
         o,
       );
-      new gcp.secretmanager.SecretIamMember(
+      const bootstrapReader = new gcp.secretmanager.SecretIamMember(
         `${name}-bootstrap-reader`,
         {
           project,
@@ -250,7 +257,8 @@ export class KrustletPool extends pulumi.ComponentResource {
           targetSize: pool.nodes,
           versions: [{ instanceTemplate: tpl.selfLinkUnique, name: "primary" }],
         },
-        o,
+        // Nodes read the bootstrap secret at boot: they start once it exists and they may read it.
+        { ...o, dependsOn: [bootstrapVersion, bootstrapReader] },
       );
     }
     this.registerOutputs({ nodeLabels: this.nodeLabels, nodeTaints: this.nodeTaints });

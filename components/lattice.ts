@@ -8,7 +8,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups } from "../src/compile/helm";
-import { kubernetesEnv, NATS_NAMESPACE, type K8sEnvOptions } from "../src/compile/k8senv";
+import { kubernetesEnv, releaseTlsNames, type K8sEnvOptions } from "../src/compile/k8senv";
 import { jetstreamObjects, namespaces } from "../src/compile/kubernetes";
 import { compileNats, type CompiledNats } from "../src/compile/nats";
 import { hostSidecarText } from "../src/compile/wasmhost";
@@ -22,7 +22,7 @@ import { GcpSite } from "./gcpSite";
 import { HubCluster } from "./hubCluster";
 import { JetStreamAssets } from "./jetstreamAssets";
 import { KrustletPool } from "./krustletPool";
-import { NatsExposure } from "./natsExposure";
+import { HUB_LB, NatsExposure } from "./natsExposure";
 import { RuntimeClassPool } from "./runtimeClassPool";
 import { TieBreakerSite } from "./tieBreakerSite";
 import { WasmcloudOperator } from "./wasmcloudOperator";
@@ -47,11 +47,6 @@ export interface LatticeArgs {
    * @default {}
    */
   readonly existingEgressCidrs?: Readonly<Record<string, string[]>>;
-  /**
-   * Operator ranges allowed to the NATS load balancers and the private API endpoints (drills, `pulumi up`).
-   * @default []
-   */
-  readonly operatorCidrs?: readonly string[];
   /**
    * Registry that path artifacts are pushed to.
    * @default "ghcr.io/latticeform"
@@ -81,13 +76,18 @@ export class Lattice extends pulumi.ComponentResource {
 
   constructor(name: string, args: LatticeArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // The inputs that decide what is exposed, registered so policies judge them before the clouds compute the ranges.
-    const policyInputs = { operatorCidrs: [...(args.operatorCidrs ?? [])], existingEgressCidrs: { ...(args.existingEgressCidrs ?? {}) } };
+    const policyInputs = { existingEgressCidrs: { ...(args.existingEgressCidrs ?? {}) } };
     super("latticeform:index:Lattice", name, { spec: args.spec, ...policyInputs }, opts);
     const spec = args.spec;
     const topo = topologyOf(spec);
     const groups = natsReleaseGroups(spec, topo);
     const o = { parent: this };
-    const operator = [...(args.operatorCidrs ?? [])];
+    const natsCidrs = [...spec.access.natsCidrs];
+    // Load balancers each site reserves addresses for: its hub's, and one per stretched-cluster member it runs.
+    const lbKeys = (cloud: string) => [
+      HUB_LB,
+      ...groups.filter((g) => g.cloud === cloud && g.cluster !== cloud).flatMap((g) => g.servers.map((s) => s.name)),
+    ];
     const project = () => {
       if (args.gcpProject === undefined)
         throw new Error(`Lattice ${name}: the spec has a GCP site but no gcpProject was given (set gcp:project)`);
@@ -110,13 +110,17 @@ export class Lattice extends pulumi.ComponentResource {
         );
         siteKinds[c.name] = { kind: "existing" };
       } else if (c.provider === "aws") {
-        const s = new AwsSite(`${name}-${c.name}-site`, { cloud: c, lattice: spec.name, tags: spec.tags, apiAccessCidrs: operator }, o);
+        const s = new AwsSite(
+          `${name}-${c.name}-site`,
+          { cloud: c, lattice: spec.name, tags: spec.tags, apiAccess: spec.access.api, natsAddresses: lbKeys(c.name) },
+          o,
+        );
         sites[c.name] = s;
         siteKinds[c.name] = { kind: "aws", site: s };
       } else {
         const s = new GcpSite(
           `${name}-${c.name}-site`,
-          { cloud: c, lattice: spec.name, tags: spec.tags, project: project(), apiAccessCidrs: operator },
+          { cloud: c, lattice: spec.name, tags: spec.tags, project: project(), apiAccess: spec.access.api, natsAddresses: lbKeys(c.name) },
           o,
         );
         sites[c.name] = s;
@@ -143,54 +147,64 @@ export class Lattice extends pulumi.ComponentResource {
             spec,
             servers: tbServers,
             project: spec.tieBreaker.provider === "gcp" ? project() : undefined,
-            sourceRanges: cloudEgress.apply((e) => [...e, ...operator]),
+            sourceRanges: cloudEgress.apply((e) => [...e, ...natsCidrs]),
           },
           o,
         )
       : undefined;
-    const allEgress = pulumi.all([cloudEgress, tb ? tb.egressCidrs : []]).apply(([a, b]) => [...a, ...b, ...operator]);
+    const allEgress = pulumi.all([cloudEgress, tb ? tb.egressCidrs : []]).apply(([a, b]) => [...a, ...b, ...natsCidrs]);
 
-    // Load balancers per cloud.
+    // Load balancers per cloud, on the addresses the site reserved. Besides the other sites, each allows its own
+    // cloud's node and pod ranges: kube-proxy applies `loadBalancerSourceRanges` to in-cluster traffic to the LB's IP.
     const exposures: Record<string, NatsExposure> = {};
     for (const c of spec.clouds) {
+      const kind = siteKinds[c.name]!;
+      const own = kind.kind === "existing" ? [] : kind.site.internalCidrs;
       exposures[c.name] = new NatsExposure(
         `${name}-${c.name}-lb`,
-        { spec, cloud: c.name, groups: groups.filter((g) => g.cloud === c.name), sourceRanges: allEgress, provider: providers[c.name]! },
+        {
+          spec,
+          cloud: c.name,
+          groups: groups.filter((g) => g.cloud === c.name),
+          sourceRanges: allEgress.apply((e) => [...new Set([...e, ...own])]),
+          reserved: kind.kind === "existing" ? undefined : kind.site.lbAddresses,
+          provider: providers[c.name]!,
+        },
         { ...o, dependsOn: nsRes[c.name] },
       );
     }
     const memberAddresses: Record<string, pulumi.Output<string>> = { ...(tb?.addresses ?? {}) };
     for (const e of Object.values(exposures)) Object.assign(memberAddresses, e.memberAddresses);
-    const hubAddresses = Object.fromEntries(spec.clouds.map((c) => [c.name, exposures[c.name]!.hubAddress]));
+    const hubAddresses = Object.fromEntries(spec.clouds.map((c) => [c.name, exposures[c.name]!.hubAddresses]));
     const envOptions: pulumi.Output<K8sEnvOptions> = pulumi
       .all([pulumi.all(hubAddresses), pulumi.all(memberAddresses)])
       .apply(([hubs, members]) => {
-        const endpoints: Record<string, Partial<Record<"gateway" | "leafnode" | "client" | "cluster", string>>> = {};
-        for (const [cloud, addr] of Object.entries(hubs)) endpoints[cloud] = { gateway: addr, leafnode: addr, client: addr };
-        // A cluster outside the clouds' hubs is reached at its first server's address; gateways gossip the rest.
-        for (const cl of topo.clusters.filter((k) => !hubs[k.name])) {
-          const first = cl.servers.find((s) => members[s.name]);
-          if (first) endpoints[cl.name] = { gateway: members[first.name]! };
-        }
+        const endpoints: K8sEnvOptions["endpoints"] = Object.fromEntries(
+          Object.entries(hubs).map(([cloud, addrs]) => [cloud, { gateway: addrs, leafnode: addrs, client: addrs }]),
+        );
+        // The stretched and tie-breaker clusters are reached at their servers' own addresses (serverHosts).
         return { endpoints, serverHosts: members };
       });
 
-    // TLS subjects and credentials.
+    // TLS subjects and credentials: every name and address a peer dials (in-cluster names, exposed addresses).
     const isIp = (a: string) => /^[0-9.]+$|:/.test(a);
-    const sans = (names: string[], addrs: pulumi.Output<string>[]): Pick<TlsSubject, "dnsNames" | "ipAddresses"> => ({
-      dnsNames: pulumi.all(addrs).apply((a) => [...names, ...a.filter((x) => !isIp(x))]),
-      ipAddresses: pulumi.all(addrs).apply((a) => a.filter(isIp)),
+    const sans = (names: string[], addrs: pulumi.Output<string[]>): Pick<TlsSubject, "dnsNames" | "ipAddresses"> => ({
+      dnsNames: addrs.apply((a) => [...names, ...a.filter((x) => !isIp(x))]),
+      ipAddresses: addrs.apply((a) => a.filter(isIp)),
     });
     const subjects: TlsSubject[] = [];
     for (const g of groups) {
-      const svc = `${g.release}.${NATS_NAMESPACE}.svc.cluster.local`;
-      const addrs = g.cluster === g.cloud ? [hubAddresses[g.cloud]!] : g.servers.map((s) => memberAddresses[s.name]!);
-      subjects.push({
-        id: `${g.release}-${g.cloud}`,
-        ...sans([g.release, svc, `*.${g.release}-headless`, `*.${g.release}-headless.${NATS_NAMESPACE}.svc.cluster.local`], addrs),
-      });
+      const addrs = g.cluster === g.cloud ? hubAddresses[g.cloud]! : pulumi.all(g.servers.map((s) => memberAddresses[s.name]!));
+      subjects.push({ id: `${g.release}-${g.cloud}`, ...sans(releaseTlsNames(g.cluster, []), addrs) });
     }
-    for (const s of tbServers) subjects.push({ id: s.name, ...sans([s.name], [memberAddresses[s.name]!]) });
+    for (const s of tbServers)
+      subjects.push({
+        id: s.name,
+        ...sans(
+          [s.name],
+          memberAddresses[s.name]!.apply((a) => [a]),
+        ),
+      });
     for (const h of topo.hosts) subjects.push({ id: `${h.name}-leaf`, dnsNames: [h.name, "localhost"], ipAddresses: ["127.0.0.1"] });
     for (const c of spec.clouds) {
       subjects.push({ id: `nack-${c.name}`, dnsNames: [`nack-${c.name}`] });
@@ -323,7 +337,7 @@ export class Lattice extends pulumi.ComponentResource {
     }
 
     for (const c of spec.clouds) {
-      const addr = hubAddresses[c.name]!;
+      const addr = hubAddresses[c.name]!.apply((a) => a[0]!);
       const p = c.hub.ports;
       this.clouds[c.name] = {
         client: pulumi.interpolate`tls://${addr}:${p.client}`,

@@ -4,7 +4,9 @@
  * the constructor reserves the network and the servers' static addresses (the clouds' load balancers allow
  * them); `start` creates the VMs once their compiled configs (which name the clouds' load balancers) exist.
  * Config, TLS key and CA live in the cloud's secret store (GCP Secret Manager / AWS Secrets Manager), read at
- * boot by the VM's own identity, which may read those entries and nothing else.
+ * boot by the VM's own identity, which may read those entries and nothing else; each VM waits for that grant, and
+ * GCP secrets are replicated only to the site's own region (user-managed replication: automatic replication is
+ * global and refused under an EU-only resource-location policy).
  */
 import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
@@ -14,6 +16,7 @@ import { TLS_MOUNT } from "../src/compile/k8senv";
 import type { LatticeSpec } from "../src/model/schema";
 import type { ServerNode } from "../src/model/topology";
 import { awsTags, gcpLabels } from "./common";
+import { enableApis } from "./gcpSite";
 import type { PemSet } from "./credentials";
 
 export interface TieBreakerSiteArgs {
@@ -81,8 +84,14 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       if (args.project === undefined) throw new Error(`TieBreakerSite ${name}: a GCP tie-breaker site needs a project (set gcp:project)`);
       const labels = (role: string) => gcpLabels(args.spec.tags, args.spec.name, role);
       // The caller's gcp provider (inherited), with project and region named on each resource.
-      const o = { parent: this };
       const project = args.project;
+      const apis = enableApis(
+        name,
+        project,
+        ["cloudresourcemanager.googleapis.com", "iam.googleapis.com", "compute.googleapis.com", "secretmanager.googleapis.com"],
+        { parent: this },
+      );
+      const o = { parent: this, dependsOn: apis };
       const network = new gcp.compute.Network(`${name}-network`, { project, autoCreateSubnetworks: false }, o);
       const subnet = new gcp.compute.Subnetwork(
         `${name}-subnet`,
@@ -204,24 +213,32 @@ export class TieBreakerSite extends pulumi.ComponentResource {
     const o = ctx.o;
     const labels = (role: string) => gcpLabels(args.spec.tags, args.spec.name, role);
     const ids = tieBreakerSecretIds(args.spec, s);
-    const versions: pulumi.Resource[] = [];
+    // The VM reads these at boot: it waits for the versions and for its permission to read them.
+    const ready: pulumi.Resource[] = [];
     for (const [file, data] of Object.entries(files)) {
       const id = ids[file]!;
       const sec = new gcp.secretmanager.Secret(
         `${name}-${id}`,
-        { project, secretId: id, replication: { auto: {} }, labels: labels("nats-secret") },
-        o,
-      );
-      versions.push(new gcp.secretmanager.SecretVersion(`${name}-${id}-v`, { secret: sec.id, secretData: pulumi.secret(data) }, o));
-      new gcp.secretmanager.SecretIamMember(
-        `${name}-${id}-reader`,
         {
           project,
-          secretId: sec.id,
-          role: "roles/secretmanager.secretAccessor",
-          member: pulumi.interpolate`serviceAccount:${ctx.sa.email}`,
+          secretId: id,
+          replication: { userManaged: { replicas: [{ location: args.spec.tieBreaker!.region }] } },
+          labels: labels("nats-secret"),
         },
         o,
+      );
+      ready.push(new gcp.secretmanager.SecretVersion(`${name}-${id}-v`, { secret: sec.id, secretData: pulumi.secret(data) }, o));
+      ready.push(
+        new gcp.secretmanager.SecretIamMember(
+          `${name}-${id}-reader`,
+          {
+            project,
+            secretId: sec.id,
+            role: "roles/secretmanager.secretAccessor",
+            member: pulumi.interpolate`serviceAccount:${ctx.sa.email}`,
+          },
+          o,
+        ),
       );
     }
     const disk = new gcp.compute.Disk(
@@ -246,7 +263,7 @@ export class TieBreakerSite extends pulumi.ComponentResource {
         metadataStartupScript: tieBreakerBootScript(args.spec, s, { files: ids, dataDevice: "/dev/disk/by-id/google-nats-data" }),
         allowStoppingForUpdate: true,
       },
-      { ...o, dependsOn: versions },
+      { ...o, dependsOn: [...(o.dependsOn as pulumi.Resource[]), ...ready] },
     );
   }
 
@@ -271,8 +288,8 @@ export class TieBreakerSite extends pulumi.ComponentResource {
         new aws.secretsmanager.SecretVersion(`${name}-${id}-v`, { region, secretId: sec.id, secretString: pulumi.secret(data) }, o),
       );
     }
-    // The server reads its own files and nothing else.
-    new aws.iam.RolePolicy(
+    // The server reads its own files and nothing else; the VM waits for that permission.
+    const read = new aws.iam.RolePolicy(
       `${name}-${s.name}-read`,
       {
         role: ctx.role.name,
@@ -311,7 +328,7 @@ export class TieBreakerSite extends pulumi.ComponentResource {
         userDataReplaceOnChange: true,
         tags: { ...tags("nats-server"), Name: `${args.spec.name}-${s.name}` },
       },
-      { ...o, dependsOn: versions },
+      { ...o, dependsOn: [...versions, read] },
     );
     new aws.ec2.VolumeAttachment(
       `${name}-${s.name}-data-attach`,

@@ -21,8 +21,10 @@ function judgeInputs(props: Props, report: Report, minPrefix: number): void {
   const exposed = exposedPorts(spec)
     .map((e) => `${e.site} ${e.what} ${e.ports.join(", ")}`)
     .join("; ");
-  ((props.operatorCidrs ?? []) as string[]).forEach((c, i) => {
-    if (isOpenRange(c, minPrefix)) report(`operatorCidrs[${i}] ${c} is admitted to every NATS listener the lattice exposes (${exposed}).`);
+  const natsCidrs = ((spec as { access?: { natsCidrs?: string[] } }).access?.natsCidrs ?? []) as string[];
+  natsCidrs.forEach((c, i) => {
+    if (isOpenRange(c, minPrefix))
+      report(`access.natsCidrs[${i}] ${c} is admitted to every NATS listener the lattice exposes (${exposed}).`);
   });
   for (const [cloud, list] of Object.entries((props.existingEgressCidrs ?? {}) as Record<string, string[]>))
     list.forEach((c, i) => {
@@ -70,9 +72,9 @@ export const policy: LatticePolicy = {
   enforcementLevel: "mandatory",
   severity: "high",
   remediationSteps:
-    "Set operatorCidrs / existingEgressCidrs to the operators' and clusters' own addresses (a /32 or the office range), never 0.0.0.0/0; latticeform gives every load balancer and firewall the sites' egress addresses plus those ranges.",
+    "Set access.natsCidrs / existingEgressCidrs to the operators' and clusters' own addresses (a /32 or the office range), never 0.0.0.0/0; latticeform gives every load balancer and firewall the sites' egress addresses plus those ranges.",
   checkableWhen:
-    "the ranges the clouds compute (NAT egress addresses) are judged after deploy; the inputs that decide them (operatorCidrs, existingEgressCidrs, the spec's ports) are judged on the Lattice now",
+    "the ranges the clouds compute (NAT egress addresses) are judged after deploy; the inputs that decide them (access.natsCidrs, existingEgressCidrs, the spec's ports) are judged on the Lattice now",
   configSchema: { properties: { minPrefixLength: { type: "integer", minimum: 0, maximum: 32, default: 8 } } },
   validateResource: onTypes(TYPES, (props, report, args) => {
     const { minPrefixLength } = args.getConfig<{ minPrefixLength: number }>();

@@ -35,13 +35,28 @@ export function shq(v: string): string {
   return `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Shell that reads one secret-store entry into a file with mode 0600. */
-function fetchSecret(provider: "aws" | "gcp", region: string, secretId: string, file: string): string {
+/** Attempts and back-off of a secret read at boot (the machine may start before its identity's grant has propagated). */
+export const SECRET_READ = { attempts: 30, maxDelaySeconds: 10 } as const;
+
+/**
+ * Shell that reads one secret-store entry into a file with mode 0600, retrying with a bounded back-off (IAM grants
+ * are eventually consistent) and failing the boot with the entry's name when every attempt failed.
+ */
+export function fetchSecret(provider: "aws" | "gcp", region: string, secretId: string, file: string): string {
   const read =
     provider === "aws"
       ? `aws secretsmanager get-secret-value --region ${shq(region)} --secret-id ${shq(secretId)} --query SecretString --output text`
       : `gcloud secrets versions access latest --secret=${shq(secretId)}`;
-  return `install -d -m 0700 "$(dirname ${shq(file)})"\n(umask 077; ${read} > ${shq(file)})\nchmod 0600 ${shq(file)}`;
+  const f = shq(file);
+  return [
+    `install -d -m 0700 "$(dirname ${f})"`,
+    `for i in $(seq 1 ${SECRET_READ.attempts}); do`,
+    `  if (umask 077; ${read} > ${f}); then break; fi`,
+    `  if [ "$i" -eq ${SECRET_READ.attempts} ]; then echo "cannot read secret ${secretId} after ${SECRET_READ.attempts} attempts" >&2; exit 1; fi`,
+    `  sleep $(( i < ${SECRET_READ.maxDelaySeconds} ? i : ${SECRET_READ.maxDelaySeconds} ))`,
+    `done`,
+    `chmod 0600 ${f}`,
+  ].join("\n");
 }
 
 function header(title: string, spec: LatticeSpec): string {

@@ -30,6 +30,24 @@ export const IDENTITY_DIR = "/etc/nats-identity";
 export const IDENTITIES_DIR = "/etc/nats-identities";
 export const AUTH_FILE = "auth.conf";
 export const IDENTITY_FILE = "identity.conf";
+/** Official kubectl image (bash, sed; kubernetes/kubernetes `build/server-image/kubectl/Dockerfile`) of the zone init container. */
+export const KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.33.0";
+
+/**
+ * Shell of the `zone` init container: replace the `az:` server tag of the pod's identity file with the zone of the
+ * node the pod was scheduled on (its `topology.kubernetes.io/zone` label). The StatefulSet spreads pods over zones,
+ * but which ordinal lands where is the scheduler's choice, so the zone cannot be compiled in; `unique_tag: az`
+ * places replicas by this tag. Fails (and the pod restarts) rather than start with a wrong or empty zone.
+ */
+export function zoneTagScript(identityFile: string): string {
+  return [
+    "set -euo pipefail",
+    `zone="$(kubectl get node "$NODE_NAME" --cache-dir=/tmp/kube-cache -o jsonpath='{.metadata.labels.topology\\.kubernetes\\.io/zone}')"`,
+    `case "$zone" in ""|*[!A-Za-z0-9-]*) echo "node $NODE_NAME has no usable topology.kubernetes.io/zone label: '$zone'" >&2; exit 1;; esac`,
+    `sed -i -E 's/"az:[^"]*"/"az:'"$zone"'"/' ${identityFile}`,
+    `grep -qF '"az:'"$zone"'"' ${identityFile}`,
+  ].join("\n");
+}
 
 /** The servers of one cluster that run in one cloud: one Helm release there. */
 export interface NatsReleaseGroup {
@@ -80,10 +98,17 @@ function block(conf: NatsConf, key: string): NatsConf | undefined {
   return conf[key] as NatsConf | undefined;
 }
 
+/** A block as merged into the chart's values: its `advertise` points at the pod's identity variable. */
+function perPod(b: NatsConf, key: keyof typeof ADVERTISED): NatsConf {
+  return b.advertise === undefined ? b : { ...b, advertise: `<< $${ADVERTISED[key]} >>` };
+}
+
 /** Keys of the compiled config that live in the auth Secret rather than the values. */
 const AUTH_KEYS = ["operator", "system_account", "resolver", "resolver_preload"] as const;
 /** Keys that differ per server and live in the identity file. */
 const IDENTITY_KEYS = ["server_name", "server_tags"] as const;
+/** Blocks whose `advertise` differs per server (a stretched member's own address): an identity variable each. */
+const ADVERTISED = { cluster: "LF_CLUSTER_ADVERTISE", gateway: "LF_GATEWAY_ADVERTISE", leafnodes: "LF_LEAFNODE_ADVERTISE" } as const;
 
 /** The auth include (operator JWT, resolver preload with the account JWTs): the same on every server. Secret. */
 export function natsAuthInclude(compiled: CompiledServer): string {
@@ -98,7 +123,12 @@ export function natsIdentityFiles(group: NatsReleaseGroup, compiled: readonly Co
   group.servers.forEach((s, i) => {
     const c = compiled.find((x) => x.name === s.name);
     if (!c) throw new Error(`no compiled config for server ${s.name}`);
-    out[`${podName(group.release, i)}.conf`] = renderConf({ LF_SERVER_NAME: c.conf.server_name, LF_SERVER_TAGS: c.conf.server_tags });
+    const vars: NatsConf = { LF_SERVER_NAME: c.conf.server_name, LF_SERVER_TAGS: c.conf.server_tags };
+    for (const [b, v] of Object.entries(ADVERTISED)) {
+      const adv = block(c.conf, b)?.advertise;
+      if (adv !== undefined) vars[v] = adv;
+    }
+    out[`${podName(group.release, i)}.conf`] = renderConf(vars);
   });
   return out;
 }
@@ -150,10 +180,10 @@ export function natsHelmValues(
         port: portOf(cluster.listen),
         replicas: group.servers.length,
         noAdvertise: true,
-        merge: { ...cluster, routes },
+        merge: { ...perPod(cluster, "cluster"), routes },
       },
-      gateway: { enabled: true, port: portOf(gateway.listen), merge: gateway },
-      leafnodes: leafnodes ? { enabled: true, port: portOf(leafnodes.listen), merge: leafnodes } : { enabled: false },
+      gateway: { enabled: true, port: portOf(gateway.listen), merge: perPod(gateway, "gateway") },
+      leafnodes: leafnodes ? { enabled: true, port: portOf(leafnodes.listen), merge: perPod(leafnodes, "leafnodes") } : { enabled: false },
       monitor: { enabled: true, port: portOf(first.http) },
       jetstream: {
         enabled: true,
@@ -171,9 +201,10 @@ export function natsHelmValues(
       },
       resolver: { enabled: false },
       merge: {
-        // Sorted before `server_name` by the chart's JSON rendering, so the variables exist when used.
-        auth$include: `../${AUTH_DIR.split("/").pop()}/${AUTH_FILE}`,
-        identity$include: `../${IDENTITY_DIR.split("/").pop()}/${IDENTITY_FILE}`,
+        // The chart renders keys sorted: these come before every block that uses their variables
+        // (nats-server resolves a variable from what it has parsed so far).
+        "0-auth$include": `../${AUTH_DIR.split("/").pop()}/${AUTH_FILE}`,
+        "0-identity$include": `../${IDENTITY_DIR.split("/").pop()}/${IDENTITY_FILE}`,
         server_name: "<< $LF_SERVER_NAME >>",
         server_tags: "<< $LF_SERVER_TAGS >>",
         ...shared,
@@ -192,6 +223,7 @@ export function natsHelmValues(
         { op: "add", path: "/spec/volumes/-", value: { name: "nats-auth", secret: { secretName: names.auth, defaultMode: 0o400 } } },
         { op: "add", path: "/spec/volumes/-", value: { name: "nats-identities", configMap: { name: names.identity } } },
         { op: "add", path: "/spec/volumes/-", value: { name: "nats-identity", emptyDir: {} } },
+        { op: "add", path: "/spec/volumes/-", value: { name: "zone-tmp", emptyDir: {} } },
         {
           op: "add",
           path: "/spec/initContainers",
@@ -206,10 +238,29 @@ export function natsHelmValues(
                 { name: "nats-identity", mountPath: IDENTITY_DIR },
               ],
             },
+            {
+              name: "zone",
+              image: KUBECTL_IMAGE,
+              command: ["bash", "-c", zoneTagScript(`${IDENTITY_DIR}/${IDENTITY_FILE}`)],
+              env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+              volumeMounts: [
+                { name: "nats-identity", mountPath: IDENTITY_DIR },
+                { name: "zone-tmp", mountPath: "/tmp" },
+              ],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                runAsUser: 65532,
+                capabilities: { drop: ["ALL"] },
+              },
+            },
           ],
         },
       ],
     },
+    // Its own service account: the zone init container may read nodes (natsNodeReader), nothing else.
+    serviceAccount: { enabled: true },
     // The chart's ClusterIP service carries client and leafnode ports in-cluster; the load balancer is ours.
     service: { enabled: true },
     natsBox: { enabled: false },

@@ -115,6 +115,30 @@ function lbAnnotations(provider: "aws" | "gcp"): Record<string, string> {
 /** Source range that matches no address: load balancers rendered without Pulumi's egress addresses stay closed. */
 export const CLOSED_SOURCE_RANGE = "0.0.0.0/32";
 
+/**
+ * Addresses reserved for a load balancer, so that what servers advertise survives the Service being re-created:
+ * AWS Elastic IPs, one per public subnet (the in-tree NLB requires exactly as many as the subnets it discovers,
+ * kubernetes/cloud-provider-aws `aws_loadbalancer.go`), or a GCP regional static address.
+ */
+export type ReservedAddress =
+  { readonly kind: "eip"; readonly allocationIds: readonly string[] } | { readonly kind: "static-ip"; readonly ip: string };
+
+/** Annotations and spec fields that bind a Service to its reserved address. */
+function reservedFields(r: ReservedAddress | undefined): { annotations: Record<string, string>; spec: Record<string, unknown> } {
+  if (!r) return { annotations: {}, spec: {} };
+  if (r.kind === "eip")
+    return { annotations: { "service.beta.kubernetes.io/aws-load-balancer-eip-allocations": r.allocationIds.join(",") }, spec: {} };
+  return { annotations: {}, spec: { loadBalancerIP: r.ip } };
+}
+
+/**
+ * The part of an exposure Service that makes it independent of readiness: the chart's pods are Ready only once
+ * JetStream has a meta leader, which needs the gateways this Service carries. With `publishNotReadyAddresses` the
+ * EndpointSlice controller marks every selected pod ready (kubernetes `pkg/controller/endpointslice` ->
+ * `endpointslice/util.podToEndpoint`), so kube-proxy's health check node port passes and the load balancer forwards.
+ */
+const EXPOSURE_SPEC = { type: "LoadBalancer", externalTrafficPolicy: "Local", publishNotReadyAddresses: true } as const;
+
 /** Name of the hub's load balancer Service. */
 export function hubLoadBalancerName(cloud: string): string {
   return `${releaseName(cloud)}-external`;
@@ -124,8 +148,9 @@ export function hubLoadBalancerName(cloud: string): string {
  * The hub's load balancer: gateway, leafnode and client ports, reachable only from `sourceRanges` (the other
  * sites' egress addresses and any operator ranges). Selects the chart's pods by its selector labels.
  */
-export function hubLoadBalancer(spec: LatticeSpec, cloud: string, sourceRanges: readonly string[]): K8sObject {
+export function hubLoadBalancer(spec: LatticeSpec, cloud: string, sourceRanges: readonly string[], reserved?: ReservedAddress): K8sObject {
   const c = cloudOf(spec, cloud);
+  const r = reservedFields(reserved);
   if (sourceRanges.length === 0) throw new Error(`hub load balancer of ${cloud}: no source ranges (it would be open to the internet)`);
   const p = c.hub.ports;
   return {
@@ -135,11 +160,11 @@ export function hubLoadBalancer(spec: LatticeSpec, cloud: string, sourceRanges: 
       name: hubLoadBalancerName(cloud),
       namespace: NATS_NAMESPACE,
       labels: labels(spec, c),
-      annotations: lbAnnotations(c.provider),
+      annotations: { ...lbAnnotations(c.provider), ...r.annotations },
     },
     spec: {
-      type: "LoadBalancer",
-      externalTrafficPolicy: "Local",
+      ...EXPOSURE_SPEC,
+      ...r.spec,
       loadBalancerSourceRanges: [...sourceRanges],
       selector: {
         "app.kubernetes.io/name": "nats",
@@ -156,8 +181,15 @@ export function hubLoadBalancer(spec: LatticeSpec, cloud: string, sourceRanges: 
 }
 
 /** A stretched-cluster member's own load balancer (route and gateway ports): its peers sit in other clouds. */
-export function memberLoadBalancer(spec: LatticeSpec, group: NatsReleaseGroup, i: number, sourceRanges: readonly string[]): K8sObject {
+export function memberLoadBalancer(
+  spec: LatticeSpec,
+  group: NatsReleaseGroup,
+  i: number,
+  sourceRanges: readonly string[],
+  reserved?: ReservedAddress,
+): K8sObject {
   const c = cloudOf(spec, group.cloud);
+  const r = reservedFields(reserved);
   if (sourceRanges.length === 0) throw new Error(`load balancer of ${group.servers[i]!.name}: no source ranges`);
   const p = c.hub.ports;
   return {
@@ -167,11 +199,11 @@ export function memberLoadBalancer(spec: LatticeSpec, group: NatsReleaseGroup, i
       name: `${podName(group.release, i)}-external`,
       namespace: NATS_NAMESPACE,
       labels: labels(spec, c, { "latticeform.io/server": group.servers[i]!.name }),
-      annotations: lbAnnotations(c.provider),
+      annotations: { ...lbAnnotations(c.provider), ...r.annotations },
     },
     spec: {
-      type: "LoadBalancer",
-      externalTrafficPolicy: "Local",
+      ...EXPOSURE_SPEC,
+      ...r.spec,
       loadBalancerSourceRanges: [...sourceRanges],
       selector: { "statefulset.kubernetes.io/pod-name": podName(group.release, i) },
       ports: [
@@ -180,6 +212,28 @@ export function memberLoadBalancer(spec: LatticeSpec, group: NatsReleaseGroup, i
       ],
     },
   };
+}
+
+/** RBAC of a NATS release group: a ClusterRole that may get nodes (the zone init container's lookup), bound to the chart's service account. */
+export function natsNodeReader(spec: LatticeSpec, group: NatsReleaseGroup): K8sObject[] {
+  const meta = labels(spec, cloudOf(spec, group.cloud));
+  const role = `latticeform-${group.release}-node-reader`;
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: role, labels: meta },
+      rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: role, labels: meta },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+      // The chart names its service account after the release (fullnameOverride).
+      subjects: [{ kind: "ServiceAccount", name: group.release, namespace: NATS_NAMESPACE }],
+    },
+  ];
 }
 
 export function configMap(name: string, namespace: string, data: Record<string, string>, meta: Record<string, string> = {}): K8sObject {

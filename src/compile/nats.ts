@@ -25,10 +25,18 @@ export interface CompileEnv {
   readonly bindHost: string;
   /** Listener ports of a server (distinct per server on one machine; the spec's ports in Kubernetes). */
   ports(server: ServerNode): Ports;
-  /** How peers in the same cluster reach a server's route listener. */
-  routeAddress(server: ServerNode): Endpoint;
-  /** How other clusters or hosts reach a cluster's gateway, leafnode or client listeners. */
-  clusterEndpoints(cluster: ClusterNode, listener: "gateway" | "leafnode" | "client"): Endpoint[];
+  /** How `from`, a peer in the same cluster, reaches a server's route listener (in-cluster name at home, exposed address across sites). */
+  routeAddress(server: ServerNode, from: ServerNode): Endpoint;
+  /**
+   * How a server, leaf or host at site `from` reaches a cluster's gateway, leafnode or client listeners: in-cluster
+   * names when the cluster has servers at that site, the exposed addresses otherwise.
+   */
+  clusterEndpoints(cluster: ClusterNode, listener: "gateway" | "leafnode" | "client", from: string): Endpoint[];
+  /**
+   * The address a server advertises for a listener (what peers learn by gossip and reconnect to), or undefined
+   * to advertise its own interface address (fine when every peer shares its network).
+   */
+  advertise?(server: ServerNode, listener: "cluster" | "gateway" | "leafnode"): Endpoint | undefined;
   /** Client and monitoring ports of a host's leaf sidecar. */
   leafPorts(host: HostNode): { client: number; monitor: number };
   storeDir(server: ServerNode): string;
@@ -89,6 +97,7 @@ export function hubUrlsFor(
       .clusterEndpoints(
         topo.clusters.find((k) => k.name === c)!,
         listener,
+        home,
       )
       .map((e) => url(scheme, e)),
   );
@@ -127,6 +136,10 @@ function serverTags(s: { site: string; provider: string; region: string; zone: s
   return [`cloud:${s.site}`, `provider:${s.provider}`, `region:${s.region}`, `az:${s.zone}`, `cluster:${cluster}`];
 }
 
+function hostPort(e: Endpoint | undefined): string | undefined {
+  return e ? `${e.host}:${e.port}` : undefined;
+}
+
 function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: Credentials, s: ServerNode): CompiledServer {
   const tls = spec.security.tls;
   const files = env.tlsFiles(s.name);
@@ -150,8 +163,10 @@ function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds
       listen: `${env.bindHost}:${ports.cluster}`,
       // A one-server cluster routes to itself: JetStream clustering refuses to start with no routes at all.
       routes: (cluster.servers.length === 1 ? cluster.servers : cluster.servers.filter((o) => o.name !== s.name)).map((o) =>
-        url("nats-route", env.routeAddress(o)),
+        url("nats-route", env.routeAddress(o, s)),
       ),
+      // Routes of a cluster stretched over sites cross them: peers must learn addresses they can reach.
+      advertise: s.role === "hub" ? undefined : hostPort(env.advertise?.(s, "cluster")),
       tls: tlsConf(files, tls.cluster),
       connect_retries: 30,
       compression: s.cluster === spec.stretched?.name ? spec.tuning.compression.stretchedRoutes : spec.tuning.compression.hubRoutes,
@@ -162,8 +177,10 @@ function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds
       reject_unknown_cluster: true,
       gateways: otherClusters.map((c) => ({
         name: c.name,
-        urls: env.clusterEndpoints(c, "gateway").map((e) => url(tls.gateway === false ? "nats" : "tls", e)),
+        urls: env.clusterEndpoints(c, "gateway", s.site).map((e) => url(tls.gateway === false ? "nats" : "tls", e)),
       })),
+      // Gateways gossip every server's gateway URL to other clusters: a pod IP is useless there.
+      advertise: hostPort(env.advertise?.(s, "gateway")),
       tls: tlsConf(files, tls.gateway),
       connect_retries: 30,
     },
@@ -174,6 +191,7 @@ function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds
             tls: tlsConf(files, tls.leafnode),
             no_advertise: false,
             compression: spec.tuning.compression.leafnodes,
+            advertise: hostPort(env.advertise?.(s, "leafnode")),
           }
         : undefined,
     jetstream: {

@@ -345,6 +345,31 @@ export const TuningSchema = z.strictObject({
     .default({ leafnodes: "s2_auto", stretchedRoutes: "s2_auto", hubRoutes: "accept" }),
 });
 
+const cidr = z.string().regex(/^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}\/([0-9]|[12][0-9]|3[0-2])$/, {
+  message: "invalid CIDR|an IPv4 range such as 203.0.113.0/24",
+});
+
+/**
+ * Who may reach what, besides the lattice's own sites (which always reach each other's NATS load balancers).
+ * Two lists because their consumers accept different ranges (checked in `access.ts`).
+ */
+export const AccessSchema = z.strictObject({
+  /** Kubernetes API endpoints of the clusters latticeform creates (where `pulumi up` and drills talk to Kubernetes). */
+  api: z
+    .strictObject({
+      /**
+       * `private`: the endpoints are reachable only inside each cloud's network and from `cidrs`, which must be private
+       * ranges (a VPN or peered network the deployer runs in). `public`: a public endpoint restricted to `cidrs`,
+       * which must be public ranges.
+       */
+      endpoint: z.enum(["private", "public"]).default("private"),
+      cidrs: z.array(cidr).default([]),
+    })
+    .default({ endpoint: "private", cidrs: [] }),
+  /** Public ranges allowed to the NATS load balancers (operators running drills against the clouds). */
+  natsCidrs: z.array(cidr).default([]),
+});
+
 export const LocalSchema = z.strictObject({
   /** First loopback port of the local lattice; each server takes a block of 5 ports from here. */
   basePort: z.number().int().min(1024).max(60000).optional(),
@@ -390,6 +415,8 @@ export const LatticeSchema = z.strictObject({
   workloads: z.array(WorkloadSchema).default([]),
   tuning: TuningSchema.default(TuningSchema.parse({})),
   local: LocalSchema.default({}),
+  /** Admin access: Kubernetes API endpoints and the NATS load balancers. */
+  access: AccessSchema.default({ api: { endpoint: "private", cidrs: [] }, natsCidrs: [] }),
   /** Failover drills declared next to the lattice (the built-in scenarios apply too). */
   drills: z.array(DrillSchema).default([]),
   /** Tags every cloud resource carries (the policy pack requires owner and data-classification). */
@@ -409,3 +436,4 @@ export type Ports = z.infer<typeof PortsSchema>;
 export type Drill = z.infer<typeof DrillSchema>;
 export type DrillFault = z.infer<typeof DrillFaultSchema>;
 export type TlsBlock = z.infer<typeof tlsBlock>;
+export type Access = z.infer<typeof AccessSchema>;

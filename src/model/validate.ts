@@ -4,6 +4,7 @@
  */
 import type { z } from "zod";
 import { LatticeSchema, type LatticeSpec } from "./schema";
+import { accessProblems } from "./access";
 import { drillProblems } from "./drills";
 import { hostPoolProblems } from "./hostPoolRules";
 import type { Add } from "./rules";
@@ -175,6 +176,7 @@ function semanticProblems(spec: LatticeSpec): Problem[] {
   workloadProblems(spec, add);
   quorumProblems(spec, topo, add);
   drillProblems(spec, topo, add);
+  accessProblems(spec, add);
   return out;
 }
 

@@ -30,6 +30,7 @@ import {
   memberLoadBalancer,
   namespaces,
   natsIdentityConfigMap,
+  natsNodeReader,
   runtimeClass,
   secret,
   shimInstaller,
@@ -116,6 +117,7 @@ export function kubernetesBundles(
     for (const g of groups.filter((x) => x.cloud === c.name)) {
       if (g.cluster !== c.name) g.servers.forEach((_, i) => objects.push(memberLoadBalancer(spec, g, i, ranges)));
       objects.push(natsIdentityConfigMap(spec, g, natsIdentityFiles(g, nats.servers)));
+      objects.push(...natsNodeReader(spec, g));
       const first = nats.servers.find((s) => s.name === g.servers[0]!.name)!;
       secrets.push(secret(natsSecretNames(g.release).auth, NATS_NAMESPACE, { [AUTH_FILE]: natsAuthInclude(first) }));
       releases.push({

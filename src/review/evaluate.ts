@@ -5,7 +5,7 @@
  * CrossGuard's own sentinels, so policies that read them raise the same UnknownValueError).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { fakeState, unwrapSecrets } from "./fakes";
+import { fakeCall, fakeState, unwrapSecrets } from "./fakes";
 
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
@@ -69,7 +69,7 @@ export async function evaluateOffline(stack: string, config: Record<string, stri
         return { id: args.custom ? `${args.name}-id` : undefined, state: fakeState(args.type, args.name, plain) };
       },
       call(args) {
-        return args.inputs;
+        return fakeCall(args.token, args.inputs as Record<string, unknown>);
       },
     },
     "latticeform",

@@ -64,6 +64,7 @@ export function fakeState(type: string, name: string, inputs: Record<string, unk
       break;
     case "aws:ec2/eip:Eip":
       out.publicIp = ip("52.1", name);
+      out.allocationId = `eipalloc-${h(name, 8).toString("hex")}`;
       break;
     case "aws:ec2/launchTemplate:LaunchTemplate":
       out.latestVersion = 1;
@@ -89,4 +90,11 @@ export function fakeState(type: string, name: string, inputs: Record<string, unk
     }
   }
   return { ...inputs, ...out };
+}
+
+/** Fake results of provider functions (invokes) the program calls; anything else echoes its arguments. */
+export function fakeCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  if (token === "gcp:organizations/getProject:getProject")
+    return { ...inputs, number: String(100000000000 + h(String(inputs.projectId)).readUInt32BE(0)) };
+  return inputs;
 }

@@ -3,7 +3,9 @@ import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import {
   installNatsServerScript,
+  fetchSecret,
   krustletBootScript,
+  SECRET_READ,
   shimInstallScript,
   shq,
   tieBreakerBootScript,
@@ -200,6 +202,43 @@ describe("boot scripts", () => {
       writeFileSync(log, "");
       assert.equal(runInstall(sha).status, 0);
       assert.doesNotMatch(readFileSync(log, "utf8"), /curl/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("secret reads at boot retry with a bounded back-off: a read that fails until the grant propagates succeeds; one that never does stops the boot", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lf-boot-"));
+    try {
+      // A fake gcloud that fails until its attempt counter reaches FAILS, and a sleep that only records its argument.
+      writeFileSync(
+        path.join(dir, "gcloud"),
+        `#!/bin/sh\nn=$(cat ${dir}/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${dir}/count\n[ "$n" -gt "$FAILS" ] && echo s3cret && exit 0\necho "PERMISSION_DENIED" >&2; exit 1\n`,
+      );
+      writeFileSync(path.join(dir, "sleep"), `#!/bin/sh\necho $1 >> ${dir}/slept\n`);
+      chmodSync(path.join(dir, "gcloud"), 0o755);
+      chmodSync(path.join(dir, "sleep"), 0o755);
+      const target = path.join(dir, "out", "tls.key");
+      const run = (fails: number) => {
+        rmSync(path.join(dir, "count"), { force: true });
+        rmSync(path.join(dir, "slept"), { force: true });
+        const script = `set -euo pipefail\n${fetchSecret("gcp", "europe-west4", "tb-key", target)}\n`;
+        return spawnSync("bash", ["-c", script], {
+          env: { PATH: `${dir}:/usr/bin:/bin`, FAILS: String(fails) },
+          encoding: "utf8",
+          timeout: 10_000,
+        });
+      };
+      const ok = run(3);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(readFileSync(target, "utf8"), "s3cret\n");
+      assert.equal(readFileSync(path.join(dir, "count"), "utf8").trim(), "4");
+      const bad = run(1000);
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, new RegExp(`cannot read secret tb-key after ${SECRET_READ.attempts} attempts`));
+      assert.equal(readFileSync(path.join(dir, "count"), "utf8").trim(), String(SECRET_READ.attempts));
+      const slept = readFileSync(path.join(dir, "slept"), "utf8").trim().split("\n").map(Number);
+      assert.equal(Math.max(...slept), SECRET_READ.maxDelaySeconds, "the back-off is capped");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -12,6 +13,7 @@ import {
   IDENTITY_DIR,
   IDENTITY_FILE,
   NATS_CHART,
+  KUBECTL_IMAGE,
   natsAuthInclude,
   natsHelmValues,
   natsIdentityFiles,
@@ -20,6 +22,7 @@ import {
   wasmcloudOperatorValues,
 } from "../../src/compile/helm";
 import { JS_STORE, kubernetesEnv, TLS_MOUNT } from "../../src/compile/k8senv";
+import { natsNodeReader, type K8sObject } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
 import type { NatsConf } from "../../src/compile/natsconf";
 import { makeCa, makeLeafCert } from "../../src/local/tls";
@@ -65,6 +68,17 @@ async function checkPod(name: string, conf: string, auth: string, identity: stri
   }
 }
 
+/** The chart document with `<< $VAR >>` references replaced by the identity file's values, as nats-server reads it. */
+function resolveVars(v: unknown, vars: Record<string, unknown>): unknown {
+  if (typeof v === "string") {
+    const m = /^<< \$([A-Z_]+) >>$/.exec(v);
+    return m && m[1]! in vars ? vars[m[1]!] : v;
+  }
+  if (Array.isArray(v)) return v.map((x) => resolveVars(x, vars));
+  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveVars(x, vars)]));
+  return v;
+}
+
 /** Parse an identity file (`KEY: value` lines of JSON values). */
 function identityVars(text: string): Record<string, unknown> {
   return Object.fromEntries(
@@ -102,14 +116,28 @@ describe("Helm values of the NATS chart", () => {
       for (const g of groups) {
         const values = natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS });
         const identity = natsIdentityFiles(g, nats.servers);
-        const doc = chartConfig(values);
-        const text = renderChartConfig(doc);
+        const rawDoc = chartConfig(values);
+        const text = renderChartConfig(rawDoc);
         for (const [i, s] of g.servers.entries()) {
           const want = nats.servers.find((x) => x.name === s.name)!.conf;
           const auth = natsAuthInclude(nats.servers.find((x) => x.name === s.name)!);
           const idText = identity[`${podName(g.release, i)}.conf`]!;
-          // Identity: the pod's server name and tags.
-          assert.deepEqual(identityVars(idText), { LF_SERVER_NAME: want.server_name, LF_SERVER_TAGS: want.server_tags });
+          // Identity: the pod's server name and tags, and what it advertises (a stretched member's own address).
+          const vars = identityVars(idText);
+          // Gateways advertise an address other sites reach (nats-server gossips it), never a pod IP.
+          assert.ok(vars.LF_GATEWAY_ADVERTISE, `${s.name} advertises its gateway`);
+          const adv = (b: string) => (want[b] as NatsConf | undefined)?.advertise;
+          const advertised = {
+            LF_CLUSTER_ADVERTISE: adv("cluster"),
+            LF_GATEWAY_ADVERTISE: adv("gateway"),
+            LF_LEAFNODE_ADVERTISE: adv("leafnodes"),
+          };
+          assert.deepEqual(vars, {
+            LF_SERVER_NAME: want.server_name,
+            LF_SERVER_TAGS: want.server_tags,
+            ...Object.fromEntries(Object.entries(advertised).filter(([, v]) => v !== undefined)),
+          });
+          const doc = resolveVars(rawDoc, vars) as NatsConf;
           // Every other compiled key, as the chart renders it.
           for (const [k, v] of Object.entries(want)) {
             if (v === undefined || k === "server_name" || k === "server_tags") continue;
@@ -187,13 +215,73 @@ describe("Helm values of the NATS chart", () => {
       };
       assert.deepEqual(v.container.image, { repository: "nats", tag }, g.release);
       const init = v.podTemplate.patch.find((p) => p.path === "/spec/initContainers")!.value;
+      // The identity init container runs the pinned server; the zone init container is kubectl.
       assert.deepEqual(
         init.map((c) => c.image),
-        [`nats:${tag}`],
+        [`nats:${tag}`, KUBECTL_IMAGE],
       );
     }
     // The chart version follows the server (its appVersion is the server it ships).
     assert.equal(NATS_CHART.version, NATS_SERVER_VERSION);
+  });
+
+  it("the az: tag is the zone of the node the pod runs on (zone init container, node-reader RBAC); the result passes nats-server -t", async () => {
+    const spec = stack("small");
+    const { topo, nats } = await compiled(spec);
+    const g = natsReleaseGroups(spec, topo)[0]!;
+    const values = natsHelmValues(spec, g, nats.servers, { storageClassName: JETSTREAM_STORAGE_CLASS }) as {
+      fullnameOverride: string;
+      serviceAccount: { enabled: boolean };
+      podTemplate: { patch: { path: string; value: unknown }[] };
+    };
+    assert.equal(values.serviceAccount.enabled, true);
+    const inits = values.podTemplate.patch.find((p) => p.path === "/spec/initContainers")!.value as {
+      name: string;
+      image: string;
+      command: string[];
+      env: { name: string; valueFrom: { fieldRef: { fieldPath: string } } }[];
+    }[];
+    assert.deepEqual(
+      inits.map((c) => c.name),
+      ["identity", "zone"],
+    );
+    const zone = inits[1]!;
+    assert.equal(zone.image, KUBECTL_IMAGE);
+    assert.deepEqual(zone.env, [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]);
+    // The chart's service account (named after the release) may get nodes, nothing else.
+    const [role, binding] = natsNodeReader(spec, g) as [
+      K8sObject & { rules: unknown[] },
+      K8sObject & { subjects: unknown[]; roleRef: { name: string } },
+    ];
+    assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["get"] }]);
+    assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: values.fullnameOverride, namespace: "nats" }]);
+    assert.equal(binding.roleRef.name, role.metadata.name);
+    // Run the init container's script against the pod's identity file with a kubectl that answers like the API.
+    const root = path.join(dir, "zone");
+    const idDir = path.join(root, IDENTITY_DIR.split("/").pop()!);
+    mkdirSync(idDir, { recursive: true });
+    writeFileSync(
+      path.join(root, "kubectl"),
+      `#!/bin/sh\n[ "$3" = "node-c" ] || exit 3\ncase "$*" in *'topology\\.kubernetes\\.io/zone'*) printf %s "$ZONE";; *) exit 4;; esac\n`,
+    );
+    chmodSync(path.join(root, "kubectl"), 0o755);
+    const identity = natsIdentityFiles(g, nats.servers)[`${podName(g.release, 0)}.conf`]!;
+    assert.ok(identity.includes('"az:eu-west-1a"'), "ordinal 0's compiled zone");
+    const runZone = (z: string) => {
+      writeFileSync(path.join(idDir, IDENTITY_FILE), identity);
+      const script = zone.command[2]!.replaceAll(IDENTITY_DIR, idDir);
+      return spawnSync("bash", ["-c", script], { env: { PATH: `${root}:/usr/bin:/bin`, NODE_NAME: "node-c", ZONE: z }, encoding: "utf8" });
+    };
+    const ok = runZone("eu-west-1c");
+    assert.equal(ok.status, 0, ok.stderr);
+    const fixed = readFileSync(path.join(idDir, IDENTITY_FILE), "utf8");
+    assert.deepEqual(identityVars(fixed).LF_SERVER_TAGS, ["cloud:aws", "provider:aws", "region:eu-west-1", "az:eu-west-1c", "cluster:aws"]);
+    const bad = runZone("");
+    assert.notEqual(bad.status, 0, "a node without a zone label stops the pod");
+    assert.match(bad.stderr, /no usable topology.kubernetes.io\/zone label/);
+    const text = renderChartConfig(chartConfig(values as unknown as Record<string, unknown>));
+    const auth = natsAuthInclude(nats.servers.find((x) => x.name === g.servers[0]!.name)!);
+    assert.equal(await checkPod("zone-pod", text, auth, fixed), "");
   });
 
   it("refuses a group whose servers were not compiled", () => {

@@ -32,6 +32,7 @@ async function loadBuiltins(): Promise<Map<string, ModelClass>> {
     ["apps/v1/DaemonSet", apps.DaemonSet!],
     ["node.k8s.io/v1/RuntimeClass", node.RuntimeClass!],
     ["rbac.authorization.k8s.io/v1/ClusterRoleBinding", rbac.ClusterRoleBinding!],
+    ["rbac.authorization.k8s.io/v1/ClusterRole", rbac.ClusterRole!],
     ["storage.k8s.io/v1/StorageClass", storage.StorageClass!],
   ]);
   return builtins;

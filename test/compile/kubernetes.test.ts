@@ -5,6 +5,7 @@ import { buildCredentials } from "../../src/compile/credentials";
 import { kubernetesEnv } from "../../src/compile/k8senv";
 import { hubLoadBalancer, KRUSTLET_TAINTS, runtimeTaint, WASM_ARCH, workloadObjects, type K8sObject } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
+import { hostSidecarConf } from "../../src/compile/wasmhost";
 import { pathArtifactFacts } from "../../src/oci/facts";
 import { kubernetesBundles, renderKubernetesArtifacts } from "../../src/render/render";
 import { readStackConfig } from "../../src/model/load";
@@ -118,6 +119,24 @@ describe("Kubernetes objects", () => {
     };
     const t = runtimeTaint("wasmedge");
     assert.deepEqual(rc.scheduling.tolerations, [{ key: t.key, operator: "Equal", value: t.value, effect: t.effect }]);
+  });
+
+  it("host sidecars (leaf and direct pools alike) reach their home hub in-cluster and the other cloud at its exposed addresses", async () => {
+    const spec = parseLattice(stackInput("prod"));
+    const topo = topologyOf(spec);
+    const creds = await buildCredentials(spec, topo, MASTER, 1_767_225_600);
+    const env = kubernetesEnv(spec, { endpoints: { aws: { leafnode: ["52.0.0.1", "52.0.0.2"] }, gcp: { leafnode: "34.0.0.1" } } });
+    for (const h of topo.hosts.filter((x) => x.cloud === "gcp")) {
+      const conf = hostSidecarConf(spec, topo, env, creds, h) as { leafnodes: { remotes: { urls: string[] }[] } };
+      const urls = conf.leafnodes.remotes[0]!.urls;
+      // Home hub through the chart's headless Service (not-ready pods too), never a placeholder or a load balancer.
+      assert.equal(urls[0], "tls://nats-gcp-headless.nats.svc.cluster.local:7422", h.name);
+      assert.deepEqual(
+        [...urls].sort(),
+        ["tls://52.0.0.1:7422", "tls://52.0.0.2:7422", "tls://nats-gcp-headless.nats.svc.cluster.local:7422"].sort(),
+        h.name,
+      );
+    }
   });
 
   it("render writes kubernetes/<cloud>/ and boot/<site>/; Secrets (and only they) hold key material and are marked secret", async () => {

@@ -186,7 +186,8 @@ describe("wasmCloud host pods (wash 2.7 + leaf sidecar)", () => {
       assert.equal(remote.account, "APP");
       const file = path.basename(remote.credentials);
       assert.ok(Object.keys((hostCredsSecret(spec, h, creds) as unknown as { stringData: object }).stringData).includes(file), h.name);
-      assert.ok(remote.urls[0]!.includes(`.${h.cloud}.`), `${h.name}: home cloud first`);
+      // Home cloud first, through its hub's in-cluster headless Service.
+      assert.ok(remote.urls[0]!.startsWith(`tls://nats-${h.cloud}-headless.`), `${h.name}: home cloud first`);
     }
   });
 

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Lattice, type LatticeArgs } from "../../components/lattice";
-import { fakeState, unwrapSecrets } from "../../src/review/fakes";
+import { fakeCall, fakeState, unwrapSecrets } from "../../src/review/fakes";
 import type { LatticeSpec } from "../../src/model/schema";
 
 export interface Recorded {
@@ -25,6 +25,8 @@ export interface Recorded {
   state?: Record<string, unknown>;
   /** Top-level input keys that were secret outputs when the resource was constructed. */
   secretInputs: string[];
+  /** Names of the resources given in `dependsOn` (a plain list; promises and outputs are not resolved). */
+  readonly dependsOn: string[];
   readonly custom: boolean;
 }
 
@@ -76,7 +78,7 @@ export async function evaluateProgram<T extends pulumi.Resource>(
         return { id: args.custom ? `${args.name}-id` : undefined, state };
       },
       call(args) {
-        return args.inputs;
+        return fakeCall(args.token, args.inputs as Record<string, unknown>);
       },
     },
     "latticeform",
@@ -91,9 +93,11 @@ export async function evaluateProgram<T extends pulumi.Resource>(
       if (pulumi.Output.isInstance(v))
         pending.push(pulumi.isSecret(v as pulumi.Output<unknown>).then((s) => void (s && secretInputs.push(k))));
     }
+    const deps = Array.isArray(a.opts.dependsOn) ? (a.opts.dependsOn as unknown as { __name?: string }[]) : [];
     const rec: Recorded = {
       type: a.type,
       name: a.name,
+      dependsOn: deps.map((d) => d.__name ?? "?"),
       parent: parent?.__name,
       parentType: parent?.__pulumiType,
       provider: provider?.__name,
@@ -127,9 +131,6 @@ export async function evaluateLattice(
   extra: Partial<Omit<LatticeArgs, "spec">> = {},
   name = "test",
 ): Promise<Evaluation> {
-  const ev = await evaluateProgram(
-    name,
-    (opts) => new Lattice(name, { gcpProject: "mock-project", operatorCidrs: ["198.51.100.0/24"], ...extra, spec }, opts),
-  );
+  const ev = await evaluateProgram(name, (opts) => new Lattice(name, { gcpProject: "mock-project", ...extra, spec }, opts));
   return { ...ev, lattice: ev.root };
 }

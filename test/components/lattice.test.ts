@@ -13,6 +13,8 @@ import { JETSTREAM_STORAGE_CLASS } from "../../src/compile/storage";
 import { readStackConfig } from "../../src/model/load";
 import type { LatticeInput, LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
+import { hostSidecarConf, hostSidecarText } from "../../src/compile/wasmhost";
+import { isPrivateCidr } from "../../src/model/access";
 import { parseLattice } from "../../src/model/validate";
 import { schemaProblems } from "../compile/k8sSchema";
 import * as aws from "@pulumi/aws";
@@ -78,33 +80,31 @@ function counts(ev: Evaluation): Record<string, number> {
   return out;
 }
 
-/** Expected Helm values, recomputed from the spec, the mocked master secret and the mocked load balancer addresses. */
+/** Addresses a site reserved for one NATS load balancer (`key`: hub or a stretched member's server name). */
+function reserved(spec: LatticeSpec, ev: Evaluation, name: string, cloud: string, key: string): string[] {
+  const c = spec.clouds.find((x) => x.name === cloud)!;
+  if (c.provider === "aws") return c.zones.map((z) => String(one(ev, `${name}-${cloud}-site-lb-${key}-${z}`).state!.publicIp));
+  return [String(one(ev, `${name}-${cloud}-site-lb-${key}`).state!.address)];
+}
+
+/** Expected Helm values, recomputed from the spec, the mocked master secret and the mocked reserved addresses. */
 async function expectedValues(spec: LatticeSpec, ev: Evaluation, name: string) {
   const topo = topologyOf(spec);
   const master = createHash("sha256").update(`master:${name}-credentials-master`).digest();
   const creds = await buildCredentials(spec, topo, new Uint8Array(master), ISSUED_AT);
-  const addr = (svc: string) => {
-    const ing = (one(ev, svc).state!.status as { loadBalancer: { ingress: { hostname?: string; ip?: string }[] } }).loadBalancer
-      .ingress[0]!;
-    return (ing.hostname ?? ing.ip)!;
-  };
-  const endpoints: Record<string, Record<string, string>> = {};
+  const endpoints: Record<string, Record<string, string[]>> = {};
   for (const c of spec.clouds) {
-    const a = addr(`${name}-${c.name}-lb-service-nats-nats-${c.name}-external`);
+    const a = reserved(spec, ev, name, c.name, "hub");
     endpoints[c.name] = { gateway: a, leafnode: a, client: a };
   }
   const serverHosts: Record<string, string> = {};
-  for (const g of natsReleaseGroups(spec, topo).filter((x) => x.cluster !== x.cloud)) {
-    g.servers.forEach((s, i) => (serverHosts[s.name] = addr(`${name}-${g.cloud}-lb-service-nats-${g.release}-${i}-external`)));
-  }
+  for (const g of natsReleaseGroups(spec, topo).filter((x) => x.cluster !== x.cloud))
+    for (const s of g.servers) serverHosts[s.name] = reserved(spec, ev, name, g.cloud, s.name)[0]!;
   for (const s of topo.servers.filter((x) => x.role === "tiebreaker"))
     serverHosts[s.name] = String(one(ev, `${name}-tiebreaker-${s.name}-ip`).state!.address);
-  if (spec.stretched)
-    endpoints[spec.stretched.name] = {
-      gateway: serverHosts[topo.clusters.find((c) => c.name === spec.stretched!.name)!.servers[0]!.name]!,
-    };
-  const nats = compileNats(spec, topo, kubernetesEnv(spec, { endpoints, serverHosts }), creds);
-  return { topo, creds, nats };
+  const env = kubernetesEnv(spec, { endpoints, serverHosts });
+  const nats = compileNats(spec, topo, env, creds);
+  return { topo, creds, nats, env };
 }
 
 describe("Pulumi components under mocks", () => {
@@ -171,7 +171,7 @@ describe("Pulumi components under mocks", () => {
         assert.equal(r.provider, `prod-${cloud}-site-k8s`, r.name);
       } else if (r.type.startsWith("aws:") && !r.type.startsWith("aws:iam/")) {
         assert.equal(inputs(r).region, regionOf(r.name), `${r.name} names its region`);
-      } else if (r.type.startsWith("gcp:") && !/secretVersion|IAMMember/i.test(r.type)) {
+      } else if (r.type.startsWith("gcp:") && !/secretVersion|IAMMember|kms\/cryptoKey:CryptoKey$/i.test(r.type)) {
         assert.equal(inputs(r).project, "mock-project", `${r.name} names its project`);
       }
     }
@@ -188,11 +188,7 @@ describe("Pulumi components under mocks", () => {
         project: "mock-project",
         impersonateServiceAccount: "deployer@mock-project.iam.gserviceaccount.com",
       });
-      return new Lattice(
-        "prod",
-        { spec, gcpProject: "mock-project", operatorCidrs: ["198.51.100.0/24"] },
-        { ...opts, providers: [userAws, userGcp] },
-      );
+      return new Lattice("prod", { spec, gcpProject: "mock-project" }, { ...opts, providers: [userAws, userGcp] });
     });
     const cloud = ev.resources.filter((r) => r.custom && (r.type.startsWith("aws:") || r.type.startsWith("gcp:")));
     assert.ok(cloud.length > 50);
@@ -202,8 +198,8 @@ describe("Pulumi components under mocks", () => {
     }
   });
 
-  it("AWS site: private EKS endpoint, Secrets encrypted with its KMS key, nodes in private subnets", () => {
-    const { ev } = evs.prod!;
+  it("AWS site: private EKS endpoint open to the declared private ranges, Secrets encrypted with its KMS key, nodes in private subnets, one NAT gateway per zone", () => {
+    const { spec, ev } = evs.prod!;
     const eks = inputs(one(ev, "prod-aws-site-eks"));
     const vpc = eks.vpcConfig as { endpointPublicAccess: boolean; endpointPrivateAccess: boolean; subnetIds: string[] };
     assert.equal(vpc.endpointPublicAccess, false);
@@ -215,6 +211,17 @@ describe("Pulumi components under mocks", () => {
     assert.deepEqual(eks.encryptionConfig, { provider: { keyArn: key.state!.arn }, resources: ["secrets"] });
     const sg = inputs(one(ev, "prod-aws-site-api-sg")).ingress as { cidrBlocks: string[] }[];
     assert.ok(!sg.some((r) => r.cidrBlocks.includes("0.0.0.0/0")), "API endpoint not open");
+    for (const c of spec.access.api.cidrs)
+      assert.ok(sg[0]!.cidrBlocks.includes(c), `the deployer's range ${c} reaches the private endpoint`);
+    // Each zone's private subnet leaves through the NAT gateway in its own zone's public subnet.
+    const zones = spec.clouds[0]!.zones;
+    assert.equal(ev.ofType("aws:ec2/natGateway:NatGateway").filter((r) => r.name.startsWith("prod-aws-site-")).length, zones.length);
+    for (const z of zones) {
+      assert.equal(inputs(one(ev, `prod-aws-site-nat-${z}`)).subnetId, `prod-aws-site-public-${z}-id`);
+      const rt = inputs(one(ev, `prod-aws-site-private-rt-${z}`)).routes as { natGatewayId: string }[];
+      assert.deepEqual(rt[0]!.natGatewayId, `prod-aws-site-nat-${z}-id`);
+      assert.equal(inputs(one(ev, `prod-aws-site-private-${z}-rt`)).routeTableId, `prod-aws-site-private-rt-${z}-id`);
+    }
   });
 
   it("storage: an explicit encrypted StorageClass per cloud, named in every NATS release; EBS CSI with its own Pod Identity role", () => {
@@ -263,14 +270,37 @@ describe("Pulumi components under mocks", () => {
     );
   });
 
-  it("GCP site: private GKE cluster with workload identity and shielded nodes", () => {
-    const { ev } = evs.prod!;
-    const gke = inputs(one(ev, "prod-gcp-site-gke"));
+  it("a public API endpoint is limited to the declared public ranges on EKS and GKE", async () => {
+    const spec = parseLattice({ ...stackInput("small"), access: { api: { endpoint: "public", cidrs: ["203.0.113.0/24"] } } });
+    const ev = await evaluateLattice(spec, {}, "pub");
+    const vpc = inputs(one(ev, "pub-aws-site-eks")).vpcConfig as { endpointPublicAccess: boolean; publicAccessCidrs: string[] };
+    assert.equal(vpc.endpointPublicAccess, true);
+    assert.deepEqual(vpc.publicAccessCidrs, ["203.0.113.0/24"]);
+    const gke = inputs(one(ev, "pub-gcp-site-gke"));
+    assert.equal((gke.privateClusterConfig as { enablePrivateEndpoint: boolean }).enablePrivateEndpoint, false);
+    const nets = (gke.masterAuthorizedNetworksConfig as { cidrBlocks: { cidrBlock: string }[] }).cidrBlocks.map((b) => b.cidrBlock);
+    assert.deepEqual(nets, ["10.30.0.0/20", "203.0.113.0/24"]);
+  });
+
+  it("GCP site: APIs enabled first, private GKE cluster with private-only authorized networks, Secrets under a customer-managed key the GKE service agent may use", () => {
+    const { spec, ev } = evs.prod!;
+    const apis = ev.ofType("gcp:projects/service:Service").filter((r) => r.parent === "prod-gcp-site");
     assert.deepEqual(
-      (gke.privateClusterConfig as { enablePrivateNodes: boolean; enablePrivateEndpoint: boolean }).enablePrivateNodes,
-      true,
+      apis.map((r) => inputs(r).service).sort(),
+      ["cloudkms", "cloudresourcemanager", "compute", "container", "iam", "secretmanager"].map((x) => `${x}.googleapis.com`),
     );
+    for (const a of apis) assert.equal(inputs(a).disableOnDestroy, false);
+    const gke = inputs(one(ev, "prod-gcp-site-gke"));
+    assert.equal((gke.privateClusterConfig as { enablePrivateNodes: boolean }).enablePrivateNodes, true);
     assert.equal((gke.privateClusterConfig as { enablePrivateEndpoint: boolean }).enablePrivateEndpoint, true);
+    const nets = (gke.masterAuthorizedNetworksConfig as { cidrBlocks: { cidrBlock: string }[] }).cidrBlocks.map((b) => b.cidrBlock);
+    for (const n of nets) assert.ok(isPrivateCidr(n), `${n}: GKE accepts only private ranges with a private endpoint`);
+    assert.deepEqual(nets, ["10.30.0.0/20", ...spec.access.api.cidrs]);
+    assert.deepEqual(gke.databaseEncryption, { state: "ENCRYPTED", keyName: "prod-gcp-site-secrets-key-id" });
+    const grant = inputs(one(ev, "prod-gcp-site-secrets-key-gke"));
+    assert.equal(grant.cryptoKeyId, "prod-gcp-site-secrets-key-id");
+    assert.equal(grant.role, "roles/cloudkms.cryptoKeyEncrypterDecrypter");
+    assert.match(String(grant.member), /^serviceAccount:service-[0-9]+@container-engine-robot\.iam\.gserviceaccount\.com$/);
     assert.deepEqual(gke.workloadIdentityConfig, { workloadPool: "mock-project.svc.id.goog" });
     assert.equal(gke.enableShieldedNodes, true);
     const pool = inputs(one(ev, "prod-gcp-site-system-nodes")).nodeConfig as {
@@ -279,6 +309,44 @@ describe("Pulumi components under mocks", () => {
     };
     assert.equal(pool.shieldedInstanceConfig.enableSecureBoot, true);
     assert.equal(pool.workloadMetadataConfig.mode, "GKE_METADATA");
+  });
+
+  it("machines and clusters wait for what they read at boot: VM and Krustlet groups for their secrets and IAM grants, GKE for its APIs and KMS grant", () => {
+    const { ev } = evs.prod!;
+    const vm = one(ev, "prod-tiebreaker-tb-1-vm");
+    const readers = ev
+      .ofType("gcp:secretmanager/secretIamMember:SecretIamMember")
+      .filter((r) => r.parent === "prod-tiebreaker")
+      .map((r) => r.name);
+    assert.equal(readers.length, 4);
+    for (const r of readers) assert.ok(vm.dependsOn.includes(r), `${vm.name} waits for ${r}`);
+    for (const v of ev.ofType("gcp:secretmanager/secretVersion:SecretVersion").filter((r) => r.parent === "prod-tiebreaker"))
+      assert.ok(vm.dependsOn.includes(v.name), `${vm.name} waits for ${v.name}`);
+    assert.ok(one(ev, "prod-gcp-krustlet-group").dependsOn.includes("prod-gcp-krustlet-bootstrap-reader"));
+    assert.ok(one(ev, "prod-aws-krustlet-asg").dependsOn.includes("prod-aws-krustlet-read-bootstrap"));
+    const gke = one(ev, "prod-gcp-site-gke");
+    assert.ok(gke.dependsOn.includes("prod-gcp-site-secrets-key-gke"), "GKE waits for the service agent's KMS grant");
+    assert.ok(gke.dependsOn.includes("prod-gcp-site-api-container"), "GKE waits for the container API");
+    assert.ok(one(ev, "prod-gcp-site-network").dependsOn.includes("prod-gcp-site-api-compute"));
+  });
+
+  it("tie-breaker secrets stay in the site's region (user-managed replication)", () => {
+    const { spec, ev } = evs.prod!;
+    const secrets = ev.ofType("gcp:secretmanager/secret:Secret");
+    assert.ok(secrets.length > 0);
+    for (const sec of secrets) {
+      const loc = (inputs(sec).replication as { userManaged?: { replicas: { location: string }[] } }).userManaged?.replicas.map(
+        (r) => r.location,
+      );
+      assert.ok(loc && loc.length > 0, `${sec.name}: user-managed replication`);
+      for (const l of loc) assert.ok(l.startsWith("europe-"), `${sec.name} replicated to ${l}`);
+    }
+    const tbSecrets = secrets.filter((r) => r.parent === "prod-tiebreaker");
+    assert.equal(tbSecrets.length, 4, "config, certificate, key and CA");
+    for (const sec of tbSecrets)
+      assert.deepEqual((inputs(sec).replication as { userManaged: { replicas: unknown[] } }).userManaged.replicas, [
+        { location: spec.tieBreaker!.region },
+      ]);
   });
 
   it("every taggable cloud resource carries the spec's tags (owner, data-classification)", () => {
@@ -322,16 +390,8 @@ describe("Pulumi components under mocks", () => {
     });
   }
 
-  it("two clouds: two hub releases joined by gateways through each other's load balancer; TLS on every port", () => {
-    const { ev } = evs.small!;
-    const lb = (cloud: string) => {
-      const ing = (
-        one(ev, `small-${cloud}-lb-service-nats-nats-${cloud}-external`).state!.status as {
-          loadBalancer: { ingress: { hostname?: string; ip?: string }[] };
-        }
-      ).loadBalancer.ingress[0]!;
-      return ing.hostname ?? ing.ip;
-    };
+  it("two clouds: two hub releases joined by gateways through each other's reserved addresses, advertising their own; TLS on every port", () => {
+    const { spec, ev } = evs.small!;
     for (const [cloud, other] of [
       ["aws", "gcp"],
       ["gcp", "aws"],
@@ -340,25 +400,100 @@ describe("Pulumi components under mocks", () => {
         config: Record<string, { merge: Record<string, unknown>; tls?: { enabled: boolean } }>;
       };
       const gws = cfg.config.gateway!.merge.gateways as { name: string; urls: string[] }[];
-      assert.deepEqual(gws.find((g) => g.name === other)!.urls, [`tls://${lb(other)}:7222`]);
+      assert.deepEqual(
+        gws.find((g) => g.name === other)!.urls,
+        reserved(spec, ev, "small", other, "hub").map((a) => `tls://${a}:7222`),
+      );
+      assert.equal(cfg.config.gateway!.merge.advertise, "<< $LF_GATEWAY_ADVERTISE >>");
+      const idFiles = inputs(one(ev, `small-${cloud}-hub-identity`)).data as Record<string, string>;
+      for (const text of Object.values(idFiles))
+        assert.ok(text.includes(`LF_GATEWAY_ADVERTISE: "${reserved(spec, ev, "small", cloud, "hub")[0]}:7222"`), text);
       assert.equal(cfg.config.nats!.tls!.enabled, true);
       for (const b of ["cluster", "gateway", "leafnodes"])
         assert.equal((cfg.config[b]!.merge.tls as { verify: boolean }).verify, true, `${cloud} ${b}`);
     }
   });
 
-  it("load balancers admit the other sites' egress and the operator ranges only", async () => {
-    const { ev } = evs.small!;
-    const natIp = (one(ev, "small-aws-site-nat-ip").state!.publicIp as string) + "/32";
+  it("load balancers admit the other sites' egress, the cloud's own node and pod ranges and access.natsCidrs only; bound to reserved addresses; not waiting for readiness", async () => {
+    const { spec, ev } = evs.small!;
+    const natIps = spec.clouds[0]!.zones.map((z) => (one(ev, `small-aws-site-nat-ip-${z}`).state!.publicIp as string) + "/32");
     const gcpNat = (one(ev, "small-gcp-site-nat-ip").state!.address as string) + "/32";
     const tbIp = (one(ev, "small-tiebreaker-tb-1-ip").state!.address as string) + "/32";
+    const own: Record<string, string[]> = { aws: ["10.20.0.0/16"], gcp: ["10.30.0.0/20", "10.32.0.0/14"] };
     for (const svc of ev.ofType("kubernetes:core/v1:Service")) {
-      const s = inputs(svc).spec as { type: string; loadBalancerSourceRanges: string[] };
+      const s = inputs(svc).spec as {
+        type: string;
+        loadBalancerSourceRanges: string[];
+        publishNotReadyAddresses: boolean;
+        loadBalancerIP?: string;
+      };
+      const cloud = svc.name.startsWith("small-aws-") ? "aws" : "gcp";
       assert.equal(s.type, "LoadBalancer");
-      assert.deepEqual([...s.loadBalancerSourceRanges].sort(), [natIp, gcpNat, tbIp, "198.51.100.0/24"].sort(), svc.name);
+      assert.equal(s.publishNotReadyAddresses, true);
+      assert.deepEqual(
+        [...s.loadBalancerSourceRanges].sort(),
+        [...natIps, gcpNat, tbIp, ...spec.access.natsCidrs, ...own[cloud]!].sort(),
+        svc.name,
+      );
+      const ann = (inputs(svc).metadata as { annotations: Record<string, string> }).annotations;
+      if (cloud === "aws")
+        assert.equal(ann["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"]!.split(",").length, 3, svc.name);
+      else assert.match(String(s.loadBalancerIP), /^34\.1\./, svc.name);
     }
     const fw = inputs(one(ev, "small-tiebreaker-nats-fw")).sourceRanges as string[];
-    assert.deepEqual([...fw].sort(), [natIp, gcpNat, "198.51.100.0/24"].sort());
+    assert.deepEqual([...fw].sort(), [...natIps, gcpNat, ...spec.access.natsCidrs].sort());
+  });
+
+  it("inside a cloud, paths stay in the cluster; every host sidecar (direct pools too) gets the servers' endpoints; certificates cover every name and address dialled", async () => {
+    const { spec, ev } = evs.prod!;
+    const { nats, env, creds, topo } = await expectedValues(spec, ev, "prod");
+    const dialled = new Set<string>();
+    const hostOf = (u: string) => new URL(u.replace(/^[a-z-]+:/, "http:")).hostname;
+    for (const h of topo.hosts) {
+      const other = h.cloud === "aws" ? "gcp" : "aws";
+      const urls = (hostSidecarConf(spec, topo, env, creds, h) as { leafnodes: { remotes: { urls: string[] }[] } }).leafnodes.remotes[0]!
+        .urls;
+      assert.deepEqual(urls, [
+        `tls://nats-${h.cloud}-headless.nats.svc.cluster.local:7422`,
+        ...reserved(spec, ev, "prod", other, "hub").map((a) => `tls://${a}:7422`),
+      ]);
+      // What the component deployed is that config.
+      const secretRes = ev.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name.endsWith(`-${h.name}-leaf`))!;
+      assert.equal(
+        (inputs(secretRes).stringData as Record<string, string>)["leaf.conf"],
+        hostSidecarText(spec, topo, env, creds, h),
+        h.name,
+      );
+      for (const u of urls) dialled.add(hostOf(u));
+    }
+    for (const s of [...nats.servers, ...nats.leafs]) {
+      const conf = s.conf as {
+        cluster?: { routes: string[] };
+        gateway?: { gateways: { urls: string[] }[] };
+        leafnodes?: { remotes?: { urls: string[] }[] };
+      };
+      for (const u of [
+        ...(conf.cluster?.routes ?? []),
+        ...(conf.gateway?.gateways.flatMap((g) => g.urls) ?? []),
+        ...(conf.leafnodes?.remotes?.flatMap((r) => r.urls) ?? []),
+      ])
+        dialled.add(hostOf(u));
+      // No placeholder name survives in what the clouds deploy.
+      assert.ok(!s.text.includes("nats.internal"), `${s.name} dials a placeholder name`);
+    }
+    // Every certificate a NATS server presents: release groups and tie-breaker servers.
+    const sans: { dns: string[]; ips: string[] }[] = ev
+      .ofType("tls:index/certRequest:CertRequest")
+      .filter((r) => /-credentials-(nats-|tb-)/.test(r.name))
+      .map((r) => ({ dns: inputs(r).dnsNames as string[], ips: (inputs(r).ipAddresses as string[]) ?? [] }));
+    const covered = (h: string) =>
+      sans.some(
+        (c) =>
+          c.ips.includes(h) ||
+          c.dns.some((n) => n === h || (n.startsWith("*.") && h.endsWith(n.slice(1)) && !h.slice(0, -n.length + 1).includes("."))),
+      );
+    for (const h of dialled) assert.ok(covered(h), `no server certificate covers ${h}`);
+    assert.ok(dialled.has("nats-aws-headless.nats.svc.cluster.local"), "leafs and gateways at home use the headless Service");
   });
 
   it("Krustlet pools: launch template + Auto Scaling group on EKS, instance template + group on GKE; nodes carry the wasm32-wasi taint", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackConfig } from "../../src/model/load";
+import { fakeCall } from "../../src/review/fakes";
 import { fakeState, valueOf } from "./harness";
 
 const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
@@ -17,7 +18,7 @@ describe("the Pulumi program (index.ts)", () => {
           if (a.type === "kubernetes:core/v1:Service") state.status = { loadBalancer: { ingress: [{ ip: "35.0.0.9" }] } };
           return { id: `${a.name}-id`, state };
         },
-        call: (a) => a.inputs,
+        call: (a) => fakeCall(a.token, a.inputs as Record<string, unknown>),
       },
       "latticeform",
       "small",
@@ -25,14 +26,14 @@ describe("the Pulumi program (index.ts)", () => {
     );
     pulumi.runtime.setAllConfig({
       "latticeform:lattice": JSON.stringify(readStackConfig("stacks/Pulumi.small.yaml")),
-      "latticeform:operatorCidrs": JSON.stringify(["198.51.100.0/24"]),
       "gcp:project": "mock-project",
     });
     const program = (await import("../../index")) as typeof import("../../index");
     assert.equal(program.latticeName, "small");
     assert.deepEqual(Object.keys(program.clouds), ["aws", "gcp"]);
-    assert.equal(await valueOf(program.clouds.aws!.client), "tls://35.0.0.9:4222");
-    assert.equal(await valueOf(program.clouds.gcp!.gateway), "tls://35.0.0.9:7222");
+    // The hubs are exposed on the addresses their sites reserved (an Elastic IP per public subnet, a GCP static address).
+    assert.match(await valueOf(program.clouds.aws!.client), /^tls:\/\/52\.1\.[0-9.]+:4222$/);
+    assert.match(await valueOf(program.clouds.gcp!.gateway), /^tls:\/\/34\.1\.[0-9.]+:7222$/);
     assert.equal(await pulumi.isSecret(program.clouds.aws!.kubeconfig), true);
     await settings.waitForRPCs();
     assert.equal(types.filter((t) => t === "latticeform:index:Lattice").length, 1);

@@ -249,4 +249,45 @@ describe("lattice spec validation", () => {
     };
     assert.deepEqual(problems(spec), []);
   });
+
+  it("admin access: each range list is checked for what its consumer accepts, every problem at once", () => {
+    const s = small();
+    s.access = {
+      api: { endpoint: "private", cidrs: ["10.100.0.0/16", "203.0.113.0/24"] },
+      natsCidrs: ["198.51.100.0/24", "10.0.0.0/8", "0.0.0.0/0"],
+    };
+    const got = problems(s);
+    assert.ok(
+      got.includes(
+        'access.api.cidrs[1]: a private API endpoint accepts only private ranges (GKE refuses others in master authorized networks) (got "203.0.113.0/24"; allowed a range inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10, or access.api.endpoint: public)',
+      ),
+      got.join("\n"),
+    );
+    assert.ok(
+      got.some((p) =>
+        p.startsWith('access.natsCidrs[1]: the NATS load balancers are public; this range overlaps a private range (got "10.0.0.0/8"'),
+      ),
+      got.join("\n"),
+    );
+    assert.ok(
+      got.some((p) =>
+        p.startsWith("access.natsCidrs[2]: the NATS load balancers are public; this range opens the endpoint to the whole internet"),
+      ),
+      got.join("\n"),
+    );
+    assert.equal(got.length, 3, got.join("\n"));
+    assert.ok(!got.some((p) => p.startsWith("access.api.cidrs[0]") || p.startsWith("access.natsCidrs[0]")), "valid ranges pass");
+    const pub = small();
+    pub.access = { api: { endpoint: "public", cidrs: ["192.168.1.0/24", "203.0.113.0/24"] } };
+    const gotPub = problems(pub);
+    assert.ok(
+      gotPub.some((p) => p.startsWith("access.api.cidrs[0]: a public API endpoint's allow-list overlaps a private range")),
+      gotPub.join("\n"),
+    );
+    assert.equal(gotPub.length, 1, gotPub.join("\n"));
+    expectProblem(
+      (x) => (x.access = { natsCidrs: ["300.1.1.1/32"] }),
+      'access.natsCidrs[0]: invalid CIDR (got "300.1.1.1/32"; allowed an IPv4 range such as 203.0.113.0/24)',
+    );
+  });
 });

@@ -23,7 +23,7 @@ export function res(type: string, props: Any, name = "r"): EvaluatedResource {
   };
 }
 export const lattice = (spec: LatticeSpec, inputs: Any = {}) =>
-  res("latticeform:index:Lattice", { spec, operatorCidrs: [], existingEgressCidrs: {}, ...inputs }, "t");
+  res("latticeform:index:Lattice", { spec, existingEgressCidrs: {}, ...inputs }, "t");
 /** One host in aws and none in gcp: a small set of host and leaf users to judge. */
 export const oneLeafHost = (s: Any) => {
   s.clouds[0].hostPools = [{ ...s.clouds[0].hostPools[0], hosts: 1 }];

@@ -67,7 +67,7 @@ export const specCases: Cases = {
   },
   "latticeform-nats-no-public-exposure": {
     good: () => [
-      lattice(goodSpec(), { operatorCidrs: ["198.51.100.0/24"], existingEgressCidrs: { gcp: ["35.9.9.9/32"] } }),
+      lattice(goodSpec(), { existingEgressCidrs: { gcp: ["35.9.9.9/32"] } }),
       res("kubernetes:core/v1:Service", lb(["34.1.2.3/32"])),
       res("gcp:compute/firewall:Firewall", { allows: [{ ports: ["7222-7422"] }], sourceRanges: ["52.1.2.3/32"] }),
       res("aws:ec2/securityGroup:SecurityGroup", {
@@ -79,8 +79,10 @@ export const specCases: Cases = {
     // tie-breaker's AWS security group, a non-default client port, a GCP port range once parsed as NaN.
     bad: () => [
       lattice(
-        mutate((s) => ((s.clouds[0].hub.ports.client = 14222), delete s.stretched, delete s.tieBreaker)),
-        { operatorCidrs: ["0.0.0.0/0"], existingEgressCidrs: { gcp: ["10.0.0.0/4"] } },
+        mutate(
+          (s) => ((s.clouds[0].hub.ports.client = 14222), delete s.stretched, delete s.tieBreaker, (s.access.natsCidrs = ["0.0.0.0/0"])),
+        ),
+        { existingEgressCidrs: { gcp: ["10.0.0.0/4"] } },
       ),
       res("kubernetes:core/v1:Service", lb(["0.0.0.0/0"])),
       res("kubernetes:core/v1:Service", lb(undefined)),
@@ -97,7 +99,7 @@ export const specCases: Cases = {
       }),
     ],
     expected: [
-      "operatorCidrs[0] 0.0.0.0/0 is admitted to every NATS listener the lattice exposes (aws hub load balancer 7222, 7422, 14222; gcp hub load balancer 7222, 7422, 4222).",
+      "access.natsCidrs[0] 0.0.0.0/0 is admitted to every NATS listener the lattice exposes (aws hub load balancer 7222, 7422, 14222; gcp hub load balancer 7222, 7422, 4222).",
       "existingEgressCidrs.gcp[0] 10.0.0.0/4 is admitted to every NATS listener the lattice exposes (aws hub load balancer 7222, 7422, 14222; gcp hub load balancer 7222, 7422, 4222).",
       "loadBalancerSourceRanges contains 0.0.0.0/0: ports 7222, 7422 are open to the internet.",
       "a LoadBalancer for ports 7222, 7422 has no loadBalancerSourceRanges: it is open to the internet.",
