@@ -131,9 +131,13 @@ function buildWorkloads() {
   execFileSync(process.execPath, [build], { stdio: "inherit", cwd: root });
 }
 
+/** npm ci when any declared dependency is missing (a fresh clone, or a pull that added one). */
 function ensureDeps() {
-  if (!existsSync(path.join(root, "node_modules", "tsx"))) {
-    log("installing npm dependencies (npm ci)");
+  const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
+  const missing = names.filter((n) => !existsSync(path.join(root, "node_modules", n, "package.json")));
+  if (missing.length) {
+    log(`installing npm dependencies (npm ci; missing ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""})`);
     execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { stdio: "inherit", cwd: root });
   }
 }
