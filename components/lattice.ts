@@ -7,13 +7,13 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups } from "../src/compile/helm";
+import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups, type NatsReleaseGroup } from "../src/compile/helm";
 import { kubernetesEnv, releaseTlsNames, type K8sEnvOptions } from "../src/compile/k8senv";
 import { jetstreamObjects, namespaces } from "../src/compile/kubernetes";
 import { compileNats, type CompiledNats } from "../src/compile/nats";
 import { hostSidecarText } from "../src/compile/wasmhost";
 import type { LatticeSpec } from "../src/model/schema";
-import { topologyOf } from "../src/model/topology";
+import { topologyOf, type Topology } from "../src/model/topology";
 import { AwsSite } from "./awsSite";
 import { applyObject, objectResourceName, type KubeSite } from "./common";
 import { LatticeCredentials, type TlsSubject } from "./credentials";
@@ -68,6 +68,33 @@ export interface CloudEndpoints {
   readonly kubeconfig: pulumi.Output<string>;
 }
 
+type SiteKind = { kind: "aws"; site: AwsSite } | { kind: "gcp"; site: GcpSite } | { kind: "existing" };
+type WasmDeps = Partial<Record<"wasmcloud" | "krustlet" | "wasmedge", pulumi.Resource[]>>;
+
+/** What every construction step reads: the spec and what is derived from it once. */
+interface Ctx {
+  readonly name: string;
+  readonly args: LatticeArgs;
+  readonly spec: LatticeSpec;
+  readonly topo: Topology;
+  readonly groups: NatsReleaseGroup[];
+  readonly natsCidrs: string[];
+  readonly o: pulumi.CustomResourceOptions;
+}
+
+interface Sites {
+  readonly sites: Record<string, KubeSite>;
+  readonly kinds: Record<string, SiteKind>;
+  readonly providers: Record<string, k8s.Provider>;
+  readonly egress: pulumi.Output<string[]>;
+}
+
+interface Exposure {
+  readonly hubAddresses: Record<string, pulumi.Output<string[]>>;
+  readonly memberAddresses: Record<string, pulumi.Output<string>>;
+  readonly envOptions: pulumi.Output<K8sEnvOptions>;
+}
+
 export class Lattice extends pulumi.ComponentResource {
   public readonly latticeName: string;
   public readonly clouds: Record<string, CloudEndpoints> = {};
@@ -80,24 +107,47 @@ export class Lattice extends pulumi.ComponentResource {
     super("latticeform:index:Lattice", name, { spec: args.spec, ...policyInputs }, opts);
     const spec = args.spec;
     const topo = topologyOf(spec);
-    const groups = natsReleaseGroups(spec, topo);
-    const o = { parent: this };
-    const natsCidrs = [...spec.access.natsCidrs];
+    const ctx: Ctx = {
+      name,
+      args,
+      spec,
+      topo,
+      groups: natsReleaseGroups(spec, topo),
+      natsCidrs: [...spec.access.natsCidrs],
+      o: { parent: this },
+    };
+    this.latticeName = spec.name;
+
+    const sites = this.createSites(ctx);
+    const nsRes = this.createNamespaces(ctx, sites);
+    // Tie-breaker site: addresses first (the clouds' load balancers allow them), VMs once configs exist.
+    const tb = this.createTieBreaker(ctx, sites);
+    const exposure = this.createExposure(ctx, sites, nsRes, tb);
+    const creds = this.createCredentials(ctx, exposure);
+    // Compile once, with every cloud's addresses.
+    this.compiled = pulumi.secret(
+      pulumi.all([creds.credentials, exposure.envOptions]).apply(([c, env]) => compileNats(spec, topo, kubernetesEnv(spec, env), c)),
+    );
+    const hubs = this.createNatsReleases(ctx, sites, nsRes, creds);
+    tb?.start(
+      this.compiled.apply((cn) => Object.fromEntries(cn.servers.filter((s) => s.kind === "tiebreaker").map((s) => [s.name, s.text]))),
+      (id) => creds.pem(id),
+    );
+    const wasmDeps = this.createWasm(ctx, sites, nsRes, hubs, creds, exposure);
+    this.createWorkloads(ctx, sites, wasmDeps);
+    this.publishEndpoints(ctx, sites, exposure);
+    this.registerOutputs({ latticeName: this.latticeName, clouds: this.clouds });
+  }
+
+  /** One site per cloud: a new EKS or GKE cluster, or an existing one. */
+  private createSites({ name, args, spec, groups, o }: Ctx): Sites {
     // Load balancers each site reserves addresses for: its hub's, and one per stretched-cluster member it runs.
     const lbKeys = (cloud: string) => [
       HUB_LB,
       ...groups.filter((g) => g.cloud === cloud && g.cluster !== cloud).flatMap((g) => g.servers.map((s) => s.name)),
     ];
-    const project = () => {
-      if (args.gcpProject === undefined)
-        throw new Error(`Lattice ${name}: the spec has a GCP site but no gcpProject was given (set gcp:project)`);
-      return args.gcpProject;
-    };
-    this.latticeName = spec.name;
-
-    // Sites.
     const sites: Record<string, KubeSite> = {};
-    const siteKinds: Record<string, { kind: "aws"; site: AwsSite } | { kind: "gcp"; site: GcpSite } | { kind: "existing" }> = {};
+    const kinds: Record<string, SiteKind> = {};
     for (const c of spec.clouds) {
       if (c.existingKubeconfig) {
         const kc = args.kubeconfigs?.[c.name];
@@ -108,7 +158,7 @@ export class Lattice extends pulumi.ComponentResource {
           { cloud: c, kubeconfig: kc, egressCidrs: args.existingEgressCidrs?.[c.name] ?? [], lattice: spec.name },
           o,
         );
-        siteKinds[c.name] = { kind: "existing" };
+        kinds[c.name] = { kind: "existing" };
       } else if (c.provider === "aws") {
         const s = new AwsSite(
           `${name}-${c.name}-site`,
@@ -116,49 +166,65 @@ export class Lattice extends pulumi.ComponentResource {
           o,
         );
         sites[c.name] = s;
-        siteKinds[c.name] = { kind: "aws", site: s };
+        kinds[c.name] = { kind: "aws", site: s };
       } else {
         const s = new GcpSite(
           `${name}-${c.name}-site`,
-          { cloud: c, lattice: spec.name, tags: spec.tags, project: project(), apiAccess: spec.access.api, natsAddresses: lbKeys(c.name) },
+          {
+            cloud: c,
+            lattice: spec.name,
+            tags: spec.tags,
+            project: gcpProject(name, args),
+            apiAccess: spec.access.api,
+            natsAddresses: lbKeys(c.name),
+          },
           o,
         );
         sites[c.name] = s;
-        siteKinds[c.name] = { kind: "gcp", site: s };
+        kinds[c.name] = { kind: "gcp", site: s };
       }
     }
-    const providers: Record<string, k8s.Provider> = Object.fromEntries(Object.entries(sites).map(([c, s]) => [c, s.provider]));
-    const cloudEgress = pulumi.all(Object.values(sites).map((s) => s.egressCidrs)).apply((l) => l.flat());
+    const providers = Object.fromEntries(Object.entries(sites).map(([c, s]) => [c, s.provider]));
+    const egress = pulumi.all(Object.values(sites).map((s) => s.egressCidrs)).apply((l) => l.flat());
+    return { sites, kinds, providers, egress };
+  }
 
-    // Namespaces.
+  /** The lattice's namespaces in every cloud. */
+  private createNamespaces({ name, spec, o }: Ctx, { providers }: Sites): Record<string, pulumi.Resource[]> {
     const nsRes: Record<string, pulumi.Resource[]> = {};
     for (const c of spec.clouds) {
       nsRes[c.name] = namespaces(spec, c.name).map((ns) =>
         applyObject(objectResourceName(`${name}-${c.name}`, ns), ns, { ...o, provider: providers[c.name]! }),
       );
     }
+    return nsRes;
+  }
 
-    // Tie-breaker site: addresses first (the clouds' load balancers allow them), VMs once configs exist.
-    const tbServers = topo.servers.filter((s) => s.role === "tiebreaker");
-    const tb = spec.tieBreaker
-      ? new TieBreakerSite(
-          `${name}-tiebreaker`,
-          {
-            spec,
-            servers: tbServers,
-            project: spec.tieBreaker.provider === "gcp" ? project() : undefined,
-            sourceRanges: cloudEgress.apply((e) => [...e, ...natsCidrs]),
-          },
-          o,
-        )
-      : undefined;
-    const allEgress = pulumi.all([cloudEgress, tb ? tb.egressCidrs : []]).apply(([a, b]) => [...a, ...b, ...natsCidrs]);
+  /** The tie-breaker site, when the spec has one. */
+  private createTieBreaker({ name, args, spec, topo, natsCidrs, o }: Ctx, sites: Sites): TieBreakerSite | undefined {
+    if (!spec.tieBreaker) return undefined;
+    return new TieBreakerSite(
+      `${name}-tiebreaker`,
+      {
+        spec,
+        servers: topo.servers.filter((s) => s.role === "tiebreaker"),
+        project: spec.tieBreaker.provider === "gcp" ? gcpProject(name, args) : undefined,
+        sourceRanges: sites.egress.apply((e) => [...e, ...natsCidrs]),
+      },
+      o,
+    );
+  }
 
-    // Load balancers per cloud, on the addresses the site reserved. Besides the other sites, each allows its own
-    // cloud's node and pod ranges: kube-proxy applies `loadBalancerSourceRanges` to in-cluster traffic to the LB's IP.
+  /**
+   * Load balancers per cloud, on the addresses the site reserved. Besides the other sites, each allows its own
+   * cloud's node and pod ranges: kube-proxy applies `loadBalancerSourceRanges` to in-cluster traffic to the LB's IP.
+   */
+  private createExposure(ctx: Ctx, sites: Sites, nsRes: Record<string, pulumi.Resource[]>, tb: TieBreakerSite | undefined): Exposure {
+    const { name, spec, groups, natsCidrs, o } = ctx;
+    const allEgress = pulumi.all([sites.egress, tb ? tb.egressCidrs : []]).apply(([a, b]) => [...a, ...b, ...natsCidrs]);
     const exposures: Record<string, NatsExposure> = {};
     for (const c of spec.clouds) {
-      const kind = siteKinds[c.name]!;
+      const kind = sites.kinds[c.name]!;
       const own = kind.kind === "existing" ? [] : kind.site.internalCidrs;
       exposures[c.name] = new NatsExposure(
         `${name}-${c.name}-lb`,
@@ -168,7 +234,7 @@ export class Lattice extends pulumi.ComponentResource {
           groups: groups.filter((g) => g.cloud === c.name),
           sourceRanges: allEgress.apply((e) => [...new Set([...e, ...own])]),
           reserved: kind.kind === "existing" ? undefined : kind.site.lbAddresses,
-          provider: providers[c.name]!,
+          provider: sites.providers[c.name]!,
         },
         { ...o, dependsOn: nsRes[c.name] },
       );
@@ -185,8 +251,11 @@ export class Lattice extends pulumi.ComponentResource {
         // The stretched and tie-breaker clusters are reached at their servers' own addresses (serverHosts).
         return { endpoints, serverHosts: members };
       });
+    return { hubAddresses, memberAddresses, envOptions };
+  }
 
-    // TLS subjects and credentials: every name and address a peer dials (in-cluster names, exposed addresses).
+  /** TLS subjects and credentials: every name and address a peer dials (in-cluster names, exposed addresses). */
+  private createCredentials({ name, spec, topo, groups, o }: Ctx, { hubAddresses, memberAddresses }: Exposure): LatticeCredentials {
     const isIp = (a: string) => /^[0-9.]+$|:/.test(a);
     const sans = (names: string[], addrs: pulumi.Output<string[]>): Pick<TlsSubject, "dnsNames" | "ipAddresses"> => ({
       dnsNames: addrs.apply((a) => [...names, ...a.filter((x) => !isIp(x))]),
@@ -197,7 +266,7 @@ export class Lattice extends pulumi.ComponentResource {
       const addrs = g.cluster === g.cloud ? hubAddresses[g.cloud]! : pulumi.all(g.servers.map((s) => memberAddresses[s.name]!));
       subjects.push({ id: `${g.release}-${g.cloud}`, ...sans(releaseTlsNames(g.cluster, []), addrs) });
     }
-    for (const s of tbServers)
+    for (const s of topo.servers.filter((x) => x.role === "tiebreaker"))
       subjects.push({
         id: s.name,
         ...sans(
@@ -210,23 +279,17 @@ export class Lattice extends pulumi.ComponentResource {
       subjects.push({ id: `nack-${c.name}`, dnsNames: [`nack-${c.name}`] });
       subjects.push({ id: `wasmcloud-operator-${c.name}`, dnsNames: [`wasmcloud-operator-${c.name}`] });
     }
-    const creds = new LatticeCredentials(`${name}-credentials`, { spec, subjects }, o);
+    return new LatticeCredentials(`${name}-credentials`, { spec, subjects }, o);
+  }
 
-    // Compile once, with every cloud's addresses.
-    this.compiled = pulumi.secret(
-      pulumi.all([creds.credentials, envOptions]).apply(([c, env]) => compileNats(spec, topo, kubernetesEnv(spec, env), c)),
-    );
+  /** One NATS release per cluster and cloud; returns each cloud's hub release. */
+  private createNatsReleases(
+    { name, spec, groups, o }: Ctx,
+    sites: Sites,
+    nsRes: Record<string, pulumi.Resource[]>,
+    creds: LatticeCredentials,
+  ): Record<string, HubCluster> {
     const compiled = this.compiled;
-    // Each host pod's leaf sidecar (every pool: wash 2.7 hosts hold no creds), compiled with the same addresses.
-    const sidecars = pulumi.secret(
-      pulumi
-        .all([creds.credentials, envOptions])
-        .apply(([c, env]) =>
-          Object.fromEntries(topo.hosts.map((h) => [h.name, hostSidecarText(spec, topo, kubernetesEnv(spec, env), c, h)])),
-        ),
-    );
-
-    // NATS releases.
     const hubs: Record<string, HubCluster> = {};
     for (const g of groups) {
       const role = g.cluster === g.cloud ? "hub" : g.cluster;
@@ -237,28 +300,43 @@ export class Lattice extends pulumi.ComponentResource {
           group: g,
           // The values and identity files hold paths, names and tags only (the JWTs are in the auth include).
           values: pulumi.unsecret(
-            compiled.apply((cn) => natsHelmValues(spec, g, cn.servers, { storageClassName: sites[g.cloud]!.storageClassName })),
+            compiled.apply((cn) => natsHelmValues(spec, g, cn.servers, { storageClassName: sites.sites[g.cloud]!.storageClassName })),
           ),
           identityFiles: pulumi.unsecret(compiled.apply((cn) => natsIdentityFiles(g, cn.servers))),
           authInclude: compiled.apply((cn) => natsAuthInclude(cn.servers.find((s) => s.name === g.servers[0]!.name)!)),
           tls: creds.pem(`${g.release}-${g.cloud}`),
-          provider: providers[g.cloud]!,
+          provider: sites.providers[g.cloud]!,
           // The JetStream volumes bind only once the StorageClass (and its CSI driver) exists.
-          dependsOn: [...nsRes[g.cloud]!, sites[g.cloud]!.storage],
+          dependsOn: [...nsRes[g.cloud]!, sites.sites[g.cloud]!.storage],
         },
         o,
       );
       if (role === "hub") hubs[g.cloud] = hc;
     }
-    tb?.start(
-      compiled.apply((cn) => Object.fromEntries(cn.servers.filter((s) => s.kind === "tiebreaker").map((s) => [s.name, s.text]))),
-      (id) => creds.pem(id),
-    );
+    return hubs;
+  }
 
-    // Wasm: operator, hosts, node pools, workloads.
-    const wasmDeps: Record<string, Partial<Record<"wasmcloud" | "krustlet" | "wasmedge", pulumi.Resource[]>>> = {};
+  /** Wasm per cloud: operator, host pools, node pools, JetStream assets; returns what workloads wait for. */
+  private createWasm(
+    ctx: Ctx,
+    sites: Sites,
+    nsRes: Record<string, pulumi.Resource[]>,
+    hubs: Record<string, HubCluster>,
+    creds: LatticeCredentials,
+    exposure: Exposure,
+  ): Record<string, WasmDeps> {
+    const { name, spec, topo, o } = ctx;
+    // Each host pod's leaf sidecar (every pool: wash 2.7 hosts hold no creds), compiled with the same addresses.
+    const sidecars = pulumi.secret(
+      pulumi
+        .all([creds.credentials, exposure.envOptions])
+        .apply(([c, env]) =>
+          Object.fromEntries(topo.hosts.map((h) => [h.name, hostSidecarText(spec, topo, kubernetesEnv(spec, env), c, h)])),
+        ),
+    );
+    const wasmDeps: Record<string, WasmDeps> = {};
     for (const c of spec.clouds) {
-      const p = providers[c.name]!;
+      const p = sites.providers[c.name]!;
       const base = [...nsRes[c.name]!, hubs[c.name]!];
       const deps: Record<"wasmcloud" | "krustlet" | "wasmedge", pulumi.Resource[]> = { wasmcloud: [], krustlet: [], wasmedge: [] };
       wasmDeps[c.name] = deps;
@@ -295,25 +373,7 @@ export class Lattice extends pulumi.ComponentResource {
           );
         }
       }
-      for (const pool of c.nodePools) {
-        const kind = siteKinds[c.name]!;
-        if (pool.kind === "krustlet") {
-          if (kind.kind === "existing") {
-            throw new Error(
-              `Lattice ${name}: clouds.${c.name}.nodePools.${pool.name}: Krustlet pools need a cluster latticeform creates (not existingKubeconfig)`,
-            );
-          }
-          const kp = new KrustletPool(`${name}-${c.name}-${pool.name}`, { spec, cloud: c.name, pool, site: kind, provider: p }, o);
-          deps.krustlet.push(kp.ready);
-        } else {
-          const rp = new RuntimeClassPool(
-            `${name}-${c.name}-${pool.name}`,
-            { spec, cloud: c.name, pool, site: kind, provider: p, sha256: args.shimSha256 },
-            o,
-          );
-          if (pool.runtime === "wasmedge") deps.wasmedge.push(rp.ready);
-        }
-      }
+      this.createNodePools(ctx, c.name, sites, deps);
       if (jetstreamObjects(spec, c.name).length > 0) {
         new JetStreamAssets(
           `${name}-${c.name}-jetstream`,
@@ -322,20 +382,58 @@ export class Lattice extends pulumi.ComponentResource {
         );
       }
     }
+    return wasmDeps;
+  }
+
+  /** Krustlet and runtime-class node pools of one cloud. */
+  private createNodePools(
+    { name, args, spec, o }: Ctx,
+    cloud: string,
+    sites: Sites,
+    deps: Record<"wasmcloud" | "krustlet" | "wasmedge", pulumi.Resource[]>,
+  ): void {
+    const c = spec.clouds.find((x) => x.name === cloud)!;
+    const p = sites.providers[cloud]!;
+    const kind = sites.kinds[cloud]!;
+    for (const pool of c.nodePools) {
+      if (pool.kind === "krustlet") {
+        if (kind.kind === "existing") {
+          throw new Error(
+            `Lattice ${name}: clouds.${c.name}.nodePools.${pool.name}: Krustlet pools need a cluster latticeform creates (not existingKubeconfig)`,
+          );
+        }
+        const kp = new KrustletPool(`${name}-${c.name}-${pool.name}`, { spec, cloud: c.name, pool, site: kind, provider: p }, o);
+        deps.krustlet.push(kp.ready);
+      } else {
+        const rp = new RuntimeClassPool(
+          `${name}-${c.name}-${pool.name}`,
+          { spec, cloud: c.name, pool, site: kind, provider: p, sha256: args.shimSha256 },
+          o,
+        );
+        if (pool.runtime === "wasmedge") deps.wasmedge.push(rp.ready);
+      }
+    }
+  }
+
+  /** The workloads of every cloud, once their runtimes exist. */
+  private createWorkloads({ name, args, spec, o }: Ctx, sites: Sites, wasmDeps: Record<string, WasmDeps>): void {
     for (const c of spec.clouds) {
       new Workloads(
         `${name}-${c.name}-workloads`,
         {
           spec,
           cloud: c.name,
-          provider: providers[c.name]!,
+          provider: sites.providers[c.name]!,
           registry: args.registry ?? "ghcr.io/latticeform",
           dependsOn: wasmDeps[c.name],
         },
         o,
       );
     }
+  }
 
+  /** What a drill needs to reach each cloud. */
+  private publishEndpoints({ spec }: Ctx, sites: Sites, { hubAddresses }: Exposure): void {
     for (const c of spec.clouds) {
       const addr = hubAddresses[c.name]!.apply((a) => a[0]!);
       const p = c.hub.ports;
@@ -343,9 +441,14 @@ export class Lattice extends pulumi.ComponentResource {
         client: pulumi.interpolate`tls://${addr}:${p.client}`,
         leafnode: pulumi.interpolate`tls://${addr}:${p.leafnode}`,
         gateway: pulumi.interpolate`tls://${addr}:${p.gateway}`,
-        kubeconfig: sites[c.name]!.kubeconfig,
+        kubeconfig: sites.sites[c.name]!.kubeconfig,
       };
     }
-    this.registerOutputs({ latticeName: this.latticeName, clouds: this.clouds });
   }
+}
+
+function gcpProject(name: string, args: LatticeArgs): pulumi.Input<string> {
+  if (args.gcpProject === undefined)
+    throw new Error(`Lattice ${name}: the spec has a GCP site but no gcpProject was given (set gcp:project)`);
+  return args.gcpProject;
 }
