@@ -106,15 +106,17 @@ let handles = [undefined];
 let importObject;
 let importMemory;
 
+// Views of the running instance's memory, and a copy of bytes into the guest (its own allocator).
+const u8 = () => new Uint8Array(mem.buffer);
+const dv = () => new DataView(mem.buffer);
+const str = (p, l) => dec.decode(u8().subarray(p, p + l));
+const put = (b) => {
+  const p = ex.cabi_realloc(0, 0, 1, b.length);
+  u8().set(b, p);
+  return [p, b.length];
+};
+
 function fastGlue() {
-  const u8 = () => new Uint8Array(mem.buffer);
-  const dv = () => new DataView(mem.buffer);
-  const str = (p, l) => dec.decode(u8().subarray(p, p + l));
-  const put = (b) => {
-    const p = ex.cabi_realloc(0, 0, 1, b.length);
-    u8().set(b, p);
-    return [p, b.length];
-  };
   // result<T, E> into a return area: tag byte at `ret`, payload at `ret + off`.
   const ok = (ret) => (u8()[ret] = 0);
   const errString = (ret, off, s) => {
@@ -263,14 +265,6 @@ function runFast(msg) {
     importMemory = mem;
   }
   ex = new WebAssembly.Instance(workerData.wasmModule, importObject).exports;
-  const u8 = () => new Uint8Array(mem.buffer);
-  const dv = () => new DataView(mem.buffer);
-  const str = (p, l) => dec.decode(u8().subarray(p, p + l));
-  const put = (b) => {
-    const p = ex.cabi_realloc(0, 0, 1, b.length);
-    u8().set(b, p);
-    return [p, b.length];
-  };
   const [sp, sl] = put(enc.encode(msg.subject));
   const [bp, bl] = put(msg.body);
   const [rp, rl] = msg.replyTo === undefined ? [0, 0] : put(enc.encode(msg.replyTo));
