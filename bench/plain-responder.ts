@@ -5,7 +5,7 @@
  *   node --import tsx bench/plain-responder.ts <stateDir> --direct <host> [subject]   as that direct host does
  */
 import { hubUrlsFor } from "../src/compile/nats";
-import { connectLocal } from "../src/local/client";
+import { connectLocal, HOST_CONNECTION } from "../src/local/client";
 import { openLocal, type LocalRender } from "../src/local/state";
 import { validatePaymentJs } from "./plain-validator";
 
@@ -15,13 +15,7 @@ function directOptions(r: LocalRender, hostName: string) {
   if (!host) throw new Error(`no host ${hostName}`);
   return {
     servers: hubUrlsFor(r.spec, r.topo, r.layout.env, host.cloud, host.remoteOrder, "client", "tls"),
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 50,
-    reconnectJitter: 0,
-    reconnectJitterTLS: 0,
-    pingInterval: 1000,
-    maxPingOut: 2,
-    noRandomize: true,
+    ...HOST_CONNECTION,
   };
 }
 

@@ -45,6 +45,21 @@ export function connectionOptions(r: LocalRender, t: ConnectTarget = {}): Connec
   };
 }
 
+/**
+ * How Wasm hosts hold their hub connection: reconnect forever, 50 ms apart, no jitter (TLS jitter alone adds up
+ * to 1 s), URLs in the compiled order, and a frozen server detected by pings. The failover bench's plain
+ * responder uses the same, so its floor compares like with like.
+ */
+export const HOST_CONNECTION = {
+  maxReconnectAttempts: -1,
+  reconnectTimeWait: 50,
+  reconnectJitter: 0,
+  reconnectJitterTLS: 0,
+  pingInterval: 1000,
+  maxPingOut: 2,
+  noRandomize: true,
+} as const;
+
 export function connectLocal(r: LocalRender, t: ConnectTarget = {}): Promise<NatsConnection> {
   return connect(connectionOptions(r, t));
 }

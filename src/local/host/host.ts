@@ -13,7 +13,7 @@ import { hubUrlsFor } from "../../compile/nats";
 import { REPO_ROOT } from "../../model/load";
 import type { Workload } from "../../model/schema";
 import type { HostNode } from "../../model/topology";
-import { connectLocal, serverUrls, jsOptions } from "../client";
+import { connectLocal, HOST_CONNECTION, serverUrls, jsOptions } from "../client";
 import type { LocalRender } from "../state";
 import { queueGroupOf } from "../../compile/workloadDeployment";
 import { KvConflict, WasmPool, type BrokerMessage, type KvBackend } from "../wasm/engine";
@@ -138,14 +138,7 @@ export class WasmHost {
       name: `host ${this.host.name}`,
       options: {
         servers: this.servers(),
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 50,
-        reconnectJitter: 0,
-        reconnectJitterTLS: 0,
-        // A frozen server is detected by pings; a short connect timeout keeps reconnects fast.
-        pingInterval: 1000,
-        maxPingOut: 2,
-        noRandomize: true,
+        ...HOST_CONNECTION,
       },
     };
     for (;;) {
