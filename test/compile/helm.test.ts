@@ -25,7 +25,7 @@ import { JS_STORE, kubernetesEnv, TLS_MOUNT } from "../../src/compile/k8senv";
 import { natsNodeReader, type K8sObject } from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
 import type { NatsConf } from "../../src/compile/natsconf";
-import { makeCa, makeLeafCert } from "../../src/local/tls";
+import { writePodCerts } from "./podCerts";
 import { readStackConfig } from "../../src/model/load";
 import type { LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
@@ -93,12 +93,7 @@ describe("Helm values of the NATS chart", () => {
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "lf-helm-"));
     certDir = path.join(dir, "certs");
-    mkdirSync(certDir);
-    const ca = await makeCa("helm");
-    const leaf = await makeLeafCert(ca, "helm");
-    writeFileSync(path.join(certDir, "tls.crt"), leaf.cert);
-    writeFileSync(path.join(certDir, "tls.key"), leaf.key, { mode: 0o600 });
-    writeFileSync(path.join(certDir, "ca.crt"), ca.cert);
+    await writePodCerts(certDir, "helm");
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

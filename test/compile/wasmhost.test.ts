@@ -17,7 +17,7 @@ import { HOST_POD_LABEL, hostGroupOf } from "../../src/compile/hostgroup";
 import { CREDS_MOUNT, kubernetesEnv, TLS_MOUNT } from "../../src/compile/k8senv";
 import type { K8sObject } from "../../src/compile/kubernetes";
 import { hostCredsSecret, hostDeployment, hostSidecarConf, hostSidecarText, SIDECAR_PORTS } from "../../src/compile/wasmhost";
-import { makeCa, makeLeafCert } from "../../src/local/tls";
+import { writePodCerts } from "./podCerts";
 import { readStackConfig } from "../../src/model/load";
 import type { LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
@@ -97,12 +97,7 @@ describe("wasmCloud host pods (wash 2.7 + leaf sidecar)", () => {
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "lf-wasmhost-"));
     certDir = path.join(dir, "certs");
-    mkdirSync(certDir);
-    const ca = await makeCa("wasmhost");
-    const leaf = await makeLeafCert(ca, "wasmhost");
-    writeFileSync(path.join(certDir, "tls.crt"), leaf.cert);
-    writeFileSync(path.join(certDir, "tls.key"), leaf.key, { mode: 0o600 });
-    writeFileSync(path.join(certDir, "ca.crt"), ca.cert);
+    await writePodCerts(certDir, "wasmhost");
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
