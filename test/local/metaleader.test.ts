@@ -130,6 +130,7 @@ describe("first boot of a supercluster: one JetStream meta group", () => {
     assert.equal(add.status, 0, add.stderr);
     // How long the links stay refused (LF_META_LATE_MS overrides it for a longer measurement).
     const LATE_MS = Number(process.env.LF_META_LATE_MS ?? 15_000);
+    const MERGE_MS = 120_000;
     try {
       const t0 = start(r, sup);
       const beforeLinks: string[][] = [];
@@ -140,7 +141,8 @@ describe("first boot of a supercluster: one JetStream meta group", () => {
       const linked = performance.now();
       let merged = -1;
       const after: string[][] = [];
-      await watch(r, linked, 45_000, (v, at) => {
+      // Bounded: a loaded machine (CI) has been seen to need more than 45 s; 120 s tells slow from never.
+      await watch(r, linked, MERGE_MS, (v, at) => {
         after.push(distinct(v));
         if (distinct(v).length === 1 && Object.values(v.sizes).every((n) => n === total)) {
           merged = at;
@@ -152,7 +154,7 @@ describe("first boot of a supercluster: one JetStream meta group", () => {
         `links refused for ${LATE_MS / 1000} s: leaders then ${JSON.stringify(split)} (group sizes ${JSON.stringify(sizesSplit)}); ` +
           (merged >= 0
             ? `one leader over all ${total} servers ${(merged / 1000).toFixed(1)} s after the links came up`
-            : `still ${JSON.stringify(distinct(end))} 45 s after the links came up (sizes ${JSON.stringify([...new Set(Object.values(end.sizes))])})`),
+            : `still ${JSON.stringify(end.leaders)} ${MERGE_MS / 1000} s after the links came up (sizes ${JSON.stringify(end.sizes)})`),
       );
       // Measured (nats-server 2.14.2, this topology): no site elects a meta leader on its own while the others are
       // unreachable (no site holds a majority of the configured JetStream servers), and once the links come up the
@@ -162,10 +164,13 @@ describe("first boot of a supercluster: one JetStream meta group", () => {
         beforeLinks.every((l) => l.length <= 1),
         `two meta leaders while the sites were cut off: ${JSON.stringify(beforeLinks.find((l) => l.length > 1))}`,
       );
-      assert.ok(merged >= 0, `no single meta leader over all ${total} servers 45 s after the links came up`);
+      assert.ok(
+        merged >= 0,
+        `no single meta leader over all ${total} servers ${MERGE_MS / 1000} s after the links came up: leaders ${JSON.stringify(end.leaders)}, sizes ${JSON.stringify(end.sizes)}`,
+      );
       assert.ok(
         after.every((l) => l.length <= 1),
-        "never two meta leaders after the links came up",
+        `two meta leaders after the links came up: ${JSON.stringify(after.find((l) => l.length > 1))}`,
       );
     } finally {
       nft(["delete", "table", "inet", table]);
