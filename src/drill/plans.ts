@@ -16,7 +16,7 @@ const DEFAULTS = {
   rateHz: 50,
   requestTimeoutMs: 250,
   minSamplesPerCloud: 20,
-  warmupMs: 1500,
+  warmupMs: 5000,
   steadyWindowMs: 1000,
   observeMs: 30000,
   abortFactor: 3,

@@ -26,6 +26,7 @@ import {
 
 export { latencyStats, recoveryFrom, type LatencyStats } from "./measure";
 export type { DrillPlan, Interrupted, RepetitionResult, StreamMeasurement, WorkloadMeasurement } from "./types";
+import { answeredBetween } from "./verdict";
 import type { DrillPlan, Interrupted, RepetitionResult, StreamMeasurement, WorkloadMeasurement } from "./types";
 
 /**
@@ -123,11 +124,11 @@ async function startLoad(x: Rep): Promise<void> {
   else if (performance.now() - start > 150) x.progress(`  steady after ${Math.round(plan.warmupMs + performance.now() - start)} ms`);
 }
 
-/** Every probe's requests that finished in the last sustained window (sent before the timeout) succeeded. */
+/** The verdict's steady-state rule, applied now: every probe's requests of the last window answered, all successes. */
 function steadyNow(x: Rep): boolean {
-  const to = performance.now() - x.plan.requestTimeoutMs;
+  const now = performance.now();
   return x.probes.every((p) => {
-    const w = p.samples.filter((s) => s.t >= to - x.plan.steadyWindowMs && s.t < to);
+    const w = answeredBetween(p.samples, now - x.plan.steadyWindowMs, now);
     return w.length > 0 && w.every((s) => s.ok);
   });
 }

@@ -36,10 +36,18 @@ const heldOk = (f: RepetitionResult["faults"][number]) => f.step.durationMs === 
 /** Every fault injected, shown to take effect and held as declared. */
 const faultsValid = (r: RepetitionResult) => r.faults.every((f) => f.action !== "skipped" && f.effect?.ok === true && heldOk(f));
 
+/**
+ * Requests sent from `from` on whose outcome (reply, error or timeout) was known before `to`. A request still in
+ * flight at `to` is left out: when `to` is the fault, its failure is the fault's doing, not unsteadiness.
+ */
+export function answeredBetween<S extends { t: number; latencyMs: number }>(samples: readonly S[], from: number, to: number): S[] {
+  return samples.filter((s) => s.t >= from && s.t + s.latencyMs < to);
+}
+
 /** Workloads that were not steady in the sustained window just before the fault (or were not measured there). */
 export function notSteadyBefore(r: RepetitionResult, windowMs: number): string[] {
   return r.workloads.flatMap((w) => {
-    const before = w.samples.filter((s) => s.t < 0 && s.t >= -windowMs);
+    const before = answeredBetween(w.samples, -windowMs, 0);
     const failed = before.filter((s) => !s.ok).length;
     return before.length === 0 || failed > 0
       ? [

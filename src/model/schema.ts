@@ -298,12 +298,12 @@ export const DrillSchema = z.strictObject({
     .default({ rateHz: 50, requestTimeoutMs: 250, streams: true, minSamplesAfterFault: 20 }),
   steadyState: z
     .strictObject({
-      /** Steady state measured before the first fault. */
-      warmupSeconds: z.number().positive().max(300).default(1.5),
+      /** Load before the first fault (a cold lattice warms: pools grow, code is compiled); then until the window holds. */
+      warmupSeconds: z.number().positive().max(300).default(5),
       /** Success must hold this long to count as recovered. */
       windowSeconds: z.number().positive().max(60).default(1),
     })
-    .default({ warmupSeconds: 1.5, windowSeconds: 1 }),
+    .default({ warmupSeconds: 5, windowSeconds: 1 }),
   /** Longest wait for recovery after the fault. */
   observeSeconds: z.number().positive().max(3600).default(30),
   stopConditions: z

@@ -165,6 +165,24 @@ describe("verdict rules", () => {
     );
   });
 
+  it("steady before the fault counts the requests answered before it: one in flight at the fault failed by the fault", () => {
+    const v = workload("validator", 100, 5000);
+    // Sent 100 ms before the fault, failed 150 ms after it: the fault's doing.
+    const inFlight = { ...v, samples: [{ t: -100, ok: false, latencyMs: 250 }, ...v.samples] };
+    assert.equal(judge(withRep({ workloads: [inFlight, workload("ledger", 900, 10000, 0)] })).outcome, "met");
+    // Sent 400 ms before, failed 150 ms before: the lattice was not steady.
+    const early = { ...v, samples: [{ t: -400, ok: false, latencyMs: 250 }, ...v.samples] };
+    const j = judge(withRep({ workloads: [early, workload("ledger", 900, 10000, 0)] }));
+    assert.equal(j.outcome, "inconclusive");
+    assert.match(j.findings[0]!.reason, /validator: 1 of 2 requests failed in the 1000 ms before the fault/);
+    // Only in-flight requests in the window: nothing was measured there.
+    const none = { ...v, samples: [{ t: -50, ok: true, latencyMs: 80 }, ...v.samples.filter((s) => s.t >= 0)] };
+    assert.match(
+      judge(withRep({ workloads: [none, workload("ledger", 900, 10000, 0)] })).findings[0]!.reason,
+      /validator: no request in the 1000 ms before the fault/,
+    );
+  });
+
   it("a breach in a repetition whose fault was skipped is not judged: INCONCLUSIVE", () => {
     const skipped = judge(
       withRep({
