@@ -516,6 +516,30 @@ describe("Pulumi components under mocks", () => {
     assert.ok(one(ev, "prod-gcp-krustlet-bootstrap-token").secretInputs.includes("stringData"));
   });
 
+  it("Krustlet serving CSRs: a pinned kubelet-csr-approver per pool, scoped to the pool's node names and subnets", () => {
+    const { ev } = evs.prod!;
+    const want = {
+      aws: { subnets: ["10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20"], node: "ip-10-20-17-4.eu-west-1.compute.internal" },
+      gcp: { subnets: ["10.30.0.0/20"], node: "payments-krustlet-x7k2.europe-west3-b.c.mock-project.internal" },
+    };
+    for (const [cloud, w] of Object.entries(want)) {
+      const rel = one(ev, `prod-${cloud}-krustlet-csr-approver`);
+      assert.equal(rel.type, "kubernetes:helm.sh/v3:Release");
+      assert.equal(rel.parent, `prod-${cloud}-krustlet`);
+      assert.equal(rel.provider, `prod-${cloud}-site-k8s`);
+      const i = inputs(rel);
+      assert.deepEqual([i.chart, i.version, i.namespace], ["kubelet-csr-approver", "1.2.9", "kube-system"]);
+      assert.deepEqual(i.repositoryOpts, { repo: "https://postfinance.github.io/kubelet-csr-approver" });
+      const v = i.values as { providerRegex: string; providerIpPrefixes: string[]; skipDenyStep: boolean; image: { tag: string } };
+      // The chart's default prefixes are 0.0.0.0/0; here only the pool's subnets.
+      assert.deepEqual(v.providerIpPrefixes, w.subnets);
+      assert.ok(new RegExp(v.providerRegex).test(w.node), `${v.providerRegex} does not match ${w.node}`);
+      assert.equal(new RegExp(v.providerRegex).test(`evil.example.com`), false);
+      assert.equal(v.skipDenyStep, true);
+      assert.equal(v.image.tag, "v1.2.9");
+    }
+  });
+
   it("runtime-class pools: tainted node groups and a RuntimeClass that tolerates the taint", () => {
     const { ev } = evs.prod!;
     const ng = inputs(one(ev, "prod-aws-wasmedge-nodes"));
