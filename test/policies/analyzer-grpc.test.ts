@@ -12,20 +12,28 @@ import { after, before, describe, it } from "node:test";
 import * as pb from "@pulumi/pulumi/proto/analyzer_pb";
 import { policies } from "../../policies/policies";
 import { PACK_DIR, packCommand } from "./analyzerPack";
-import { driveStack, fromReview, key, LEVEL_NAMES, type Driven, type Finding, type Recorded } from "./analyzerDrive";
+import { driveStack, fromReview, key, LEVEL_NAMES, type Driven, type Finding, type PackConfigFile, type Recorded } from "./analyzerDrive";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "lf-analyzer-"));
 
 /** Evaluate and review a stack in its own process (Pulumi's runtime is global: one program per process). */
-function record(stack: string): Recorded {
+function record(stack: string, config?: PackConfigFile): Recorded {
   const out = path.join(tmp, `${path.basename(stack)}.json`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "recordStack.ts"), stack, out], {
+  const extra = config ? [JSON.stringify(config)] : [];
+  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "recordStack.ts"), stack, out, ...extra], {
     encoding: "utf8",
     timeout: 600_000,
   });
   assert.equal(r.status, 0, `recording ${stack} failed:\n${r.stderr}`);
   return JSON.parse(readFileSync(out, "utf8")) as Recorded;
 }
+
+/** A policy config as `pulumi preview --policy-pack-config` and `latticeform review --policy-config` read it. */
+const CONFIG: PackConfigFile = {
+  all: "advisory",
+  "latticeform-resilience-stream-durability": { enforcementLevel: "disabled" },
+  "latticeform-residency-allowed-regions": { allowedRegions: ["us-east-1"] },
+};
 
 const sorted = (fs: readonly Finding[]) => fs.map(key).sort();
 /** Not-checkable findings: the pack always reports them as advisory (`can't run ... during preview`), whatever the
@@ -50,12 +58,14 @@ describe("policy pack through CrossGuard's analyzer protocol (as `pulumi preview
   let prod: Recorded;
   let weakenedRun: Driven;
   let prodRun: Driven;
+  let configuredRun: Driven;
 
   before(async () => {
-    weakened = record(path.resolve(__dirname, "..", "fixtures", "Pulumi.weakened.yaml"));
+    weakened = record(path.resolve(__dirname, "..", "fixtures", "Pulumi.weakened.yaml"), CONFIG);
     prod = record("prod");
     weakenedRun = await driveStack(weakened);
     prodRun = await driveStack(prod);
+    configuredRun = await driveStack({ evaluated: weakened.evaluated, review: weakened.configured! }, CONFIG);
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -126,5 +136,15 @@ describe("policy pack through CrossGuard's analyzer protocol (as `pulumi preview
     assert.ok(prodRun.findings.length > 0);
     assert.equal(prod.review.failed, false);
     assert.deepEqual(prodRun.findings.filter((f) => f.status === "violation" && f.enforcement === "mandatory").map(key), []);
+  });
+
+  it("a policy pack config reaches the pack through Configure as through the review: levels, `all`, settings", () => {
+    assertSameFindings(configuredRun, { evaluated: weakened.evaluated, review: weakened.configured! });
+    const violations = configuredRun.findings.filter((f) => f.status === "violation");
+    assert.deepEqual(violations.filter((f) => f.enforcement !== "advisory").map(key), [], "`all: advisory` left a stronger level");
+    assert.ok(!configuredRun.findings.some((f) => f.policy === "latticeform-resilience-stream-durability"), "a disabled policy ran");
+    // With only us-east-1 allowed, every EU site of the stack is out of region; with the defaults none was.
+    const outside = (run: Driven) => run.findings.filter((f) => f.policy === "latticeform-residency-allowed-regions").length;
+    assert.ok(outside(configuredRun) > outside(weakenedRun), "the allowedRegions setting had no effect");
   });
 });

@@ -15,7 +15,12 @@ import { AnalyzerRpc, startPack, Struct, type StackInfo } from "./analyzerPack";
 export interface Recorded {
   readonly evaluated: EvaluatedStack;
   readonly review: ReviewResult;
+  /** The review under the policy config given to recordStack.ts, if any. */
+  readonly configured?: ReviewResult;
 }
+
+/** A policy pack config file: `{ <policy> | all: <level> | { enforcementLevel?, ...properties } }`. */
+export type PackConfigFile = Record<string, string | Record<string, JavaScriptValue>>;
 
 /** One finding in a form both sides can produce. */
 export interface Finding {
@@ -72,15 +77,49 @@ export function stackResource(r: EvaluatedResource): pb.AnalyzerResource {
     .setDependenciesList([...r.dependencies]);
 }
 
-/** Configure as the engine sends it with no config file: each policy's level and its schema's top-level defaults. */
-export function configWithDefaults(info: pb.AnalyzerInfo): pb.ConfigureAnalyzerRequest {
-  const req = new pb.ConfigureAnalyzerRequest();
+interface PolicyConfig {
+  level?: pb.EnforcementLevel;
+  properties?: Record<string, JavaScriptValue>;
+}
+
+const LEVEL_OF = new Map(Object.entries(LEVEL_NAMES).map(([n, name]) => [name, Number(n) as pb.EnforcementLevel]));
+
+/**
+ * The Configure request the engine sends (`pkg/resource/analyzer/config.go`): each policy's level and its schema's
+ * top-level defaults (createConfigWithDefaults), then the config file applied over them (parsePolicyPackConfig,
+ * applyConfig: `all` sets every level first, then each entry its level and properties).
+ */
+export function configureRequest(info: pb.AnalyzerInfo, file: PackConfigFile = {}): pb.ConfigureAnalyzerRequest {
+  const result = new Map<string, PolicyConfig>();
   for (const p of info.getPoliciesList()) {
     const schema = (p.getConfigschema()?.getProperties()?.toJavaScript() ?? {}) as Record<string, { default?: JavaScriptValue }>;
-    const defaults: Record<string, JavaScriptValue> = {};
-    for (const [k, v] of Object.entries(schema)) if (v && typeof v === "object" && "default" in v) defaults[k] = v.default!;
-    const c = new pb.PolicyConfig().setEnforcementlevel(p.getEnforcementlevel()).setProperties(Struct.fromJavaScript(defaults));
-    req.getPolicyconfigMap().set(p.getName(), c);
+    const defaults = Object.entries(schema).filter(([, v]) => v && typeof v === "object" && "default" in v);
+    result.set(p.getName(), {
+      level: p.getEnforcementlevel(),
+      properties: defaults.length ? Object.fromEntries(defaults.map(([k, v]) => [k, v.default!])) : undefined,
+    });
+  }
+  const parsed = new Map<string, PolicyConfig>();
+  for (const [k, v] of Object.entries(file)) {
+    const { enforcementLevel, ...props } = typeof v === "string" ? { enforcementLevel: v } : v;
+    const level = enforcementLevel === undefined ? undefined : LEVEL_OF.get(String(enforcementLevel));
+    if (enforcementLevel !== undefined && level === undefined)
+      throw new Error(`${k}: ${String(enforcementLevel)} is not a valid enforcement level`);
+    parsed.set(k, { level, properties: Object.keys(props).length ? props : undefined });
+  }
+  const all = parsed.get("all")?.level;
+  if (all !== undefined) for (const c of result.values()) c.level = all;
+  for (const [k, given] of parsed) {
+    const c = result.get(k) ?? {};
+    result.set(k, {
+      level: given.level ?? c.level,
+      properties: given.properties ? { ...c.properties, ...given.properties } : c.properties,
+    });
+  }
+  const req = new pb.ConfigureAnalyzerRequest();
+  for (const [k, c] of result) {
+    const pc = new pb.PolicyConfig().setEnforcementlevel(c.level ?? pb.EnforcementLevel.ADVISORY);
+    req.getPolicyconfigMap().set(k, pc.setProperties(Struct.fromJavaScript(c.properties ?? {})));
   }
   return req;
 }
@@ -118,7 +157,7 @@ export interface Driven {
 }
 
 /** Start the pack for one stack as a preview would, run the whole protocol over the recorded resources, stop it. */
-export async function driveStack(rec: Recorded): Promise<Driven> {
+export async function driveStack(rec: Recorded, config: PackConfigFile = {}): Promise<Driven> {
   const stack: StackInfo = {
     organization: "organization",
     project: "latticeform",
@@ -133,7 +172,7 @@ export async function driveStack(rec: Recorded): Promise<Driven> {
     await client.configureStack(stack);
     const pluginVersion = (await client.getPluginInfo()).getVersion();
     const info = await client.getAnalyzerInfo();
-    await client.configure(configWithDefaults(info));
+    await client.configure(configureRequest(info, config));
     const findings: Finding[] = [];
     let analyzed = 0;
     for (const r of rec.evaluated.resources) {
