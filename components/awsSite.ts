@@ -77,6 +77,8 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
   public readonly clusterName: pulumi.Output<string>;
   public readonly vpcId: pulumi.Output<string>;
   public readonly privateSubnetIds: pulumi.Output<string>[];
+  /** CIDR blocks of the private subnets, in the order of `privateSubnetIds`. */
+  public readonly privateSubnetCidrs: string[];
   public readonly clusterSecurityGroupId: pulumi.Output<string>;
   public readonly endpoint: pulumi.Output<string>;
   public readonly certificateAuthority: pulumi.Output<string>;
@@ -273,6 +275,7 @@ export class AwsSite extends pulumi.ComponentResource implements KubeSite {
     this.vpcId = vpc.id;
     this.nodeRoleArn = nodeRole.arn;
     this.privateSubnetIds = privateSubnets.map((s) => s.id);
+    this.privateSubnetCidrs = c.zones.map((_, i) => subnetCidr(i));
     this.clusterSecurityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId);
     this.registerOutputs({ clusterName: this.clusterName, egressCidrs: this.egressCidrs, kubeconfig: this.kubeconfig });
   }

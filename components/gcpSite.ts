@@ -104,6 +104,8 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
   public readonly egressCidrs: pulumi.Output<string[]>;
   /** Node and pod ranges: the site's own load balancers allow them (kube-proxy applies `loadBalancerSourceRanges` to in-cluster traffic to the LB IP). */
   public readonly internalCidrs: string[];
+  /** The subnetwork's primary range: the nodes' (and Krustlet VMs') addresses. */
+  public readonly nodeCidr: string;
   /** Reserved load balancer addresses by key (`natsAddresses`). */
   public readonly lbAddresses: Record<string, LbAddress> = {};
   public readonly clusterName: pulumi.Output<string>;
@@ -260,6 +262,7 @@ export class GcpSite extends pulumi.ComponentResource implements KubeSite {
     this.storage = applyObject(objectResourceName(name, sc), sc, { parent: this, provider: this.provider });
     this.egressCidrs = natIp.address.apply((ip) => [`${ip}/32`]);
     this.internalCidrs = [nodeCidr, podCidr];
+    this.nodeCidr = nodeCidr;
     for (const key of args.natsAddresses ?? []) {
       const addr = new gcp.compute.Address(
         `${name}-lb-${key}`,

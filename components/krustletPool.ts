@@ -13,6 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { krustletBootScript, krustletBootstrapSecretId, krustletNodeLabels } from "../src/compile/boot";
+import { awsNodeNameRegex, csrApproverValues, gcpNodeNameRegex, KUBELET_CSR_APPROVER_CHART } from "../src/compile/csrApprover";
 import { eksKubeconfig, KRUSTLET_TAINTS } from "../src/compile/kubernetes";
 import type { Cloud, LatticeSpec, NodePool } from "../src/model/schema";
 import type { AwsSite } from "./awsSite";
@@ -54,7 +55,39 @@ export class KrustletPool extends pulumi.ComponentResource {
       args.site.kind === "aws"
         ? this.awsNodes(name, args, args.site.site, cloud, secretId)
         : this.gcpNodes(name, args, args.site.site, cloud, secretId);
+    this.servingCertApprover(name, args, cloud);
     this.registerOutputs({ nodeLabels: this.nodeLabels, nodeTaints: this.nodeTaints });
+  }
+
+  /**
+   * Krustlet's serving CSR (`<hostname>-tls`, signer kubernetes.io/kubelet-serving) is approved by
+   * kubelet-csr-approver scoped to this pool: its node names and its subnets (see `src/compile/csrApprover.ts`).
+   */
+  private servingCertApprover(name: string, args: KrustletPoolArgs, cloud: Cloud): k8s.helm.v3.Release {
+    const { spec, pool } = args;
+    const site = args.site;
+    const values =
+      site.kind === "aws"
+        ? csrApproverValues({ nodeNameRegex: awsNodeNameRegex(cloud.region), ipPrefixes: site.site.privateSubnetCidrs })
+        : site.site.project.apply((project) =>
+            csrApproverValues({
+              nodeNameRegex: gcpNodeNameRegex(gcpBaseInstanceName(spec, pool), cloud.zones, project),
+              ipPrefixes: [site.site.nodeCidr],
+            }),
+          );
+    return new k8s.helm.v3.Release(
+      `${name}-csr-approver`,
+      {
+        name: `${spec.name}-${pool.name}-csr-approver`.slice(0, 53),
+        chart: KUBELET_CSR_APPROVER_CHART.chart,
+        version: KUBELET_CSR_APPROVER_CHART.version,
+        repositoryOpts: { repo: KUBELET_CSR_APPROVER_CHART.repo },
+        namespace: "kube-system",
+        values,
+        atomic: true,
+      },
+      { parent: this, provider: args.provider },
+    );
   }
 
   /** EKS: a self-managed node group (launch template + Auto Scaling group) admitted by an access entry for its role. */
@@ -263,7 +296,7 @@ export class KrustletPool extends pulumi.ComponentResource {
       {
         project,
         region: cloud.region,
-        baseInstanceName: `${spec.name}-${pool.name}`.slice(0, 50),
+        baseInstanceName: gcpBaseInstanceName(spec, pool),
         distributionPolicyZones: cloud.zones,
         targetSize: pool.nodes,
         versions: [{ instanceTemplate: tpl.selfLinkUnique, name: "primary" }],
@@ -272,4 +305,9 @@ export class KrustletPool extends pulumi.ComponentResource {
       { ...o, dependsOn: [bootstrapVersion, bootstrapReader] },
     );
   }
+}
+
+/** Name prefix of the GKE pool's VMs (the group adds `-xxxx`): their node names. */
+function gcpBaseInstanceName(spec: LatticeSpec, pool: NodePool): string {
+  return `${spec.name}-${pool.name}`.slice(0, 50);
 }

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups, type NatsReleaseGroup } from "../src/compile/helm";
 import { kubernetesEnv, releaseTlsNames, type K8sEnvOptions } from "../src/compile/k8senv";
 import { jetstreamObjects, namespaces } from "../src/compile/kubernetes";
+import { planLeaders } from "../src/compile/leaders";
 import { compileNats, type CompiledNats } from "../src/compile/nats";
 import { hostSidecarText } from "../src/compile/wasmhost";
 import type { LatticeSpec } from "../src/model/schema";
@@ -21,6 +22,7 @@ import { ExistingSite } from "./existingSite";
 import { GcpSite } from "./gcpSite";
 import { HubCluster } from "./hubCluster";
 import { JetStreamAssets } from "./jetstreamAssets";
+import { LeaderKeeper } from "./leaderKeeper";
 import { KrustletPool } from "./krustletPool";
 import { HUB_LB, NatsExposure } from "./natsExposure";
 import { RuntimeClassPool } from "./runtimeClassPool";
@@ -278,6 +280,7 @@ export class Lattice extends pulumi.ComponentResource {
     for (const c of spec.clouds) {
       subjects.push({ id: `nack-${c.name}`, dnsNames: [`nack-${c.name}`] });
       subjects.push({ id: `wasmcloud-operator-${c.name}`, dnsNames: [`wasmcloud-operator-${c.name}`] });
+      if (planLeaders(spec, topo)) subjects.push({ id: `leader-keeper-${c.name}`, dnsNames: [`leader-keeper-${c.name}`] });
     }
     return new LatticeCredentials(`${name}-credentials`, { spec, subjects }, o);
   }
@@ -380,6 +383,10 @@ export class Lattice extends pulumi.ComponentResource {
           { spec, cloud: c.name, credentials: creds.credentials, tls: creds.pem(`nack-${c.name}`), provider: p, dependsOn: base },
           o,
         );
+      }
+      if (planLeaders(spec, topo)) {
+        const k = { spec, topology: topo, cloud: c.name, serverUrl: hubs[c.name]!.clientUrl, credentials: creds.credentials };
+        new LeaderKeeper(`${name}-${c.name}-leaders`, { ...k, tls: creds.pem(`leader-keeper-${c.name}`), provider: p, dependsOn: base }, o);
       }
     }
     return wasmDeps;

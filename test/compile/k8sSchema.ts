@@ -1,12 +1,14 @@
 /**
  * Schema checks of Kubernetes objects: built-in kinds with `kubernetes-models` (the Kubernetes OpenAPI schemas),
  * custom resources with the openAPIV3Schema of their CRDs (NACK's Stream / KeyValue, wasmCloud's
- * WorkloadDeployment; copies in test/fixtures/crds) through ajv. Test support only.
+ * WorkloadDeployment; copies in test/fixtures/crds) through ajv, then their CEL rules (`x-kubernetes-validations`)
+ * through ./crdCel. Test support only.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
+import { celFailures, type CrdSchema } from "./crdCel";
 
 interface Validatable {
   validate(): void;
@@ -38,7 +40,12 @@ async function loadBuiltins(): Promise<Map<string, ModelClass>> {
   return builtins;
 }
 
-let crds: Map<string, ValidateFunction> | undefined;
+/** A CRD version: its ajv validator and its openAPIV3Schema as written (for the CEL rules). */
+interface CrdVersion {
+  readonly validate: ValidateFunction;
+  readonly schema: CrdSchema;
+}
+let crds: Map<string, CrdVersion> | undefined;
 
 /**
  * The API server prunes fields a structural schema does not list, silently: a misspelt field would be lost.
@@ -55,7 +62,7 @@ function closed(schema: unknown): unknown {
   return out;
 }
 
-function loadCrds(): Map<string, ValidateFunction> {
+function loadCrds(): Map<string, CrdVersion> {
   if (crds) return crds;
   const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
   crds = new Map();
@@ -71,14 +78,25 @@ function loadCrds(): Map<string, ValidateFunction> {
         // Kubernetes extensions (x-kubernetes-*) are annotations to ajv; `strict: false` ignores them.
         const schema = closed(v.schema.openAPIV3Schema) as Record<string, unknown>;
         // apiVersion, kind and metadata are the API server's, not the CRD's.
-        crds.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile({ ...schema, additionalProperties: true }));
+        const validate = ajv.compile({ ...schema, additionalProperties: true });
+        crds.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, { validate, schema: v.schema.openAPIV3Schema });
       }
     }
   }
   return crds;
 }
 
-/** Problems of one object against its schema ([] when valid); an unknown kind is a problem too. */
+/** The openAPIV3Schema of a custom resource kind (`<group>/<version>/<kind>`) from test/fixtures/crds. */
+export function crdSchema(apiVersionKind: string): CrdSchema {
+  const v = loadCrds().get(apiVersionKind);
+  if (!v) throw new Error(`no CRD for ${apiVersionKind} in test/fixtures/crds`);
+  return v.schema;
+}
+
+/**
+ * Problems of one object against its schema ([] when valid); an unknown kind is a problem too. A custom resource
+ * that passes its openAPIV3Schema is then held to the CRD's CEL rules.
+ */
 export async function schemaProblems(obj: {
   apiVersion?: unknown;
   kind?: unknown;
@@ -96,8 +114,8 @@ export async function schemaProblems(obj: {
       return [`${name}: ${(e as Error).message}`];
     }
   }
-  const validate = loadCrds().get(key);
-  if (!validate) return [`${name}: no schema for ${key}`];
-  if (validate(obj)) return [];
-  return (validate.errors ?? []).map((e) => `${name}: ${e.instancePath} ${e.message ?? ""}`);
+  const crd = loadCrds().get(key);
+  if (!crd) return [`${name}: no schema for ${key}`];
+  if (!crd.validate(obj)) return (crd.validate.errors ?? []).map((e) => `${name}: ${e.instancePath} ${e.message ?? ""}`);
+  return (await celFailures(crd.schema, obj)).map((f) => `${name}: ${f.path}: ${f.message}`);
 }

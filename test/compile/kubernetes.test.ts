@@ -32,7 +32,7 @@ type Obj = K8sObject & { spec: Record<string, unknown> };
 
 describe("Kubernetes objects", () => {
   for (const name of ["small", "prod"]) {
-    it(`${name}: every object and Secret passes its schema (kubernetes-models, CRD openAPIV3Schema)`, async () => {
+    it(`${name}: every object and Secret passes its schema (kubernetes-models; CRD openAPIV3Schema and CEL rules)`, async () => {
       const { bundles: bs } = await bundles(parseLattice(stackInput(name)));
       const all = bs.flatMap((b) => [...b.objects, ...b.secrets]);
       assert.ok(all.length > 20, `${all.length} objects`);

@@ -21,6 +21,7 @@ import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
 import { Lattice } from "../../components/lattice";
 import { VOUCHED_KRUSTLET, withVouchedKrustlet } from "../fixtures/krustlet";
+import { leaderKeeperScript } from "../../src/compile/keeperScript";
 import { evaluateLattice, evaluateProgram, type Evaluation, type Recorded } from "./harness";
 
 function stackInput(name: string): LatticeInput {
@@ -36,6 +37,7 @@ const COMPONENT_TYPES = new Set([
   "latticeform:nats:HubCluster",
   "latticeform:nats:TieBreakerSite",
   "latticeform:nats:JetStreamAssets",
+  "latticeform:nats:LeaderKeeper",
   "latticeform:security:LatticeCredentials",
   "latticeform:wasm:WasmcloudOperator",
   "latticeform:wasm:WasmHostPool",
@@ -136,7 +138,8 @@ describe("Pulumi components under mocks", () => {
       );
       assert.equal(c["latticeform:wasm:Workloads"], spec.clouds.length);
       assert.equal(c["gcp:compute/instance:Instance"], spec.tieBreaker!.servers);
-      assert.equal(c["kubernetes:apps/v1:Deployment"] ?? 0, topologyOf(spec).hosts.length + (name === "prod" ? 2 : 0));
+      // Hosts, the leader keeper of each cloud, and in prod the two Krustlet pools' CSR approvers.
+      assert.equal(c["kubernetes:apps/v1:Deployment"] ?? 0, topologyOf(spec).hosts.length + spec.clouds.length + (name === "prod" ? 2 : 0));
     });
   }
 
@@ -514,6 +517,54 @@ describe("Pulumi components under mocks", () => {
     assert.equal(inputs(one(ev, "prod-gcp-krustlet-group")).targetSize, 1);
     // The GKE bootstrap token is a secret.
     assert.ok(one(ev, "prod-gcp-krustlet-bootstrap-token").secretInputs.includes("stringData"));
+  });
+
+  it("the leader keeper runs in every cloud: the compiled script in nats-box, the client and sys creds as a Secret", () => {
+    for (const { spec, ev } of Object.values(evs)) {
+      const n = spec.name === "payments" ? "prod" : "small";
+      const script = leaderKeeperScript(spec, topologyOf(spec));
+      assert.ok(script);
+      for (const c of spec.clouds) {
+        const k = `${n}-${c.name}-leaders`;
+        assert.equal(one(ev, k).type, "latticeform:nats:LeaderKeeper");
+        const cm = one(ev, `${k}-configmap-nats-latticeform-leader-keeper`);
+        assert.equal(cm.parent, k);
+        assert.equal((inputs(cm).data as Record<string, string>)["keeper.sh"], script);
+        const dep = inputs(one(ev, `${k}-deployment-nats-latticeform-leader-keeper`));
+        const pod = (dep.spec as { template: { spec: { containers: { image: string; env: { name: string; value: string }[] }[] } } })
+          .template.spec;
+        assert.equal(pod.containers[0]!.image, "natsio/nats-box:0.19.7");
+        const env = Object.fromEntries(pod.containers[0]!.env.map((e) => [e.name, e.value]));
+        assert.match(env.KEEPER_SERVERS!, /^tls:\/\/.+\.nats\.svc\.cluster\.local:\d+$/);
+        const creds = one(ev, `${k}-creds`);
+        assert.ok(creds.secretInputs.includes("stringData"), "the creds Secret is a secret");
+        assert.equal(creds.provider, `${n}-${c.name}-site-k8s`);
+      }
+    }
+  });
+
+  it("Krustlet serving CSRs: a pinned kubelet-csr-approver per pool, scoped to the pool's node names and subnets", () => {
+    const { ev } = evs.prod!;
+    const want = {
+      aws: { subnets: ["10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20"], node: "ip-10-20-17-4.eu-west-1.compute.internal" },
+      gcp: { subnets: ["10.30.0.0/20"], node: "payments-krustlet-x7k2.europe-west3-b.c.mock-project.internal" },
+    };
+    for (const [cloud, w] of Object.entries(want)) {
+      const rel = one(ev, `prod-${cloud}-krustlet-csr-approver`);
+      assert.equal(rel.type, "kubernetes:helm.sh/v3:Release");
+      assert.equal(rel.parent, `prod-${cloud}-krustlet`);
+      assert.equal(rel.provider, `prod-${cloud}-site-k8s`);
+      const i = inputs(rel);
+      assert.deepEqual([i.chart, i.version, i.namespace], ["kubelet-csr-approver", "1.2.9", "kube-system"]);
+      assert.deepEqual(i.repositoryOpts, { repo: "https://postfinance.github.io/kubelet-csr-approver" });
+      const v = i.values as { providerRegex: string; providerIpPrefixes: string[]; skipDenyStep: boolean; image: { tag: string } };
+      // The chart's default prefixes are 0.0.0.0/0; here only the pool's subnets.
+      assert.deepEqual(v.providerIpPrefixes, w.subnets);
+      assert.ok(new RegExp(v.providerRegex).test(w.node), `${v.providerRegex} does not match ${w.node}`);
+      assert.equal(new RegExp(v.providerRegex).test(`evil.example.com`), false);
+      assert.equal(v.skipDenyStep, true);
+      assert.equal(v.image.tag, "v1.2.9");
+    }
   });
 
   it("runtime-class pools: tainted node groups and a RuntimeClass that tolerates the taint", () => {

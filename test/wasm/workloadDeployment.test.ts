@@ -1,17 +1,21 @@
 /**
  * WorkloadDeployment wiring for wash 2.7 hosts, checked against the runtime-operator's CRD
  * (test/fixtures/crds/wasmcloud-workloaddeployments.yaml): hostInterfaces for what the component imports,
- * hosts selected by hostgroup, the component referenced by the digest of its pushed artifact.
+ * hosts selected by hostgroup, the component referenced by the digest of its pushed artifact; the CRD's
+ * openAPIV3Schema and its CEL rules (`x-kubernetes-validations`, evaluated by ../compile/crdCel.ts).
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { parseAllDocuments } from "yaml";
 import { workloadObjects } from "../../src/compile/kubernetes";
 import { hostInterfacesOf, queueGroupOf } from "../../src/compile/workloadDeployment";
 import { readStackConfig } from "../../src/model/load";
 import type { LatticeInput } from "../../src/model/schema";
 import { parseLattice } from "../../src/model/validate";
 import { pathArtifactFacts } from "../../src/oci/facts";
-import { schemaProblems } from "../compile/k8sSchema";
+import { celFailures } from "../compile/crdCel";
+import { crdSchema, schemaProblems } from "../compile/k8sSchema";
 
 type WD = { metadata: { name: string }; spec: { replicas: number; template: { spec: Record<string, unknown> } } };
 
@@ -84,6 +88,87 @@ describe("WorkloadDeployments for wash 2.7", () => {
       () => workloadObjects(spec, spec.workloads[0]!, "aws", "r.example"),
       /workloads\.validator\.artifact: the digest of workloads\/build\/validator\.wasm/,
     );
+  });
+});
+
+const WD_KIND = "runtime.wasmcloud.dev/v1alpha1/WorkloadDeployment";
+const DUPLICATE = "hostInterfaces must not contain duplicate entries with the same namespace, package, name, and version";
+const UNNAMED =
+  "at most one unnamed hostInterface is allowed per namespace:package; set a unique name to disambiguate multiple imports of the same package";
+
+/** Every WorkloadDeployment latticeform builds for a stack: each wasmCloud workload on each cloud, path artifacts by digest. */
+function stackWorkloadDeployments(stack: string): WD[] {
+  const spec = parseLattice(readStackConfig(`stacks/Pulumi.${stack}.yaml`));
+  const facts = pathArtifactFacts(spec);
+  return spec.clouds.flatMap((c) =>
+    spec.workloads.flatMap((w) =>
+      workloadObjects(spec, w, c.name, "r.example/lf", facts[w.name]).filter((o) => o.kind === "WorkloadDeployment"),
+    ),
+  ) as unknown as WD[];
+}
+
+/** Every CEL rule in the fixture CRDs, by file. */
+function fixtureRules(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const collect = (x: unknown, into: string[]): void => {
+    if (Array.isArray(x)) x.forEach((v) => collect(v, into));
+    else if (typeof x === "object" && x !== null)
+      for (const [k, v] of Object.entries(x)) {
+        if (k === "x-kubernetes-validations") into.push(...(v as { rule: string }[]).map((r) => r.rule));
+        else collect(v, into);
+      }
+  };
+  for (const file of ["nack.yml", "wasmcloud-workloaddeployments.yaml"]) {
+    out[file] = [];
+    for (const doc of parseAllDocuments(readFileSync(`test/fixtures/crds/${file}`, "utf8"))) collect(doc.toJS(), out[file]);
+  }
+  return out;
+}
+
+describe("WorkloadDeployment CRD CEL rules (runtime-operator CRD, x-kubernetes-validations)", () => {
+  const messagesOf = async (wd: WD) => (await celFailures(crdSchema(WD_KIND), wd)).map((f) => `${f.path}: ${f.message}`);
+  const at = "spec.template.spec.hostInterfaces";
+
+  for (const stack of ["small", "prod"]) {
+    it(`${stack}: every WorkloadDeployment latticeform builds passes every CEL rule of the CRD`, async () => {
+      const wds = stackWorkloadDeployments(stack);
+      assert.ok(wds.length >= 4, `${wds.length} WorkloadDeployments`);
+      for (const wd of wds) {
+        // The rules sit on hostInterfaces: each object reaches them.
+        assert.ok((wd.spec.template.spec.hostInterfaces as unknown[]).length >= 1, wd.metadata.name);
+        assert.deepEqual(await messagesOf(wd), [], wd.metadata.name);
+      }
+    });
+  }
+
+  it("refuses duplicate hostInterfaces and two unnamed entries of one namespace:package, with the CRD's messages", async () => {
+    const [wd] = stackWorkloadDeployments("small");
+    const hi = wd!.spec.template.spec.hostInterfaces as Record<string, unknown>[];
+    const withHi = (entries: Record<string, unknown>[]): WD => {
+      const x = structuredClone(wd!);
+      x.spec.template.spec.hostInterfaces = entries;
+      return x;
+    };
+    const named = { ...hi[0]!, name: "orders" };
+    // The same named entry twice: a duplicate (the unnamed rule does not apply to named entries).
+    assert.deepEqual(await messagesOf(withHi([named, { ...named }])), [`${at}: ${DUPLICATE}`]);
+    // Two unnamed entries of wasmcloud:messaging (versions differ, so no duplicate).
+    assert.deepEqual(await messagesOf(withHi([hi[0]!, { ...hi[0]!, version: "0.3.0" }])), [`${at}: ${UNNAMED}`]);
+    // An unnamed duplicate breaks both; the existing schema check reports it too.
+    assert.deepEqual(await messagesOf(withHi([hi[0]!, { ...hi[0]! }])), [`${at}: ${DUPLICATE}`, `${at}: ${UNNAMED}`]);
+    assert.match((await schemaProblems(withHi([hi[0]!, { ...hi[0]! }]) as never)).join("\n"), /must not contain duplicate entries/);
+    // Named apart, the same package twice is what the CRD allows.
+    assert.deepEqual(await messagesOf(withHi([hi[0]!, named, { ...named, name: "audit" }])), []);
+  });
+
+  it("every rule of the fixture CRDs is exercised by a failing case above", () => {
+    // NACK's CRDs (nats-io/k8s @957650f) carry no x-kubernetes-validations; the WorkloadDeployment CRD two, both above.
+    const rules = fixtureRules();
+    assert.deepEqual(rules["nack.yml"], []);
+    const hostInterfaces = crdSchema(WD_KIND).properties!.spec!.properties!.template!.properties!.spec!.properties!.hostInterfaces!;
+    const exercised = (hostInterfaces["x-kubernetes-validations"] ?? []).map((r) => r.message);
+    assert.deepEqual(exercised, [DUPLICATE, UNNAMED]);
+    assert.equal(rules["wasmcloud-workloaddeployments.yaml"]!.length, exercised.length, "a new rule needs a failing case");
   });
 });
 

@@ -1,0 +1,136 @@
+/**
+ * The clouds' leader keeper (the compiled shell script over the `nats` CLI) against the real servers of the small
+ * example: it places the stretched bucket's and the meta group's leaders at the tie-breaker site, and brings them
+ * back after an election put them elsewhere. Run inside `unshare -n` (fixed loopback ports).
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { KEEPER_ENV, leaderKeeperScript } from "../../src/compile/keeperScript";
+import { metaStepdownRequest, stepdownRequest } from "../../src/compile/leaders";
+import { connectLocal, serverUrls } from "../../src/local/client";
+import { ensureJetStream, startServers } from "../../src/local/lattice";
+import { renderLocal, writeSecret, type LocalRender } from "../../src/local/state";
+import { monitorJson, pidAlive, Supervisor, waitFor } from "../../src/local/supervisor";
+import { readStackConfig } from "../../src/model/load";
+import { parseLattice } from "../../src/model/validate";
+import { natsCliBin } from "../../src/tools/pins";
+
+const stateDir = mkdtempSync(path.join(tmpdir(), "lf-keeper-sh-"));
+let r: LocalRender;
+let sup: Supervisor;
+let nc: NatsConnection;
+let sys: NatsConnection;
+let jsm: JetStreamManager;
+let keeper: ChildProcess | undefined;
+let log = "";
+
+const siteOf = (server: string | undefined) => r.topo.servers.find((s) => s.name === server)?.site;
+const bucketLeader = async () => (await jsm.streams.info("KV_balances").catch(() => undefined))?.cluster?.leader;
+const metaLeader = async () =>
+  (await monitorJson<{ meta_cluster?: { leader?: string } }>(r.nats.servers[0]!.monitorPort, "/jsz").catch(() => undefined))?.meta_cluster
+    ?.leader;
+
+function startScript(onOut: (s: string) => void = (s) => (log += s)): ChildProcess {
+  const script = leaderKeeperScript(r.spec, r.topo);
+  assert.ok(script);
+  const tls = r.layout.env.tlsFiles("client");
+  const creds = path.join(stateDir, "keeper-client.creds");
+  const sysCreds = path.join(stateDir, "keeper-sys.creds");
+  writeSecret(creds, r.creds.users.client!.creds);
+  writeSecret(sysCreds, r.creds.users.sys!.creds);
+  const tb = r.nats.servers.filter((s) => s.site === "tb").map((s) => s.name);
+  const others = r.nats.servers.filter((s) => s.site !== "tb").map((s) => s.name);
+  const env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: stateDir,
+    [KEEPER_ENV.servers]: serverUrls(r, [...tb, ...others]).join(","),
+    [KEEPER_ENV.creds]: creds,
+    [KEEPER_ENV.sysCreds]: sysCreds,
+    [KEEPER_ENV.tlsCert]: tls.cert_file,
+    [KEEPER_ENV.tlsKey]: tls.key_file,
+    [KEEPER_ENV.tlsCa]: tls.ca_file,
+    [KEEPER_ENV.nats]: natsCliBin(),
+  };
+  const p = spawn("sh", ["-c", script], { env, stdio: ["ignore", "pipe", "pipe"] });
+  p.stdout!.on("data", (d: Buffer) => onOut(d.toString()));
+  p.stderr!.on("data", (d: Buffer) => onOut(d.toString()));
+  return p;
+}
+
+describe("the clouds' leader keeper script (nats CLI) on the small example's servers", () => {
+  before(async () => {
+    const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
+    raw.local = { basePort: 34000 + (process.pid % 9) * 100 };
+    r = await renderLocal(parseLattice(raw), "keeper-sh-test", stateDir);
+    sup = new Supervisor(stateDir);
+    await startServers(r, sup, { leafs: false });
+    nc = await connectLocal(r);
+    sys = await connectLocal(r, { user: "sys" });
+    await ensureJetStream(r, nc);
+    jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain });
+  });
+  after(async () => {
+    if (keeper?.pid && pidAlive(keeper.pid)) keeper.kill("SIGKILL");
+    await nc?.close();
+    await sys?.close();
+    const pids = sup?.pids() ?? [];
+    await sup?.stopAll();
+    for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} still alive`);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("is a POSIX shell script (sh -n) that reads only its documented environment", () => {
+    const script = leaderKeeperScript(r.spec, r.topo)!;
+    const upper = new Set([...script.matchAll(/(?<!\\)\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!));
+    assert.deepEqual(
+      [...upper].filter((v) => !["SITE", "NATS", ...Object.values(KEEPER_ENV)].includes(v as never)),
+      [],
+    );
+    for (const v of Object.values(KEEPER_ENV)) assert.ok(upper.has(v), `${v} is documented but never read`);
+    const p = spawn("sh", ["-n", "-c", script]);
+    return new Promise<void>((resolve, reject) => p.on("exit", (c) => (c === 0 ? resolve() : reject(new Error(`sh -n exit ${c}`)))));
+  });
+
+  it("places both leaders at the tie-breaker site, then brings them back after they were moved away", async () => {
+    // Start from leaders in the clouds, as an election after a restart might leave them.
+    const away = stepdownRequest(r.spec, "KV_balances", ["cloud:aws"]);
+    if (siteOf(await bucketLeader()) !== "aws") await nc.request(away.subject, away.body, { timeout: 5000 });
+    keeper = startScript();
+    const placed = await waitFor(async () => siteOf(await bucketLeader()) === "tb" && siteOf(await metaLeader()) === "tb", 20000, 200);
+    assert.ok(placed, `not placed within 20 s: bucket ${await bucketLeader()}, meta ${await metaLeader()}\n${log}`);
+    assert.ok(await waitFor(() => /every kept leader at the site/.test(log), 5000, 100), log);
+    // An election elsewhere, without anyone asking the keeper.
+    const again = stepdownRequest(r.spec, "KV_balances", ["cloud:gcp"]);
+    const res = JSON.parse((await nc.request(again.subject, again.body, { timeout: 5000 })).string()) as { success?: boolean };
+    assert.equal(res.success, true, JSON.stringify(res));
+    const meta = metaStepdownRequest(["cloud:aws"]);
+    const mres = JSON.parse((await sys.request(meta.subject, meta.body, { timeout: 5000 })).string()) as { success?: boolean };
+    assert.equal(mres.success, true, JSON.stringify(mres));
+    const t0 = Date.now();
+    const back = await waitFor(async () => siteOf(await bucketLeader()) === "tb" && siteOf(await metaLeader()) === "tb", 20000, 200);
+    assert.ok(back, `not back at tb after 20 s: bucket ${await bucketLeader()}, meta ${await metaLeader()}\n${log}`);
+    assert.match(log, /KV_balances: leader \S+ asked to step down to tb: done/);
+    assert.match(log, /\$meta: leader \S+ asked to step down to tb: done/);
+    console.log(`script keeper: leaders back at tb ${Date.now() - t0} ms after they were moved away`);
+  });
+
+  it("a second keeper (the other cloud's) running at once asks nothing once the leaders are placed", async () => {
+    let out = "";
+    const second = startScript((s) => (out += s));
+    try {
+      const before = { bucket: await bucketLeader(), meta: await metaLeader() };
+      assert.ok(await waitFor(() => /every kept leader at the site/.test(out), 10000, 100), out);
+      await new Promise((res) => setTimeout(res, 3000));
+      assert.doesNotMatch(out, /asked to step down/);
+      assert.deepEqual({ bucket: await bucketLeader(), meta: await metaLeader() }, before);
+    } finally {
+      second.kill("SIGKILL");
+    }
+  });
+});
