@@ -230,10 +230,22 @@ export interface ReviewOptions {
   readonly failOnNotCheckable?: boolean;
 }
 
-/** Review one stack (one per process: the program and Pulumi's runtime are loaded once). */
-export async function reviewStack(stack: string, policyConfig: unknown = {}, opts: ReviewOptions = {}): Promise<ReviewResult> {
+/** A stack's program evaluated offline: every resource as CrossGuard would see it in a preview of a new stack. */
+export interface EvaluatedStack {
+  readonly stack: string;
+  readonly file: string;
+  /** The `config:` values handed to the program (encrypted ones left out). */
+  readonly config: Readonly<Record<string, string>>;
+  readonly resources: readonly EvaluatedResource[];
+}
+
+/**
+ * Evaluate one stack's program under mocks (one per process: the program and Pulumi's runtime are loaded once).
+ * `beforeRun` runs once the stack is validated, before the program: more input checks, all before any resource.
+ */
+export async function evaluateStack(stack: string, beforeRun?: () => void): Promise<EvaluatedStack> {
   const { ref } = loadStack(stack);
-  const cfg = resolvePolicyConfig(allPolicies, policyConfig, { notCheckable: opts.failOnNotCheckable ? "fail" : "report" });
+  beforeRun?.();
   const raw = readStackConfig(ref.file);
   // The stack's other settings (operatorCidrs, existingEgressCidrs, ...) decide what is exposed: pass them too.
   const config: Record<string, string> = {
@@ -242,11 +254,17 @@ export async function reviewStack(stack: string, policyConfig: unknown = {}, opt
     "latticeform:lattice": JSON.stringify(raw),
   };
   const resources = await evaluateOffline(ref.name, config, () => require(path.join(REPO_ROOT, "index.ts")));
-  const findings = await runPolicies(resources, allPolicies, cfg);
+  return { stack: ref.name, file: path.relative(REPO_ROOT, ref.file), config, resources };
+}
+
+/** Review resources already evaluated (the analyzer-protocol test drives the pack with the same ones). */
+export async function reviewEvaluated(ev: EvaluatedStack, policyConfig: unknown = {}, opts: ReviewOptions = {}): Promise<ReviewResult> {
+  const cfg = resolvePolicyConfig(allPolicies, policyConfig, { notCheckable: opts.failOnNotCheckable ? "fail" : "report" });
+  const findings = await runPolicies(ev.resources, allPolicies, cfg);
   return {
-    stack: ref.name,
-    file: path.relative(REPO_ROOT, ref.file),
-    resources: resources.length,
+    stack: ev.stack,
+    file: ev.file,
+    resources: ev.resources.length,
     policies: allPolicies.map((p) => ({
       name: p.name,
       severity: p.severity,
@@ -259,4 +277,12 @@ export async function reviewStack(stack: string, policyConfig: unknown = {}, opt
     blockingNotCheckable: findings.filter((f) => f.blocking && f.status === "not-checkable").length,
     failed: findings.some((f) => f.blocking),
   };
+}
+
+/** Review one stack (one per process: the program and Pulumi's runtime are loaded once). */
+export async function reviewStack(stack: string, policyConfig: unknown = {}, opts: ReviewOptions = {}): Promise<ReviewResult> {
+  // Policy config problems are reported after the stack's, before the program runs.
+  const checkConfig = () =>
+    void resolvePolicyConfig(allPolicies, policyConfig, { notCheckable: opts.failOnNotCheckable ? "fail" : "report" });
+  return reviewEvaluated(await evaluateStack(stack, checkConfig), policyConfig, opts);
 }
