@@ -8,6 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AUTH_FILE, NATS_CHART, natsSecretNames, type NatsReleaseGroup } from "../src/compile/helm";
 import { NATS_NAMESPACE } from "../src/compile/k8senv";
+import { hubClientUrl } from "../src/compile/keeperObjects";
 import { natsIdentityConfigMap, natsNodeReader, secret, tlsSecret } from "../src/compile/kubernetes";
 import type { LatticeSpec } from "../src/model/schema";
 import { applyObject, applySecret, objectResourceName } from "./common";
@@ -72,8 +73,7 @@ export class HubCluster extends pulumi.ComponentResource {
       },
       { ...o, dependsOn: [...(args.dependsOn ?? []), tlsRes, authRes, idRes, ...rbac] },
     );
-    const port = args.spec.clouds.find((c) => c.name === args.group.cloud)!.hub.ports.client;
-    this.clientUrl = `tls://${args.group.release}.${NATS_NAMESPACE}.svc.cluster.local:${port}`;
+    this.clientUrl = hubClientUrl(args.spec, args.group.cloud, args.group.release);
     this.registerOutputs({ release: this.release.status });
   }
 }

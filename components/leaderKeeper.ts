@@ -8,8 +8,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Credentials } from "../src/compile/credentials";
 import { NATS_NAMESPACE } from "../src/compile/k8senv";
-import { KEEPER_NAMES, leaderKeeperObjects } from "../src/compile/keeperObjects";
-import { secret, tlsSecret } from "../src/compile/kubernetes";
+import { KEEPER_NAMES, leaderKeeperCredsSecret, leaderKeeperObjects } from "../src/compile/keeperObjects";
+import { tlsSecret } from "../src/compile/kubernetes";
 import type { LatticeSpec } from "../src/model/schema";
 import type { Topology } from "../src/model/topology";
 import { applyObject, applySecret, objectResourceName } from "./common";
@@ -46,9 +46,7 @@ export class LeaderKeeper extends pulumi.ComponentResource {
     const o = { parent: this, provider: args.provider, dependsOn: args.dependsOn ?? [] };
     const creds = applySecret(
       `${name}-creds`,
-      args.credentials.apply((c) =>
-        secret(KEEPER_NAMES.creds, NATS_NAMESPACE, { "client.creds": c.users["client"]!.creds, "sys.creds": c.users["sys"]!.creds }),
-      ),
+      args.credentials.apply((c) => leaderKeeperCredsSecret(c)),
       { name: KEEPER_NAMES.creds, namespace: NATS_NAMESPACE },
       o,
     );

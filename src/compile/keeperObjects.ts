@@ -8,7 +8,8 @@ import type { LatticeSpec } from "../model/schema";
 import type { Topology } from "../model/topology";
 import { NATS_NAMESPACE } from "./k8senv";
 import { KEEPER_ENV, leaderKeeperScript } from "./keeperScript";
-import { labels, RESTRICTED, type K8sObject } from "./kubernetes";
+import type { Credentials } from "./credentials";
+import { labels, RESTRICTED, secret, type K8sObject } from "./kubernetes";
 
 /** The NATS chart 2.14.2's nats-box image (nats-io/k8s @957650f helm/charts/nats/values.yaml `natsBox.container.image`). */
 export const KEEPER_IMAGE = "natsio/nats-box:0.19.7";
@@ -21,6 +22,20 @@ export const KEEPER_NAMES = {
   creds: "latticeform-leader-keeper-creds",
   tls: "latticeform-leader-keeper-tls",
 } as const;
+
+/** The in-cluster client URL of a cloud's hub release (what the keeper, and any pod of the cloud, dials). */
+export function hubClientUrl(spec: LatticeSpec, cloud: string, release: string): string {
+  const port = spec.clouds.find((c) => c.name === cloud)!.hub.ports.client;
+  return `tls://${release}.${NATS_NAMESPACE}.svc.cluster.local:${port}`;
+}
+
+/** Secret of the keeper's credentials: the lattice's `client` (streams) and `sys` (meta group) users. */
+export function leaderKeeperCredsSecret(creds: Credentials): K8sObject {
+  return secret(KEEPER_NAMES.creds, NATS_NAMESPACE, {
+    "client.creds": creds.users["client"]!.creds,
+    "sys.creds": creds.users["sys"]!.creds,
+  });
+}
 
 const MOUNTS = { script: "/etc/latticeform/keeper", creds: "/etc/latticeform/creds", tls: "/etc/latticeform/tls" } as const;
 

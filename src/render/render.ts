@@ -37,6 +37,7 @@ import {
   workloadObjects,
   type K8sObject,
 } from "../compile/kubernetes";
+import { hubClientUrl, leaderKeeperCredsSecret, leaderKeeperObjects } from "../compile/keeperObjects";
 import { compileNats, type CompiledNats, type CompileEnv } from "../compile/nats";
 import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../compile/storage";
 import { hostCredsSecret, hostDeployment, hostLeafSecret, hostSidecarText } from "../compile/wasmhost";
@@ -162,6 +163,12 @@ export function kubernetesBundles(
       objects.push(...js);
       secrets.push(secret("nack-creds", NATS_NAMESPACE, { "nack.creds": creds.users["client"]!.creds }));
       releases.push({ name: "nack", namespace: NATS_NAMESPACE, ...NACK_CHART, values: nackValues(spec, c.name, "nack-creds", "nack-tls") });
+    }
+    const hub = groups.find((g) => g.cloud === c.name && g.cluster === c.name);
+    const keeper = hub ? leaderKeeperObjects(spec, topo, c.name, hubClientUrl(spec, c.name, hub.release)) : [];
+    if (keeper.length) {
+      objects.push(...keeper);
+      secrets.push(leaderKeeperCredsSecret(creds));
     }
     return { cloud: c.name, objects, secrets, releases, boot };
   });
