@@ -28,6 +28,8 @@ describe("local lattice (small example, real Wasm hosts)", () => {
     raw.workloads.push(
       { name: "trap", artifact: { path: "workloads/build/trap.wasm" }, subject: "test.trap" },
       { name: "loop", artifact: { path: "workloads/build/loop.wasm" }, subject: "test.loop", limits: { timeoutMs: 200 } },
+      // Another toolchain's component (JavaScript, ComponentizeJS: several core modules, the general path).
+      { name: "echo-js", artifact: { path: "workloads/build/echo-js.wasm" }, subject: "test.echo-js" },
     );
     raw.local = { basePort: 31000 + (process.pid % 9) * 100 };
     r = await renderLocal(parseLattice(raw), "lattice-test", stateDir);
@@ -42,6 +44,16 @@ describe("local lattice (small example, real Wasm hosts)", () => {
     for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} still alive`);
     if (r) assert.deepEqual(await busyPorts(r.layout.allPorts), []);
     rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("runs a ComponentizeJS component unchanged: served by a host of each cloud through its leaf", async () => {
+    for (const cloud of ["aws", "gcp"]) {
+      const v = await callWorkload(r, "echo-js", payment, { cloud });
+      assert.equal(v.error, undefined, v.reply);
+      const reply = JSON.parse(v.reply) as { runtime: string; subject: string; echoed: { id: string } };
+      assert.deepEqual([reply.runtime, reply.subject, reply.echoed.id], ["componentize-js", "test.echo-js", "p1"]);
+      assert.equal(v.cloud, cloud);
+    }
   });
 
   it("answers every workload through a leaf in each cloud, preferring the requester's own cloud", async () => {
