@@ -31,7 +31,7 @@ async function gatewayPeers(port: number): Promise<string[]> {
 describe("network faults between clouds", { skip: unavailable }, () => {
   before(async () => {
     const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
-    r = await renderLocal(parseLattice({ ...raw, local: { basePort: 32000 + (process.pid % 7) * 100 } }), "net-test", stateDir);
+    r = await renderLocal(parseLattice({ ...raw, local: { basePort: 21000 + (process.pid % 7) * 100 } }), "net-test", stateDir);
     sup = new Supervisor(stateDir);
     await startServers(r, sup, { leafs: false });
     net = new NetworkFaults(r);

@@ -27,7 +27,7 @@ const conns: NatsConnection[] = [];
 describe("JetStream on the local lattice (pinned nats-server)", () => {
   before(async () => {
     const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
-    raw.local = { basePort: 32000 + (process.pid % 9) * 100 };
+    raw.local = { basePort: 22000 + (process.pid % 9) * 100 };
     r = await renderLocal(parseLattice(raw), "js-test", stateDir);
     sup = new Supervisor(stateDir);
     await startServers(r, sup, { leafs: false });

@@ -66,7 +66,7 @@ function startScript(onOut: (s: string) => void = (s) => (log += s)): ChildProce
 describe("the clouds' leader keeper script (nats CLI) on the small example's servers", () => {
   before(async () => {
     const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
-    raw.local = { basePort: 34000 + (process.pid % 9) * 100 };
+    raw.local = { basePort: 27000 + (process.pid % 9) * 100 };
     r = await renderLocal(parseLattice(raw), "keeper-sh-test", stateDir);
     sup = new Supervisor(stateDir);
     await startServers(r, sup, { leafs: false });

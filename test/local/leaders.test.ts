@@ -34,7 +34,7 @@ const metaLeader = async () =>
 describe("leader keeper (small example)", () => {
   before(async () => {
     const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
-    raw.local = { basePort: 33000 + (process.pid % 9) * 100 };
+    raw.local = { basePort: 23000 + (process.pid % 9) * 100 };
     r = await renderLocal(parseLattice(raw), "leaders-test", stateDir);
     sup = new Supervisor(stateDir);
     await startServers(r, sup, { leafs: false });

@@ -62,7 +62,8 @@ after(async () => {
 
 async function boot(name: string, offset: number): Promise<{ r: LocalRender; sup: Supervisor; started: number }> {
   const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
-  raw.local = { basePort: 31000 + offset * 100 + (process.pid % 5) * 1000 };
+  // Below the kernel's ephemeral range (32768+), where an outgoing connection can hold a lattice port.
+  raw.local = { basePort: 14000 + offset * 100 + (process.pid % 5) * 1000 };
   const stateDir = mkdtempSync(path.join(tmpdir(), `lf-meta-${name}-`));
   dirs.push(stateDir);
   const r = await renderLocal(parseLattice(raw), `meta-${name}`, stateDir);
