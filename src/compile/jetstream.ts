@@ -99,7 +99,10 @@ export function planJetStream(spec: LatticeSpec): StreamPlan[] {
         max_msgs_per_subject: k.history,
         allow_rollup_hdrs: true,
         deny_delete: true,
-        allow_direct: true,
+        // wash 2.7 reads a bucket that allows direct gets with them, and direct gets do not come back across the
+        // hosts' leaf connection (measured: test/local/washKv.test.ts); without, it reads from the stream leader
+        // (STREAM.MSG.GET), which is also what a compare-and-set increment wants to read.
+        allow_direct: !washBuckets(spec).has(k.bucket),
         duplicate_window: durationNs("2m"),
       },
     });
@@ -125,4 +128,9 @@ export function planJetStream(spec: LatticeSpec): StreamPlan[] {
     }
   }
   return out;
+}
+
+/** Buckets a wasmCloud workload uses (through wash's keyvalue plugin in the clouds). */
+export function washBuckets(spec: LatticeSpec): Set<string> {
+  return new Set(spec.workloads.flatMap((w) => (w.runtime === "wasmcloud" && w.kv ? [w.kv] : [])));
 }

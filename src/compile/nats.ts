@@ -6,6 +6,7 @@
 import type { LatticeSpec, Ports, TlsBlock } from "../model/schema";
 import type { ClusterNode, HostNode, ServerNode, Topology } from "../model/topology";
 import { defaultAccount, type Credentials } from "./credentials";
+import { washBuckets } from "./jetstream";
 import { renderConf, sizeToBytes, type ConfValue, type NatsConf } from "./natsconf";
 
 export interface Endpoint {
@@ -132,6 +133,17 @@ export function syncIntervalFor(spec: LatticeSpec, cluster: string): string | un
   return rpoZeroBuckets(spec).some((b) => b.clusters.includes(cluster)) ? "always" : undefined;
 }
 
+/**
+ * `jetstream { strict: false }` on a server in `cluster` when a wasmCloud workload's bucket lives there: wash 2.7
+ * opens a bucket with a stream create whose body is async-nats' default config, which the host's sidecar turns
+ * into the bucket's stream info (`washBucketMappings`); a strict server refuses that body's fields for an info
+ * request, a lenient one logs a warning and answers (nats-server v2.14.2 `jetstream_api.go` `unmarshalRequest`).
+ */
+export function jetstreamStrictFor(spec: LatticeSpec, cluster: string): false | undefined {
+  const wash = washBuckets(spec);
+  return spec.kv.some((k) => wash.has(k.bucket) && [k.placement.cluster, ...k.mirrors].includes(cluster)) ? false : undefined;
+}
+
 function serverTags(s: { site: string; provider: string; region: string; zone: string }, cluster: string): string[] {
   return [`cloud:${s.site}`, `provider:${s.provider}`, `region:${s.region}`, `az:${s.zone}`, `cluster:${cluster}`];
 }
@@ -202,6 +214,7 @@ function compileServer(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds
       max_file_store: sizeToBytes(js.storage),
       max_memory_store: sizeToBytes(js.memory),
       sync_interval: syncIntervalFor(spec, s.cluster),
+      strict: jetstreamStrictFor(spec, s.cluster),
     },
     ...authConf(creds),
   };

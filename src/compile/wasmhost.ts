@@ -15,7 +15,7 @@
  */
 import type { LatticeSpec } from "../model/schema";
 import type { HostNode, Topology } from "../model/topology";
-import { defaultAccount, type Credentials } from "./credentials";
+import { defaultAccount, workloadsOnHost, type Credentials } from "./credentials";
 import { hostGroupOf, HOST_POD_LABEL } from "./hostgroup";
 import { CREDS_MOUNT, TLS_MOUNT } from "./k8senv";
 import { cloudOf, credsFileName, IMAGES, LABEL, labels, RESTRICTED, secret, WASM_NAMESPACE, type K8sObject } from "./kubernetes";
@@ -53,10 +53,41 @@ export function hostSidecarConf(spec: LatticeSpec, topo: Topology, env: CompileE
     ...rest,
     listen: `127.0.0.1:${SIDECAR_PORTS.client}`,
     http: `127.0.0.1:${SIDECAR_PORTS.monitor}`,
-    accounts: { [app]: { users: [{ user: SIDECAR_USER }] } },
+    accounts: { [app]: { users: [{ user: SIDECAR_USER }], ...washBucketMappings(spec, host) } },
     no_auth_user: SIDECAR_USER,
     leafnodes: { ...leafnodes, remotes: leafnodes.remotes.map((r) => ({ ...r, account: app })) },
   };
+}
+
+/**
+ * JetStream for wash 2.7 through the sidecar, for each bucket the host's workloads declare. wash has no JetStream
+ * domain setting (wasmCloud v2.7.0 crates/wash-runtime/src/plugin/wasi_keyvalue/nats.rs, over async-nats 0.49.1),
+ * and behind a leaf node neither `$JS.API.…` nor a bucket's `$KV.<bucket>.…` subjects reach the lattice's
+ * JetStream domain (no responders, measured in test/local/washKv.test.ts): the sidecar maps them into the domain,
+ * as a domain-aware client would address them (`$JS.<domain>.API.…`, puts as `$JS.<domain>.API.$KV.<bucket>.…`).
+ * And wash opens a bucket with `create_key_value` and async-nats' default config (R1, history 1, no placement),
+ * which the server refuses for a bucket that exists with the spec's settings ("stream name already in use with a
+ * different configuration"): that create is mapped to the bucket's stream info, which async-nats reads as the
+ * created stream (an untagged `Response<Info>`), so `open` binds to the bucket as the spec declared it and a
+ * workload can neither create nor reconfigure it (the servers answering it are lenient: `jetstreamStrictFor`).
+ * Every mapping is exact or on a prefix of its own: nats-server applies the first that matches, in an order the
+ * config does not fix (v2.14.2 `accounts.go` `selectMappedSubject`).
+ */
+export function washBucketMappings(spec: LatticeSpec, host: HostNode): { mappings?: Record<string, string> } {
+  const buckets = [...new Set(workloadsOnHost(spec, host).flatMap((w) => (w.kv ? [w.kv] : [])))];
+  if (buckets.length === 0) return {};
+  const api = "$JS.API";
+  const dom = `$JS.${spec.jetstream.domain}.API`;
+  const m: Record<string, string> = { [`${api}.INFO`]: `${dom}.INFO` };
+  for (const b of buckets) {
+    const s = `KV_${b}`;
+    m[`${api}.STREAM.CREATE.${s}`] = `${dom}.STREAM.INFO.${s}`;
+    for (const exact of [`STREAM.INFO.${s}`, `STREAM.MSG.GET.${s}`, `DIRECT.GET.${s}`]) m[`${api}.${exact}`] = `${dom}.${exact}`;
+    for (const prefix of [`DIRECT.GET.${s}`, `CONSUMER.CREATE.${s}`, `CONSUMER.INFO.${s}`, `CONSUMER.DELETE.${s}`])
+      m[`${api}.${prefix}.>`] = `${dom}.${prefix}.>`;
+    m[`$KV.${b}.>`] = `${dom}.$KV.${b}.>`;
+  }
+  return { mappings: m };
 }
 
 export function hostSidecarText(spec: LatticeSpec, topo: Topology, env: CompileEnv, creds: Credentials, host: HostNode): string {

@@ -3,7 +3,15 @@ import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { buildCredentials } from "../../src/compile/credentials";
 import { kubernetesEnv } from "../../src/compile/k8senv";
-import { hubLoadBalancer, KRUSTLET_TAINTS, runtimeTaint, WASM_ARCH, workloadObjects, type K8sObject } from "../../src/compile/kubernetes";
+import {
+  hubLoadBalancer,
+  jetstreamObjects,
+  KRUSTLET_TAINTS,
+  runtimeTaint,
+  WASM_ARCH,
+  workloadObjects,
+  type K8sObject,
+} from "../../src/compile/kubernetes";
 import { compileNats } from "../../src/compile/nats";
 import { hostSidecarConf } from "../../src/compile/wasmhost";
 import { pathArtifactFacts } from "../../src/oci/facts";
@@ -40,10 +48,26 @@ describe("Kubernetes objects", () => {
       assert.deepEqual(problems, []);
       // Each kind the components create is covered.
       const kinds = new Set(all.map((o) => o.kind));
-      for (const k of ["Namespace", "Service", "ConfigMap", "Secret", "Deployment", "WorkloadDeployment", "Stream", "KeyValue"])
+      for (const k of ["Namespace", "Service", "ConfigMap", "Secret", "Deployment", "WorkloadDeployment", "Stream"])
         assert.ok(kinds.has(k), k);
     });
   }
+
+  it("a bucket wash uses is declared as its stream without direct gets; any other bucket as a KeyValue; both pass their CRDs", async () => {
+    const input = stackInput("small") as { kv: unknown[] };
+    input.kv.push({ bucket: "sessions", replicas: 3, placement: { cluster: "stretch" } });
+    const spec = parseLattice(input);
+    const objs = spec.clouds.flatMap((c) => jetstreamObjects(spec, c.name)) as Obj[];
+    const balances = objs.find((o) => o.metadata.name === "kv-balances")!;
+    assert.equal(balances.kind, "Stream");
+    assert.deepEqual(
+      [balances.spec.name, balances.spec.subjects, balances.spec.allowDirect, balances.spec.denyDelete, balances.spec.allowRollup],
+      ["KV_balances", ["$KV.balances.>"], undefined, true, true],
+    );
+    const sessions = objs.find((o) => o.metadata.name === "kv-sessions")!;
+    assert.equal(sessions.kind, "KeyValue");
+    assert.deepEqual((await Promise.all([balances, sessions].map((o) => schemaProblems(o)))).flat(), []);
+  });
 
   it("the schema check fails on broken objects (a misspelt CRD field, a wrong type, a missing field)", async () => {
     const stream = { apiVersion: "jetstream.nats.io/v1beta2", kind: "Stream", metadata: { name: "x" }, spec: { name: "X", replica: 3 } };

@@ -1,0 +1,183 @@
+/**
+ * What wash 2.7's keyvalue plugin (wasmCloud v2.7.0 wasi_keyvalue/nats.rs over async-nats 0.49.1) meets when it
+ * opens and uses the spec's stretched R3 bucket from a host pod, on the real servers of the small example, through
+ * the pod's leaf sidecar config (compiled for this machine's addresses). Without the sidecar's mappings, wash's
+ * domain-less `$JS.API` and `$KV` subjects find no responders behind the leaf, and its `create_key_value` (R1
+ * defaults) would be refused for the existing bucket; with them, `open` binds to the bucket as declared and puts,
+ * gets and conditional updates work. Run inside `unshare -n` (fixed loopback ports).
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { hostSidecarConf } from "../../src/compile/wasmhost";
+import { renderConf } from "../../src/compile/natsconf";
+import { connectLocal } from "../../src/local/client";
+import { ensureJetStream, startServers } from "../../src/local/lattice";
+import { renderLocal, type LocalRender } from "../../src/local/state";
+import { pidAlive, Supervisor } from "../../src/local/supervisor";
+import { readStackConfig } from "../../src/model/load";
+import { parseLattice } from "../../src/model/validate";
+import { natsServerBin } from "../../src/tools/pins";
+
+const stateDir = mkdtempSync(path.join(tmpdir(), "lf-washkv-"));
+let r: LocalRender;
+let sup: Supervisor;
+const sidecars: ChildProcess[] = [];
+
+/** The stream config async-nats 0.49.1 sends for `kv::Config { bucket, ..Default::default() }` (context.rs `kv_to_stream_config`). */
+function asyncNatsDefaultKv(bucket: string): Record<string, unknown> {
+  return {
+    name: `KV_${bucket}`,
+    description: "",
+    subjects: [`$KV.${bucket}.>`],
+    max_msgs_per_subject: 1,
+    max_bytes: -1,
+    max_age: 0,
+    max_msg_size: -1,
+    storage: "file",
+    allow_rollup_hdrs: true,
+    deny_delete: true,
+    deny_purge: false,
+    allow_direct: true,
+    num_replicas: 1,
+    discard: "new",
+    mirror_direct: false,
+  };
+}
+
+/** Start a host's sidecar (as the pod runs it, on a free loopback port); resolves with a client connected like wash. */
+async function sidecar(mapped: boolean): Promise<NatsConnection> {
+  const host = r.topo.hosts.find((h) => h.cloud === "aws")!;
+  const conf = hostSidecarConf(r.spec, r.topo, r.layout.env, r.creds, host);
+  conf.listen = "127.0.0.1:-1";
+  delete conf.http;
+  if (!mapped) for (const a of Object.values(conf.accounts as Record<string, Record<string, unknown>>)) delete a.mappings;
+  const file = path.join(stateDir, `sidecar-${mapped}.conf`);
+  writeFileSync(file, renderConf(conf, "test sidecar"));
+  const p = spawn(natsServerBin(), ["-c", file], { stdio: ["ignore", "ignore", "pipe"] });
+  sidecars.push(p);
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error(`sidecar did not listen: ${buf}`)), 10_000);
+    p.stderr!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const m = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(buf);
+      if (m && /Leafnode connection created/.test(buf)) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  const tls = r.layout.env.tlsFiles("client");
+  // wash: TLS, no credentials (the sidecar's no_auth_user binds it to the account).
+  return connect({
+    servers: `tls://127.0.0.1:${port}`,
+    tls: { caFile: tls.ca_file, certFile: tls.cert_file, keyFile: tls.key_file },
+    timeout: 5000,
+  });
+}
+
+async function createAsWash(nc: NatsConnection, bucket: string): Promise<Record<string, unknown>> {
+  // create_key_value asks for the account info first, then creates the stream.
+  const info = JSON.parse((await nc.request("$JS.API.INFO", "", { timeout: 5000 })).string()) as { error?: unknown };
+  assert.equal(info.error, undefined, JSON.stringify(info));
+  const m = await nc.request(`$JS.API.STREAM.CREATE.KV_${bucket}`, JSON.stringify(asyncNatsDefaultKv(bucket)), { timeout: 5000 });
+  return JSON.parse(m.string()) as Record<string, unknown>;
+}
+
+describe("wash 2.7 keyvalue open of the stretched bucket, through the host's leaf sidecar", () => {
+  before(async () => {
+    const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
+    raw.local = { basePort: 28000 + (process.pid % 9) * 100 };
+    r = await renderLocal(parseLattice(raw), "washkv-test", stateDir);
+    sup = new Supervisor(stateDir);
+    await startServers(r, sup, { leafs: false });
+    const nc = await connectLocal(r);
+    await ensureJetStream(r, nc);
+    await nc.close();
+  });
+  after(async () => {
+    for (const p of sidecars) p.kill("SIGKILL");
+    const pids = sup?.pids() ?? [];
+    await sup?.stopAll();
+    for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} still alive`);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("without the mappings wash reaches no JetStream, and its create would be refused: the bucket exists with the spec's settings", async () => {
+    const nc = await sidecar(false);
+    try {
+      await assert.rejects(nc.request("$JS.API.INFO", "", { timeout: 2000 }), /no responders/);
+      await assert.rejects(nc.request("$KV.balances.k", "1", { timeout: 2000 }), /no responders/);
+      // The same create in the lattice's domain, as if wash could address it.
+      const d = r.spec.jetstream.domain;
+      const res = JSON.parse(
+        (
+          await nc.request(`$JS.${d}.API.STREAM.CREATE.KV_balances`, JSON.stringify(asyncNatsDefaultKv("balances")), { timeout: 5000 })
+        ).string(),
+      ) as { error?: { err_code?: number; description?: string } };
+      assert.equal(res.error?.err_code, 10058, JSON.stringify(res));
+      assert.match(res.error!.description!, /already in use with a different configuration/);
+      // Direct gets do not come back across the leaf, even in the domain: why the bucket does not allow them.
+      await assert.rejects(nc.request(`$JS.${d}.API.DIRECT.GET.KV_balances.$KV.balances.k`, "", { timeout: 2000 }), /timeout/);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it("with it, open gets the bucket as the spec declared it (R3, stretched), which async-nats reads as created", async () => {
+    const nc = await sidecar(true);
+    try {
+      const res = (await createAsWash(nc, "balances")) as {
+        error?: unknown;
+        config?: { name: string; num_replicas: number; subjects: string[]; allow_direct?: boolean };
+        created?: string;
+        state?: unknown;
+        cluster?: { name: string };
+      };
+      assert.equal(res.error, undefined, JSON.stringify(res));
+      // The fields async-nats' `Info` needs, and the spec's settings rather than the defaults it asked for.
+      assert.equal(res.config?.name, "KV_balances");
+      assert.equal(res.config?.num_replicas, 3);
+      assert.deepEqual(res.config?.subjects, ["$KV.balances.>"]);
+      assert.ok(res.created && res.state);
+      assert.equal(res.cluster?.name, r.spec.kv.find((k) => k.bucket === "balances")?.placement.cluster);
+      // Then what the bound store does (async-nats 0.49.1 kv/mod.rs): puts and updates on `$KV.<bucket>.<key>`
+      // (no JetStream prefix: the context's prefix is `$JS.API`), gets of a key's last message.
+      const put = JSON.parse((await nc.request("$KV.balances.wash-open-test", "1", { timeout: 5000 })).string()) as {
+        stream?: string;
+        seq?: number;
+      };
+      assert.equal(put.stream, "KV_balances", JSON.stringify(put));
+      // No direct gets on this bucket: async-nats reads the last message of the key from the leader.
+      assert.equal((res.config as { allow_direct?: boolean }).allow_direct, false);
+      const got = JSON.parse(
+        (
+          await nc.request("$JS.API.STREAM.MSG.GET.KV_balances", JSON.stringify({ last_by_subj: "$KV.balances.wash-open-test" }), {
+            timeout: 5000,
+          })
+        ).string(),
+      ) as { message?: { data: string; seq: number } };
+      assert.equal(Buffer.from(got.message!.data, "base64").toString(), "1");
+      assert.equal(got.message!.seq, put.seq);
+      // increment: an update conditional on the revision read; a stale one is refused (wash reports the conflict).
+      const upd = (seq: number) => {
+        const h = headers();
+        h.set("Nats-Expected-Last-Subject-Sequence", String(seq));
+        return nc
+          .request("$KV.balances.wash-open-test", "2", { timeout: 5000, headers: h })
+          .then((m) => JSON.parse(m.string()) as { seq?: number; error?: { err_code?: number } });
+      };
+      assert.ok((await upd(put.seq!)).seq! > put.seq!);
+      assert.equal((await upd(put.seq!)).error?.err_code, 10071);
+      // A bucket the host's workloads do not declare is not mapped: it stays out of reach.
+      await assert.rejects(nc.request("$KV.other.k", "1", { timeout: 2000 }), /no responders/);
+    } finally {
+      await nc.close();
+    }
+  });
+});
