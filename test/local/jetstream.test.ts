@@ -3,44 +3,30 @@
  * (nats-server#4320), and the `nats` CLI as an independent client of what the lattice wrote.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
+import { statSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectLocal } from "../../src/local/client";
-import { ensureJetStream, startServers } from "../../src/local/lattice";
 import { natsCli, writeNatsContext } from "../../src/local/natscli";
-import { renderLocal, type LocalRender } from "../../src/local/state";
-import { pidAlive, Supervisor } from "../../src/local/supervisor";
-import { readStackConfig } from "../../src/model/load";
-import { parseLattice } from "../../src/model/validate";
+import type { LocalRender } from "../../src/local/state";
 import { NATS_CLI_VERSION, natsCliBin } from "../../src/tools/pins";
+import { startSmallServers, stopSmallServers, type SmallServers } from "./helpers/servers";
 
-const stateDir = mkdtempSync(path.join(tmpdir(), "lf-js-"));
+let servers: SmallServers | undefined;
 let r: LocalRender;
-let sup: Supervisor;
 const conns: NatsConnection[] = [];
 
 describe("JetStream on the local lattice (pinned nats-server)", () => {
   before(async () => {
-    const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
-    raw.local = { basePort: 22000 + (process.pid % 9) * 100 };
-    r = await renderLocal(parseLattice(raw), "js-test", stateDir);
-    sup = new Supervisor(stateDir);
-    await startServers(r, sup, { leafs: false });
-    const nc = await connectLocal(r);
-    conns.push(nc);
-    await ensureJetStream(r, nc);
+    servers = await startSmallServers("js", 22000 + (process.pid % 9) * 100);
+    r = servers.r;
+    conns.push(await connectLocal(r));
   });
   after(async () => {
     for (const c of conns) await c.close().catch(() => {});
-    const pids = sup?.pids() ?? [];
-    await sup?.stopAll();
-    for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} still alive`);
-    rmSync(stateDir, { recursive: true, force: true });
+    await stopSmallServers(servers);
   });
 
   it("nats-server#4320: concurrent stale conditional writes to one key of the R3 stretched bucket: exactly one wins, every round", async () => {

@@ -5,8 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
@@ -14,16 +12,13 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { KEEPER_ENV, leaderKeeperScript } from "../../src/compile/keeperScript";
 import { metaStepdownRequest, stepdownRequest } from "../../src/compile/leaders";
 import { connectLocal, serverUrls } from "../../src/local/client";
-import { ensureJetStream, startServers } from "../../src/local/lattice";
-import { renderLocal, writeSecret, type LocalRender } from "../../src/local/state";
-import { monitorJson, pidAlive, Supervisor, waitFor } from "../../src/local/supervisor";
-import { readStackConfig } from "../../src/model/load";
-import { parseLattice } from "../../src/model/validate";
+import { writeSecret, type LocalRender } from "../../src/local/state";
+import { monitorJson, pidAlive, waitFor } from "../../src/local/supervisor";
 import { natsCliBin } from "../../src/tools/pins";
+import { startSmallServers, stopSmallServers, type SmallServers } from "./helpers/servers";
 
-const stateDir = mkdtempSync(path.join(tmpdir(), "lf-keeper-sh-"));
+let servers: SmallServers | undefined;
 let r: LocalRender;
-let sup: Supervisor;
 let nc: NatsConnection;
 let sys: NatsConnection;
 let jsm: JetStreamManager;
@@ -40,15 +35,15 @@ function startScript(onOut: (s: string) => void = (s) => (log += s)): ChildProce
   const script = leaderKeeperScript(r.spec, r.topo);
   assert.ok(script);
   const tls = r.layout.env.tlsFiles("client");
-  const creds = path.join(stateDir, "keeper-client.creds");
-  const sysCreds = path.join(stateDir, "keeper-sys.creds");
+  const creds = path.join(r.layout.stateDir, "keeper-client.creds");
+  const sysCreds = path.join(r.layout.stateDir, "keeper-sys.creds");
   writeSecret(creds, r.creds.users.client!.creds);
   writeSecret(sysCreds, r.creds.users.sys!.creds);
   const tb = r.nats.servers.filter((s) => s.site === "tb").map((s) => s.name);
   const others = r.nats.servers.filter((s) => s.site !== "tb").map((s) => s.name);
   const env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: stateDir,
+    HOME: r.layout.stateDir,
     [KEEPER_ENV.servers]: serverUrls(r, [...tb, ...others]).join(","),
     [KEEPER_ENV.creds]: creds,
     [KEEPER_ENV.sysCreds]: sysCreds,
@@ -65,24 +60,17 @@ function startScript(onOut: (s: string) => void = (s) => (log += s)): ChildProce
 
 describe("the clouds' leader keeper script (nats CLI) on the small example's servers", () => {
   before(async () => {
-    const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
-    raw.local = { basePort: 27000 + (process.pid % 9) * 100 };
-    r = await renderLocal(parseLattice(raw), "keeper-sh-test", stateDir);
-    sup = new Supervisor(stateDir);
-    await startServers(r, sup, { leafs: false });
+    servers = await startSmallServers("keeper-sh", 27000 + (process.pid % 9) * 100);
+    r = servers.r;
     nc = await connectLocal(r);
     sys = await connectLocal(r, { user: "sys" });
-    await ensureJetStream(r, nc);
     jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain });
   });
   after(async () => {
     if (keeper?.pid && pidAlive(keeper.pid)) keeper.kill("SIGKILL");
     await nc?.close();
     await sys?.close();
-    const pids = sup?.pids() ?? [];
-    await sup?.stopAll();
-    for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} still alive`);
-    rmSync(stateDir, { recursive: true, force: true });
+    await stopSmallServers(servers);
   });
 
   it("is a POSIX shell script (sh -n) that reads only its documented environment", () => {

@@ -3,22 +3,18 @@
  * kept at the tie-breaker site, and an election that puts one elsewhere is undone by the lattice itself.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { metaStepdownRequest, stepdownRequest } from "../../src/compile/leaders";
 import { connectLocal } from "../../src/local/client";
-import { ensureJetStream, startServers } from "../../src/local/lattice";
 import { startLeaderKeeper } from "../../src/local/leaders";
-import { renderLocal, type LocalRender } from "../../src/local/state";
-import { monitorJson, pidAlive, Supervisor, waitFor } from "../../src/local/supervisor";
-import { readStackConfig } from "../../src/model/load";
-import { parseLattice } from "../../src/model/validate";
+import type { LocalRender } from "../../src/local/state";
+import { monitorJson, waitFor, type Supervisor } from "../../src/local/supervisor";
+import { startSmallServers, stopSmallServers, type SmallServers } from "./helpers/servers";
 
-const stateDir = mkdtempSync(path.join(tmpdir(), "lf-leaders-"));
+let servers: SmallServers | undefined;
 let r: LocalRender;
 let sup: Supervisor;
 let nc: NatsConnection;
@@ -33,23 +29,16 @@ const metaLeader = async () =>
 
 describe("leader keeper (small example)", () => {
   before(async () => {
-    const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
-    raw.local = { basePort: 23000 + (process.pid % 9) * 100 };
-    r = await renderLocal(parseLattice(raw), "leaders-test", stateDir);
-    sup = new Supervisor(stateDir);
-    await startServers(r, sup, { leafs: false });
+    servers = await startSmallServers("leaders", 23000 + (process.pid % 9) * 100);
+    ({ r, sup } = servers);
     nc = await connectLocal(r);
     sys = await connectLocal(r, { user: "sys" });
-    await ensureJetStream(r, nc);
     jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain });
   });
   after(async () => {
     await nc?.close();
     await sys?.close();
-    const pids = sup?.pids() ?? [];
-    await sup?.stopAll();
-    for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} still alive`);
-    rmSync(stateDir, { recursive: true, force: true });
+    await stopSmallServers(servers);
   });
 
   it("once started, the bucket's and the meta group's leaders are at the tie-breaker site", async () => {

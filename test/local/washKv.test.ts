@@ -8,24 +8,18 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { hostSidecarConf } from "../../src/compile/wasmhost";
 import { renderConf } from "../../src/compile/natsconf";
-import { connectLocal } from "../../src/local/client";
-import { ensureJetStream, startServers } from "../../src/local/lattice";
-import { renderLocal, type LocalRender } from "../../src/local/state";
-import { pidAlive, Supervisor } from "../../src/local/supervisor";
-import { readStackConfig } from "../../src/model/load";
-import { parseLattice } from "../../src/model/validate";
+import type { LocalRender } from "../../src/local/state";
 import { natsServerBin } from "../../src/tools/pins";
+import { startSmallServers, stopSmallServers, type SmallServers } from "./helpers/servers";
 
-const stateDir = mkdtempSync(path.join(tmpdir(), "lf-washkv-"));
+let servers: SmallServers | undefined;
 let r: LocalRender;
-let sup: Supervisor;
 const sidecars: ChildProcess[] = [];
 
 /** The stream config async-nats 0.49.1 sends for `kv::Config { bucket, ..Default::default() }` (context.rs `kv_to_stream_config`). */
@@ -56,7 +50,7 @@ async function sidecar(mapped: boolean): Promise<NatsConnection> {
   conf.listen = "127.0.0.1:-1";
   delete conf.http;
   if (!mapped) for (const a of Object.values(conf.accounts as Record<string, Record<string, unknown>>)) delete a.mappings;
-  const file = path.join(stateDir, `sidecar-${mapped}.conf`);
+  const file = path.join(r.layout.stateDir, `sidecar-${mapped}.conf`);
   writeFileSync(file, renderConf(conf, "test sidecar"));
   const p = spawn(natsServerBin(), ["-c", file], { stdio: ["ignore", "ignore", "pipe"] });
   sidecars.push(p);
@@ -91,21 +85,12 @@ async function createAsWash(nc: NatsConnection, bucket: string): Promise<Record<
 
 describe("wash 2.7 keyvalue open of the stretched bucket, through the host's leaf sidecar", () => {
   before(async () => {
-    const raw = readStackConfig("stacks/Pulumi.small.yaml") as Record<string, unknown>;
-    raw.local = { basePort: 28000 + (process.pid % 9) * 100 };
-    r = await renderLocal(parseLattice(raw), "washkv-test", stateDir);
-    sup = new Supervisor(stateDir);
-    await startServers(r, sup, { leafs: false });
-    const nc = await connectLocal(r);
-    await ensureJetStream(r, nc);
-    await nc.close();
+    servers = await startSmallServers("washkv", 28000 + (process.pid % 9) * 100);
+    r = servers.r;
   });
   after(async () => {
     for (const p of sidecars) p.kill("SIGKILL");
-    const pids = sup?.pids() ?? [];
-    await sup?.stopAll();
-    for (const pid of pids) assert.equal(pidAlive(pid), false, `pid ${pid} still alive`);
-    rmSync(stateDir, { recursive: true, force: true });
+    await stopSmallServers(servers);
   });
 
   it("without the mappings wash reaches no JetStream, and its create would be refused: the bucket exists with the spec's settings", async () => {
