@@ -398,24 +398,8 @@ export function jetstreamObjects(spec: LatticeSpec, cloud: string): K8sObject[] 
         jsDomain: spec.jetstream.domain,
         preventDelete: true,
       };
-      // A bucket without direct gets is declared as its stream: NACK's KeyValue cannot turn them off.
-      if (p.kind === "kv" && cfg.allow_direct === false) {
-        return {
-          apiVersion: "jetstream.nats.io/v1beta2",
-          kind: "Stream",
-          metadata: meta,
-          spec: {
-            name: cfg.name,
-            subjects: cfg.subjects,
-            ...common,
-            maxMsgsPerSubject: cfg.max_msgs_per_subject ?? 1,
-            allowRollup: cfg.allow_rollup_hdrs === true,
-            denyDelete: cfg.deny_delete === true,
-            ...(cfg.duplicate_window ? { duplicateWindow: goDuration(cfg.duplicate_window) } : {}),
-          },
-        };
-      }
-      if (p.kind === "kv") {
+      // A bucket without direct gets is declared as its stream (below): NACK's KeyValue cannot turn them off.
+      if (p.kind === "kv" && cfg.allow_direct !== false) {
         return {
           apiVersion: "jetstream.nats.io/v1beta2",
           kind: "KeyValue",
@@ -437,6 +421,8 @@ export function jetstreamObjects(spec: LatticeSpec, cloud: string): K8sObject[] 
           ...(cfg.max_msgs_per_subject ? { maxMsgsPerSubject: cfg.max_msgs_per_subject } : {}),
           ...(cfg.allow_direct ? { allowDirect: true } : {}),
           ...(cfg.mirror_direct ? { mirrorDirect: true } : {}),
+          ...(cfg.allow_rollup_hdrs ? { allowRollup: true } : {}),
+          ...(cfg.deny_delete ? { denyDelete: true } : {}),
         },
       };
     });
