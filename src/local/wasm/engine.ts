@@ -171,7 +171,6 @@ export class WasmPool {
   private counters = { restarts: 0, served: 0, errors: 0 };
   private maxSize = 1;
   private growing = false;
-  private pumpScheduled = false;
   private kv?: ReturnType<typeof washKv>;
 
   private constructor(
@@ -311,19 +310,6 @@ export class WasmPool {
     void fresh.ready.then(() => this.pump());
   }
 
-  /**
-   * Pump once the current task is done: the NATS client delivers every message of a socket read in one task, so
-   * they reach the workers as batches (one postMessage each) instead of one message each.
-   */
-  private schedulePump(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
-  }
-
   /** Hand queued requests to idle workers, shared out evenly, at most MAX_BATCH per worker and message. */
   private pump(): void {
     const idle = this.slots.filter((s) => s.batch.length === 0 && s.live);
@@ -365,7 +351,7 @@ export class WasmPool {
     return new Promise((resolve) => {
       const copy = { subject: msg.subject, body: new Uint8Array(msg.body), ...(msg.replyTo !== undefined ? { replyTo: msg.replyTo } : {}) };
       this.queue.push({ id: this.nextId++, msg: copy, resolve, started: performance.now() });
-      this.schedulePump();
+      this.pump();
     });
   }
 
