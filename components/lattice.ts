@@ -5,16 +5,15 @@
  * outputs), wasmCloud operator and hosts, Krustlet and runtime-class node pools, workloads, streams and
  * buckets. The validated spec is registered as the component's input (`spec`) so policies can read it.
  */
-import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups, type NatsReleaseGroup } from "../src/compile/helm";
+import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups } from "../src/compile/helm";
 import { kubernetesEnv, releaseTlsNames, type K8sEnvOptions } from "../src/compile/k8senv";
 import { jetstreamObjects, namespaces } from "../src/compile/kubernetes";
 import { planLeaders } from "../src/compile/leaders";
 import { compileNats, type CompiledNats } from "../src/compile/nats";
 import { hostSidecarText } from "../src/compile/wasmhost";
 import type { LatticeSpec } from "../src/model/schema";
-import { topologyOf, type Topology } from "../src/model/topology";
+import { topologyOf } from "../src/model/topology";
 import { AwsSite } from "./awsSite";
 import { applyObject, objectResourceName, type KubeSite } from "./common";
 import { LatticeCredentials, type TlsSubject } from "./credentials";
@@ -23,13 +22,11 @@ import { GcpSite } from "./gcpSite";
 import { HubCluster } from "./hubCluster";
 import { JetStreamAssets } from "./jetstreamAssets";
 import { LeaderKeeper } from "./leaderKeeper";
-import { KrustletPool } from "./krustletPool";
 import { HUB_LB, NatsExposure } from "./natsExposure";
-import { RuntimeClassPool } from "./runtimeClassPool";
 import { TieBreakerSite } from "./tieBreakerSite";
 import { WasmcloudOperator } from "./wasmcloudOperator";
 import { WasmHostPool } from "./wasmHostPool";
-import { Workloads } from "./workloads";
+import { createNodePools, createWorkloads, type Ctx, type Exposure, type Sites, type SiteKind, type WasmDeps } from "./latticeSteps";
 
 export interface LatticeArgs {
   /** The validated spec (`parseLattice`). */
@@ -68,33 +65,6 @@ export interface CloudEndpoints {
   readonly gateway: pulumi.Output<string>;
   /** Secret. */
   readonly kubeconfig: pulumi.Output<string>;
-}
-
-type SiteKind = { kind: "aws"; site: AwsSite } | { kind: "gcp"; site: GcpSite } | { kind: "existing" };
-type WasmDeps = Partial<Record<"wasmcloud" | "krustlet" | "wasmedge", pulumi.Resource[]>>;
-
-/** What every construction step reads: the spec and what is derived from it once. */
-interface Ctx {
-  readonly name: string;
-  readonly args: LatticeArgs;
-  readonly spec: LatticeSpec;
-  readonly topo: Topology;
-  readonly groups: NatsReleaseGroup[];
-  readonly natsCidrs: string[];
-  readonly o: pulumi.CustomResourceOptions;
-}
-
-interface Sites {
-  readonly sites: Record<string, KubeSite>;
-  readonly kinds: Record<string, SiteKind>;
-  readonly providers: Record<string, k8s.Provider>;
-  readonly egress: pulumi.Output<string[]>;
-}
-
-interface Exposure {
-  readonly hubAddresses: Record<string, pulumi.Output<string[]>>;
-  readonly memberAddresses: Record<string, pulumi.Output<string>>;
-  readonly envOptions: pulumi.Output<K8sEnvOptions>;
 }
 
 export class Lattice extends pulumi.ComponentResource {
@@ -136,7 +106,7 @@ export class Lattice extends pulumi.ComponentResource {
       (id) => creds.pem(id),
     );
     const wasmDeps = this.createWasm(ctx, sites, nsRes, hubs, creds, exposure);
-    this.createWorkloads(ctx, sites, wasmDeps);
+    createWorkloads(ctx, sites, wasmDeps);
     this.publishEndpoints(ctx, sites, exposure);
     this.registerOutputs({ latticeName: this.latticeName, clouds: this.clouds });
   }
@@ -376,7 +346,7 @@ export class Lattice extends pulumi.ComponentResource {
           );
         }
       }
-      this.createNodePools(ctx, c.name, sites, deps);
+      createNodePools(ctx, c.name, sites, deps);
       if (jetstreamObjects(spec, c.name).length > 0) {
         new JetStreamAssets(
           `${name}-${c.name}-jetstream`,
@@ -390,53 +360,6 @@ export class Lattice extends pulumi.ComponentResource {
       }
     }
     return wasmDeps;
-  }
-
-  /** Krustlet and runtime-class node pools of one cloud. */
-  private createNodePools(
-    { name, args, spec, o }: Ctx,
-    cloud: string,
-    sites: Sites,
-    deps: Record<"wasmcloud" | "krustlet" | "wasmedge", pulumi.Resource[]>,
-  ): void {
-    const c = spec.clouds.find((x) => x.name === cloud)!;
-    const p = sites.providers[cloud]!;
-    const kind = sites.kinds[cloud]!;
-    for (const pool of c.nodePools) {
-      if (pool.kind === "krustlet") {
-        if (kind.kind === "existing") {
-          throw new Error(
-            `Lattice ${name}: clouds.${c.name}.nodePools.${pool.name}: Krustlet pools need a cluster latticeform creates (not existingKubeconfig)`,
-          );
-        }
-        const kp = new KrustletPool(`${name}-${c.name}-${pool.name}`, { spec, cloud: c.name, pool, site: kind, provider: p }, o);
-        deps.krustlet.push(kp.ready);
-      } else {
-        const rp = new RuntimeClassPool(
-          `${name}-${c.name}-${pool.name}`,
-          { spec, cloud: c.name, pool, site: kind, provider: p, sha256: args.shimSha256 },
-          o,
-        );
-        if (pool.runtime === "wasmedge") deps.wasmedge.push(rp.ready);
-      }
-    }
-  }
-
-  /** The workloads of every cloud, once their runtimes exist. */
-  private createWorkloads({ name, args, spec, o }: Ctx, sites: Sites, wasmDeps: Record<string, WasmDeps>): void {
-    for (const c of spec.clouds) {
-      new Workloads(
-        `${name}-${c.name}-workloads`,
-        {
-          spec,
-          cloud: c.name,
-          provider: sites.providers[c.name]!,
-          registry: args.registry ?? "ghcr.io/latticeform",
-          dependsOn: wasmDeps[c.name],
-        },
-        o,
-      );
-    }
   }
 
   /** What a drill needs to reach each cloud. */
