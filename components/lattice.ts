@@ -8,7 +8,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { natsAuthInclude, natsHelmValues, natsIdentityFiles, natsReleaseGroups } from "../src/compile/helm";
 import { kubernetesEnv, releaseTlsNames, type K8sEnvOptions } from "../src/compile/k8senv";
-import { jetstreamObjects, namespaces } from "../src/compile/kubernetes";
+import { jetstreamObjects } from "../src/compile/jetstreamObjects";
+import { namespaces } from "../src/compile/kubernetes";
 import { planLeaders } from "../src/compile/leaders";
 import { compileNats, type CompiledNats } from "../src/compile/nats";
 import { hostSidecarText } from "../src/compile/wasmhost";

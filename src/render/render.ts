@@ -26,7 +26,6 @@ import {
   WASM_NAMESPACE,
   CLOSED_SOURCE_RANGE,
   hubLoadBalancer,
-  jetstreamObjects,
   memberLoadBalancer,
   namespaces,
   natsIdentityConfigMap,
@@ -37,6 +36,7 @@ import {
   workloadObjects,
   type K8sObject,
 } from "../compile/kubernetes";
+import { jetstreamObjects } from "../compile/jetstreamObjects";
 import { hubClientUrl, leaderKeeperCredsSecret, leaderKeeperObjects } from "../compile/keeperObjects";
 import { compileNats, type CompiledNats, type CompileEnv } from "../compile/nats";
 import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../compile/storage";

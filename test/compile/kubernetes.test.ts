@@ -3,15 +3,8 @@ import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { buildCredentials } from "../../src/compile/credentials";
 import { kubernetesEnv } from "../../src/compile/k8senv";
-import {
-  hubLoadBalancer,
-  jetstreamObjects,
-  KRUSTLET_TAINTS,
-  runtimeTaint,
-  WASM_ARCH,
-  workloadObjects,
-  type K8sObject,
-} from "../../src/compile/kubernetes";
+import { hubLoadBalancer, KRUSTLET_TAINTS, runtimeTaint, WASM_ARCH, workloadObjects, type K8sObject } from "../../src/compile/kubernetes";
+import { jetstreamObjects } from "../../src/compile/jetstreamObjects";
 import { compileNats } from "../../src/compile/nats";
 import { hostSidecarConf } from "../../src/compile/wasmhost";
 import { pathArtifactFacts } from "../../src/oci/facts";
