@@ -15,7 +15,7 @@ import { eksKubeconfig } from "../src/compile/kubernetes";
 import type { ReservedAddress } from "../src/compile/kubernetes";
 import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../src/compile/storage";
 import type { Access, Cloud } from "../src/model/schema";
-import { awsTags, type KubeSite, type LbAddress } from "./common";
+import { assumeRole, awsTags, type KubeSite, type LbAddress } from "./common";
 
 export interface AwsSiteArgs {
   /** The cloud, from the validated spec (provider `aws`). */
@@ -58,13 +58,6 @@ export interface AwsSiteArgs {
 }
 
 const POLICY = "arn:aws:iam::aws:policy/";
-
-function assumeRole(service: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
-  });
-}
 
 export class AwsSite extends pulumi.ComponentResource implements KubeSite {
   public readonly provider: k8s.Provider;

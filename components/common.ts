@@ -102,3 +102,11 @@ export function applySecret(
     opts,
   );
 }
+
+/** IAM trust policy letting an AWS service (`ec2.amazonaws.com`, ...) assume a role. */
+export function assumeRole(service: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+  });
+}

@@ -17,7 +17,7 @@ import { awsNodeNameRegex, csrApproverValues, gcpNodeNameRegex, KUBELET_CSR_APPR
 import { eksKubeconfig, KRUSTLET_TAINTS } from "../src/compile/kubernetes";
 import type { Cloud, LatticeSpec, NodePool } from "../src/model/schema";
 import type { AwsSite } from "./awsSite";
-import { awsTags, gcpLabels } from "./common";
+import { assumeRole, awsTags, gcpLabels } from "./common";
 import type { GcpSite } from "./gcpSite";
 
 export interface KrustletPoolArgs {
@@ -101,10 +101,7 @@ export class KrustletPool extends pulumi.ComponentResource {
     const role = new aws.iam.Role(
       `${name}-role`,
       {
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
+        assumeRolePolicy: assumeRole("ec2.amazonaws.com"),
         tags: tags("krustlet-role"),
       },
       o,

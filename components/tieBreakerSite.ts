@@ -15,7 +15,7 @@ import { tieBreakerBootScript, tieBreakerConfPath, tieBreakerSecretIds } from ".
 import { TLS_MOUNT } from "../src/compile/k8senv";
 import type { LatticeSpec } from "../src/model/schema";
 import type { ServerNode } from "../src/model/topology";
-import { awsTags, gcpLabels } from "./common";
+import { assumeRole, awsTags, gcpLabels } from "./common";
 import { enableApis } from "./gcpSite";
 import type { PemSet } from "./credentials";
 
@@ -163,10 +163,7 @@ export class TieBreakerSite extends pulumi.ComponentResource {
       const role = new aws.iam.Role(
         `${name}-role`,
         {
-          assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-          }),
+          assumeRolePolicy: assumeRole("ec2.amazonaws.com"),
           tags: tags("nats-role"),
         },
         o,
