@@ -4,7 +4,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { K8sObject, ReservedAddress } from "../src/compile/kubernetes";
+import { tlsSecret, type K8sObject, type ReservedAddress } from "../src/compile/kubernetes";
+import type { PemSet } from "./credentials";
 
 /** Tags of every taggable AWS resource: the spec's tags plus the lattice and role. */
 export function awsTags(tags: Readonly<Record<string, string>>, lattice: string, role: string): Record<string, string> {
@@ -101,6 +102,18 @@ export function applySecret(
     },
     opts,
   );
+}
+
+/** A `kubernetes.io/tls` Secret `secretName` in `namespace` holding a certificate, its key and the lattice CA. */
+export function applyTlsSecret(
+  name: string,
+  secretName: string,
+  namespace: string,
+  pem: PemSet,
+  opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Secret {
+  const obj = pulumi.all([pem.cert, pem.key, pem.ca]).apply(([cert, key, ca]) => tlsSecret(secretName, namespace, { cert, key, ca }));
+  return applySecret(name, obj, { name: secretName, namespace }, opts);
 }
 
 /** IAM trust policy letting an AWS service (`ec2.amazonaws.com`, ...) assume a role. */

@@ -9,9 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { AUTH_FILE, NATS_CHART, natsSecretNames, type NatsReleaseGroup } from "../src/compile/helm";
 import { NATS_NAMESPACE } from "../src/compile/k8senv";
 import { hubClientUrl } from "../src/compile/keeperObjects";
-import { natsIdentityConfigMap, natsNodeReader, secret, tlsSecret } from "../src/compile/kubernetes";
+import { natsIdentityConfigMap, natsNodeReader, secret } from "../src/compile/kubernetes";
 import type { LatticeSpec } from "../src/model/schema";
-import { applyObject, applySecret, objectResourceName } from "./common";
+import { applyObject, applySecret, applyTlsSecret, objectResourceName } from "./common";
 import type { PemSet } from "./credentials";
 
 export interface HubClusterArgs {
@@ -45,10 +45,7 @@ export class HubCluster extends pulumi.ComponentResource {
     super("latticeform:nats:HubCluster", name, { cluster: args.group.cluster, cloud: args.group.cloud, release: args.group.release }, opts);
     const o = { parent: this, provider: args.provider, dependsOn: args.dependsOn ?? [] };
     const names = natsSecretNames(args.group.release);
-    const tlsObj = pulumi
-      .all([args.tls.cert, args.tls.key, args.tls.ca])
-      .apply(([cert, key, ca]) => tlsSecret(names.tls, NATS_NAMESPACE, { cert, key, ca }));
-    const tlsRes = applySecret(`${name}-tls`, tlsObj, { name: names.tls, namespace: NATS_NAMESPACE }, o);
+    const tlsRes = applyTlsSecret(`${name}-tls`, names.tls, NATS_NAMESPACE, args.tls, o);
     const authObj = pulumi.output(args.authInclude).apply((text) => secret(names.auth, NATS_NAMESPACE, { [AUTH_FILE]: text }));
     const authRes = applySecret(`${name}-auth`, authObj, { name: names.auth, namespace: NATS_NAMESPACE }, o);
     const idObj = pulumi.output(args.identityFiles).apply((files) => natsIdentityConfigMap(args.spec, args.group, files));

@@ -9,9 +9,9 @@ import type { Credentials } from "../src/compile/credentials";
 import { NACK_CHART, nackValues } from "../src/compile/helm";
 import { NATS_NAMESPACE } from "../src/compile/k8senv";
 import { jetstreamObjects } from "../src/compile/jetstreamObjects";
-import { secret, tlsSecret } from "../src/compile/kubernetes";
+import { secret } from "../src/compile/kubernetes";
 import type { LatticeSpec } from "../src/model/schema";
-import { applyObject, applySecret, objectResourceName } from "./common";
+import { applyObject, applySecret, applyTlsSecret, objectResourceName } from "./common";
 import type { PemSet } from "./credentials";
 
 export interface JetStreamAssetsArgs {
@@ -48,14 +48,7 @@ export class JetStreamAssets extends pulumi.ComponentResource {
       { name: credsName, namespace: NATS_NAMESPACE },
       o,
     );
-    const tls = applySecret(
-      `${name}-tls`,
-      pulumi
-        .all([args.tls.cert, args.tls.key, args.tls.ca])
-        .apply(([cert, key, ca]) => tlsSecret(tlsName, NATS_NAMESPACE, { cert, key, ca })),
-      { name: tlsName, namespace: NATS_NAMESPACE },
-      o,
-    );
+    const tls = applyTlsSecret(`${name}-tls`, tlsName, NATS_NAMESPACE, args.tls, o);
     const nack = new k8s.helm.v3.Release(
       `${name}-nack`,
       {

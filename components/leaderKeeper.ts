@@ -9,10 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Credentials } from "../src/compile/credentials";
 import { NATS_NAMESPACE } from "../src/compile/k8senv";
 import { KEEPER_NAMES, leaderKeeperCredsSecret, leaderKeeperObjects } from "../src/compile/keeperObjects";
-import { tlsSecret } from "../src/compile/kubernetes";
 import type { LatticeSpec } from "../src/model/schema";
 import type { Topology } from "../src/model/topology";
-import { applyObject, applySecret, objectResourceName } from "./common";
+import { applyObject, applySecret, applyTlsSecret, objectResourceName } from "./common";
 import type { PemSet } from "./credentials";
 
 export interface LeaderKeeperArgs {
@@ -50,14 +49,7 @@ export class LeaderKeeper extends pulumi.ComponentResource {
       { name: KEEPER_NAMES.creds, namespace: NATS_NAMESPACE },
       o,
     );
-    const tls = applySecret(
-      `${name}-tls`,
-      pulumi
-        .all([args.tls.cert, args.tls.key, args.tls.ca])
-        .apply(([cert, key, ca]) => tlsSecret(KEEPER_NAMES.tls, NATS_NAMESPACE, { cert, key, ca })),
-      { name: KEEPER_NAMES.tls, namespace: NATS_NAMESPACE },
-      o,
-    );
+    const tls = applyTlsSecret(`${name}-tls`, KEEPER_NAMES.tls, NATS_NAMESPACE, args.tls, o);
     const objs = leaderKeeperObjects(args.spec, args.topology, args.cloud, args.serverUrl);
     for (const obj of objs) applyObject(objectResourceName(name, obj), obj, { ...o, dependsOn: [...o.dependsOn, creds, tls] });
     this.objects = objs.map((x) => `${x.kind}/${x.metadata.name}`);

@@ -7,11 +7,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Credentials } from "../src/compile/credentials";
-import { WASM_NAMESPACE, tlsSecret } from "../src/compile/kubernetes";
+import { WASM_NAMESPACE } from "../src/compile/kubernetes";
 import { hostCredsSecret, hostDeployment, hostLeafSecret, hostSecretNames } from "../src/compile/wasmhost";
 import type { LatticeSpec } from "../src/model/schema";
 import type { HostNode, Topology } from "../src/model/topology";
-import { applyObject, applySecret } from "./common";
+import { applyObject, applySecret, applyTlsSecret } from "./common";
 import type { PemSet } from "./credentials";
 
 export interface WasmHostPoolArgs {
@@ -51,14 +51,7 @@ export class WasmHostPool extends pulumi.ComponentResource {
       const names = hostSecretNames(h);
       const pem = args.tls(h);
       const deps: pulumi.Resource[] = [];
-      deps.push(
-        applySecret(
-          `${name}-${h.name}-tls`,
-          pulumi.all([pem.cert, pem.key, pem.ca]).apply(([cert, key, ca]) => tlsSecret(names.tls, WASM_NAMESPACE, { cert, key, ca })),
-          { name: names.tls, namespace: WASM_NAMESPACE },
-          o,
-        ),
-      );
+      deps.push(applyTlsSecret(`${name}-${h.name}-tls`, names.tls, WASM_NAMESPACE, pem, o));
       const credsObj = args.credentials.apply((c) => hostCredsSecret(args.spec, h, c));
       deps.push(applySecret(`${name}-${h.name}-creds`, credsObj, { name: names.creds, namespace: WASM_NAMESPACE }, o));
       const leafObj = leafConfs.apply((c) => {
