@@ -1,4 +1,5 @@
 /** Entry point of the leader keeper process: `node leaderKeeperMain.ts <stateDir>` (see leaders.ts). */
+import { runMain, stopWithSupervisor } from "./childProcess";
 import { LeaderKeeper } from "./leaders";
 import { openLocal } from "./state";
 
@@ -8,15 +9,7 @@ async function main(): Promise<void> {
   const r = await openLocal(stateDir);
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} [leaders] ${line}\n`);
   const keeper = new LeaderKeeper(r, undefined, { log });
-  const stop = async () => {
-    await keeper.stop();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop());
-  process.on("SIGINT", () => void stop());
-  // The supervisor closing our stdin (its own exit) stops us too.
-  process.stdin.on("end", () => void stop());
-  process.stdin.resume();
+  stopWithSupervisor(() => keeper.stop());
   const t0 = Date.now();
   await keeper.start();
   const placed = await keeper.placed(15000);
@@ -27,7 +20,4 @@ async function main(): Promise<void> {
   log("ready");
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`leader keeper failed: ${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
+runMain("leader keeper", main);

@@ -5,12 +5,13 @@
  * replica there is current. In the local lattice it runs as its own process at the leader site (`leaders` in
  * the supervisor); in the clouds the same program runs on the tie-breaker VMs (ARCHITECTURE.md).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { metaStepdownRequest, planLeaders, stepdownRequest, type LeaderPlan } from "../compile/leaders";
 import { REPO_ROOT } from "../paths";
+import { bundledCommand } from "./bundle";
 import { connectLocal } from "./client";
 import { siteGid } from "./sites";
 import type { LocalRender } from "./state";
@@ -144,49 +145,19 @@ export class LeaderKeeper {
 }
 
 const KEEPER_MAIN = path.join(REPO_ROOT, "src", "local", "leaderKeeperMain.ts");
-const KEEPER_BUNDLE = path.join(REPO_ROOT, "node_modules", ".cache", "latticeform", "leader-keeper.cjs");
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : /\.(ts|json)$/.test(e.name) ? statSync(p).mtimeMs : 0);
-  }
-  return newest;
-}
-
-/** Node arguments that start the keeper: an esbuild bundle (as the hosts', no TypeScript compile per start), else tsx. */
-export function keeperCommand(): string[] {
-  try {
-    if (!existsSync(KEEPER_BUNDLE) || statSync(KEEPER_BUNDLE).mtimeMs < newestSource(path.join(REPO_ROOT, "src"))) {
-      const esbuild = require("esbuild") as typeof import("esbuild");
-      mkdirSync(path.dirname(KEEPER_BUNDLE), { recursive: true });
-      const tmp = `${KEEPER_BUNDLE}.${process.pid}.tmp`;
-      esbuild.buildSync({
-        entryPoints: [KEEPER_MAIN],
-        bundle: true,
-        platform: "node",
-        format: "cjs",
-        target: "node20",
-        outfile: tmp,
-        logLevel: "silent",
-      });
-      renameSync(tmp, KEEPER_BUNDLE);
-    }
-    return [KEEPER_BUNDLE];
-  } catch {
-    return ["--import", "tsx", KEEPER_MAIN];
-  }
-}
-
 /** Start the keeper as a process of the leader site (its group id), when the lattice keeps leaders; resolves when it runs. */
 export async function startLeaderKeeper(r: LocalRender, sup: Supervisor, timeoutMs = 30000): Promise<ManagedProcess | undefined> {
   const plan = planLeaders(r.spec, r.topo);
   if (!plan) return undefined;
-  const p = sup.spawnProcess("leader-keeper", process.execPath, [...keeperCommand(), r.layout.stateDir], {
-    pipeStdin: true,
-    gid: siteGid(r, plan.site),
-  });
+  const p = sup.spawnProcess(
+    "leader-keeper",
+    process.execPath,
+    [...bundledCommand({ entry: KEEPER_MAIN, name: "leader-keeper.cjs" }), r.layout.stateDir],
+    {
+      pipeStdin: true,
+      gid: siteGid(r, plan.site),
+    },
+  );
   let exited = false;
   void p.exited.then(() => (exited = true));
   const ok = await waitFor(() => exited || /\] ready$/m.test(readFileSync(p.logFile, "utf8")), timeoutMs, 50);

@@ -1,4 +1,5 @@
 /** Entry point of one Wasm host process: `node --import tsx src/local/host/main.ts <stateDir> <host>`. */
+import { runMain, stopWithSupervisor } from "../childProcess";
 import { openLocal } from "../state";
 import { WasmHost } from "./host";
 
@@ -10,23 +11,9 @@ async function main(): Promise<void> {
   if (!node) throw new Error(`no host ${hostName} in the lattice (have ${r.topo.hosts.map((h) => h.name).join(", ")})`);
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} [${hostName}] ${line}\n`);
   const host = new WasmHost(r, node, log);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await host.stop();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop());
-  process.on("SIGINT", () => void stop());
-  // The supervisor closing our stdin (its own exit) stops us too: no orphaned hosts.
-  process.stdin.on("end", () => void stop());
-  process.stdin.resume();
+  stopWithSupervisor(() => host.stop());
   await host.start();
   log("ready");
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`host failed: ${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
+runMain("host", main);
