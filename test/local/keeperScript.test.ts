@@ -7,29 +7,23 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { KEEPER_ENV, leaderKeeperScript } from "../../src/compile/keeperScript";
-import { metaStepdownRequest, stepdownRequest } from "../../src/compile/leaders";
+import { stepdownRequest } from "../../src/compile/leaders";
 import { connectLocal, serverUrls } from "../../src/local/client";
 import { writeSecret, type LocalRender } from "../../src/local/state";
-import { monitorJson, pidAlive, waitFor } from "../../src/local/supervisor";
+import { pidAlive, waitFor } from "../../src/local/supervisor";
 import { natsCliBin } from "../../src/tools/pins";
+import { leaderReader, moveLeaders } from "./helpers/leaders";
 import { startSmallServers, stopSmallServers, type SmallServers } from "./helpers/servers";
 
 let servers: SmallServers | undefined;
 let r: LocalRender;
 let nc: NatsConnection;
 let sys: NatsConnection;
-let jsm: JetStreamManager;
+let leaders: Awaited<ReturnType<typeof leaderReader>>;
 let keeper: ChildProcess | undefined;
 let log = "";
-
-const siteOf = (server: string | undefined) => r.topo.servers.find((s) => s.name === server)?.site;
-const bucketLeader = async () => (await jsm.streams.info("KV_balances").catch(() => undefined))?.cluster?.leader;
-const metaLeader = async () =>
-  (await monitorJson<{ meta_cluster?: { leader?: string } }>(r.nats.servers[0]!.monitorPort, "/jsz").catch(() => undefined))?.meta_cluster
-    ?.leader;
 
 function startScript(onOut: (s: string) => void = (s) => (log += s)): ChildProcess {
   const script = leaderKeeperScript(r.spec, r.topo);
@@ -64,7 +58,7 @@ describe("the clouds' leader keeper script (nats CLI) on the small example's ser
     r = servers.r;
     nc = await connectLocal(r);
     sys = await connectLocal(r, { user: "sys" });
-    jsm = await jetstreamManager(nc, { domain: r.spec.jetstream.domain });
+    leaders = await leaderReader(r, nc);
   });
   after(async () => {
     if (keeper?.pid && pidAlive(keeper.pid)) keeper.kill("SIGKILL");
@@ -88,21 +82,16 @@ describe("the clouds' leader keeper script (nats CLI) on the small example's ser
   it("places both leaders at the tie-breaker site, then brings them back after they were moved away", async () => {
     // Start from leaders in the clouds, as an election after a restart might leave them.
     const away = stepdownRequest(r.spec, "KV_balances", ["cloud:aws"]);
-    if (siteOf(await bucketLeader()) !== "aws") await nc.request(away.subject, away.body, { timeout: 5000 });
+    if (leaders.siteOf((await leaders.read()).bucket) !== "aws") await nc.request(away.subject, away.body, { timeout: 5000 });
     keeper = startScript();
-    const placed = await waitFor(async () => siteOf(await bucketLeader()) === "tb" && siteOf(await metaLeader()) === "tb", 20000, 200);
-    assert.ok(placed, `not placed within 20 s: bucket ${await bucketLeader()}, meta ${await metaLeader()}\n${log}`);
+    const placed = await waitFor(() => leaders.bothAt("tb"), 20000, 200);
+    assert.ok(placed, `not placed within 20 s: ${JSON.stringify(await leaders.read())}\n${log}`);
     assert.ok(await waitFor(() => /every kept leader at the site/.test(log), 5000, 100), log);
     // An election elsewhere, without anyone asking the keeper.
-    const again = stepdownRequest(r.spec, "KV_balances", ["cloud:gcp"]);
-    const res = JSON.parse((await nc.request(again.subject, again.body, { timeout: 5000 })).string()) as { success?: boolean };
-    assert.equal(res.success, true, JSON.stringify(res));
-    const meta = metaStepdownRequest(["cloud:aws"]);
-    const mres = JSON.parse((await sys.request(meta.subject, meta.body, { timeout: 5000 })).string()) as { success?: boolean };
-    assert.equal(mres.success, true, JSON.stringify(mres));
+    await moveLeaders(r, nc, sys, "gcp", "aws");
     const t0 = Date.now();
-    const back = await waitFor(async () => siteOf(await bucketLeader()) === "tb" && siteOf(await metaLeader()) === "tb", 20000, 200);
-    assert.ok(back, `not back at tb after 20 s: bucket ${await bucketLeader()}, meta ${await metaLeader()}\n${log}`);
+    const back = await waitFor(() => leaders.bothAt("tb"), 20000, 200);
+    assert.ok(back, `not back at tb after 20 s: ${JSON.stringify(await leaders.read())}\n${log}`);
     assert.match(log, /KV_balances: leader \S+ asked to step down to tb: done/);
     assert.match(log, /\$meta: leader \S+ asked to step down to tb: done/);
     console.log(`script keeper: leaders back at tb ${Date.now() - t0} ms after they were moved away`);
@@ -112,11 +101,11 @@ describe("the clouds' leader keeper script (nats CLI) on the small example's ser
     let out = "";
     const second = startScript((s) => (out += s));
     try {
-      const before = { bucket: await bucketLeader(), meta: await metaLeader() };
+      const before = await leaders.read();
       assert.ok(await waitFor(() => /every kept leader at the site/.test(out), 10000, 100), out);
       await new Promise((res) => setTimeout(res, 3000));
       assert.doesNotMatch(out, /asked to step down/);
-      assert.deepEqual({ bucket: await bucketLeader(), meta: await metaLeader() }, before);
+      assert.deepEqual(await leaders.read(), before);
     } finally {
       second.kill("SIGKILL");
     }
