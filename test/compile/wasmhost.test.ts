@@ -5,7 +5,7 @@
  * mounts it, then run: a client with TLS and no credentials (what wash sends) is accepted on loopback.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -23,6 +23,7 @@ import type { LatticeSpec } from "../../src/model/schema";
 import { topologyOf } from "../../src/model/topology";
 import { parseLattice } from "../../src/model/validate";
 import { natsServerBin } from "../../src/tools/pins";
+import { spawnNatsServer } from "../local/helpers/natsServer";
 import { schemaProblems } from "./k8sSchema";
 
 const run = promisify(execFile);
@@ -206,20 +207,8 @@ describe("wasmCloud host pods (wash 2.7 + leaf sidecar)", () => {
     const conf = path.join(root, "leaf.conf");
     writeFileSync(conf, text);
     await run(natsServerBin(), ["-t", "-c", conf]);
-    const proc = spawn(natsServerBin(), ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+    const { proc, port } = await spawnNatsServer(conf);
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let buf = "";
-        const timer = setTimeout(() => reject(new Error(`sidecar did not listen: ${buf}`)), 10_000);
-        proc.stderr.on("data", (d: Buffer) => {
-          buf += d.toString();
-          const m = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(buf);
-          if (m) {
-            clearTimeout(timer);
-            resolve(Number(m[1]));
-          }
-        });
-      });
       const nc = await connect({ servers: `tls://127.0.0.1:${port}`, tls: { caFile: path.join(certDir, "ca.crt") }, timeout: 5000 });
       const sub = nc.subscribe("wasmbus.probe", { max: 1 });
       nc.publish("wasmbus.probe", "x");

@@ -7,7 +7,7 @@
  * gets and conditional updates work. Run inside `unshare -n` (fixed loopback ports).
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -15,7 +15,8 @@ import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { hostSidecarConf } from "../../src/compile/wasmhost";
 import { renderConf } from "../../src/compile/natsconf";
 import type { LocalRender } from "../../src/local/state";
-import { natsServerBin } from "../../src/tools/pins";
+
+import { spawnNatsServer } from "./helpers/natsServer";
 import { startSmallServers, stopSmallServers, type SmallServers } from "./helpers/servers";
 
 let servers: SmallServers | undefined;
@@ -52,20 +53,8 @@ async function sidecar(mapped: boolean): Promise<NatsConnection> {
   if (!mapped) for (const a of Object.values(conf.accounts as Record<string, Record<string, unknown>>)) delete a.mappings;
   const file = path.join(r.layout.stateDir, `sidecar-${mapped}.conf`);
   writeFileSync(file, renderConf(conf, "test sidecar"));
-  const p = spawn(natsServerBin(), ["-c", file], { stdio: ["ignore", "ignore", "pipe"] });
-  sidecars.push(p);
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = "";
-    const timer = setTimeout(() => reject(new Error(`sidecar did not listen: ${buf}`)), 10_000);
-    p.stderr!.on("data", (d: Buffer) => {
-      buf += d.toString();
-      const m = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(buf);
-      if (m && /Leafnode connection created/.test(buf)) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
+  const { proc, port } = await spawnNatsServer(file, /Leafnode connection created/);
+  sidecars.push(proc);
   const tls = r.layout.env.tlsFiles("client");
   // wash: TLS, no credentials (the sidecar's no_auth_user binds it to the account).
   return connect({
