@@ -7,8 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AUTH_FILE, NATS_CHART, natsSecretNames, type NatsReleaseGroup } from "../src/compile/helm";
-import { NATS_NAMESPACE } from "../src/compile/k8senv";
-import { hubClientUrl } from "../src/compile/keeperObjects";
+import { hubClientUrl, NATS_NAMESPACE } from "../src/compile/k8senv";
 import { natsIdentityConfigMap, natsNodeReader, secret } from "../src/compile/kubernetes";
 import type { LatticeSpec } from "../src/model/schema";
 import { applyObject, applySecret, applyTlsSecret, objectResourceName } from "./common";

@@ -11,6 +11,12 @@ import { topologyOf, type ClusterNode, type ServerNode, type Topology } from "..
 import type { CompileEnv, Endpoint } from "./nats";
 
 export const NATS_NAMESPACE = "nats";
+
+/** The in-cluster client URL of a cloud's hub release (what the keeper, and any pod of the cloud, dials). */
+export function hubClientUrl(spec: LatticeSpec, cloud: string, release: string): string {
+  const port = spec.clouds.find((c) => c.name === cloud)!.hub.ports.client;
+  return `tls://${release}.${NATS_NAMESPACE}.svc.cluster.local:${port}`;
+}
 export const TLS_MOUNT = "/etc/nats-certs";
 export const CREDS_MOUNT = "/etc/nats-creds";
 export const JS_STORE = "/data/jetstream";

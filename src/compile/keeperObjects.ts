@@ -23,12 +23,6 @@ export const KEEPER_NAMES = {
   tls: "latticeform-leader-keeper-tls",
 } as const;
 
-/** The in-cluster client URL of a cloud's hub release (what the keeper, and any pod of the cloud, dials). */
-export function hubClientUrl(spec: LatticeSpec, cloud: string, release: string): string {
-  const port = spec.clouds.find((c) => c.name === cloud)!.hub.ports.client;
-  return `tls://${release}.${NATS_NAMESPACE}.svc.cluster.local:${port}`;
-}
-
 /** Secret of the keeper's credentials: the lattice's `client` (streams) and `sys` (meta group) users. */
 export function leaderKeeperCredsSecret(creds: Credentials): K8sObject {
   return secret(KEEPER_NAMES.creds, NATS_NAMESPACE, {

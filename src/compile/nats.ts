@@ -109,6 +109,11 @@ export function hubUrlsFor(
   return out;
 }
 
+/** The clusters that hold a copy of a bucket: its placement and its mirrors'. */
+function bucketClusters(k: LatticeSpec["kv"][number]): string[] {
+  return [k.placement.cluster, ...k.mirrors];
+}
+
 /**
  * Buckets whose loss would break an objective of zero acknowledged-message loss: the bucket of every workload
  * with `rpoMessages: 0`, with the clusters that hold it (its placement and its mirrors' clouds).
@@ -118,7 +123,7 @@ export function rpoZeroBuckets(spec: LatticeSpec): { bucket: string; workloads: 
     .map((k) => ({
       bucket: k.bucket,
       workloads: spec.workloads.filter((w) => w.kv === k.bucket && w.objectives.rpoMessages === 0).map((w) => w.name),
-      clusters: [k.placement.cluster, ...k.mirrors],
+      clusters: bucketClusters(k),
     }))
     .filter((b) => b.workloads.length > 0);
 }
@@ -141,7 +146,7 @@ export function syncIntervalFor(spec: LatticeSpec, cluster: string): string | un
  */
 export function jetstreamStrictFor(spec: LatticeSpec, cluster: string): false | undefined {
   const wash = washBuckets(spec);
-  return spec.kv.some((k) => wash.has(k.bucket) && [k.placement.cluster, ...k.mirrors].includes(cluster)) ? false : undefined;
+  return spec.kv.some((k) => wash.has(k.bucket) && bucketClusters(k).includes(cluster)) ? false : undefined;
 }
 
 function serverTags(s: { site: string; provider: string; region: string; zone: string }, cluster: string): string[] {

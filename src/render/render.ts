@@ -21,7 +21,7 @@ import {
   natsSecretNames,
   wasmcloudOperatorValues,
 } from "../compile/helm";
-import { kubernetesEnv, NATS_NAMESPACE } from "../compile/k8senv";
+import { hubClientUrl, kubernetesEnv, NATS_NAMESPACE } from "../compile/k8senv";
 import {
   WASM_NAMESPACE,
   CLOSED_SOURCE_RANGE,
@@ -37,7 +37,7 @@ import {
   type K8sObject,
 } from "../compile/kubernetes";
 import { jetstreamObjects } from "../compile/jetstreamObjects";
-import { hubClientUrl, leaderKeeperCredsSecret, leaderKeeperObjects } from "../compile/keeperObjects";
+import { leaderKeeperCredsSecret, leaderKeeperObjects } from "../compile/keeperObjects";
 import { compileNats, type CompiledNats, type CompileEnv } from "../compile/nats";
 import { JETSTREAM_STORAGE_CLASS, jetstreamStorageClass } from "../compile/storage";
 import { hostCredsSecret, hostDeployment, hostLeafSecret, hostSidecarText } from "../compile/wasmhost";
