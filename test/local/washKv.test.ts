@@ -64,6 +64,26 @@ async function sidecar(mapped: boolean): Promise<NatsConnection> {
   });
 }
 
+/**
+ * The leaf reports "connection created" before the hub's subscription interest has crossed it, so a request made at
+ * once can find no responders. Wait (bounded: 50 tries, 200 ms apart) until the lattice's JetStream answers in its
+ * own domain, which needs no mapping: only then does "no responders" on another subject mean the subject is unserved.
+ */
+async function untilJetStreamAnswers(nc: NatsConnection): Promise<void> {
+  const subject = `$JS.${r.spec.jetstream.domain}.API.INFO`;
+  let last: unknown;
+  for (let i = 0; i < 50; i++) {
+    try {
+      await nc.request(subject, "", { timeout: 1000 });
+      return;
+    } catch (e) {
+      last = e;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+  throw new Error(`${subject} never answered through the sidecar: ${String(last)}`);
+}
+
 async function createAsWash(nc: NatsConnection, bucket: string): Promise<Record<string, unknown>> {
   // create_key_value asks for the account info first, then creates the stream.
   const info = JSON.parse((await nc.request("$JS.API.INFO", "", { timeout: 5000 })).string()) as { error?: unknown };
@@ -85,6 +105,7 @@ describe("wash 2.7 keyvalue open of the stretched bucket, through the host's lea
   it("without the mappings wash reaches no JetStream, and its create would be refused: the bucket exists with the spec's settings", async () => {
     const nc = await sidecar(false);
     try {
+      await untilJetStreamAnswers(nc);
       await assert.rejects(nc.request("$JS.API.INFO", "", { timeout: 2000 }), /no responders/);
       await assert.rejects(nc.request("$KV.balances.k", "1", { timeout: 2000 }), /no responders/);
       // The same create in the lattice's domain, as if wash could address it.
@@ -106,6 +127,7 @@ describe("wash 2.7 keyvalue open of the stretched bucket, through the host's lea
   it("with it, open gets the bucket as the spec declared it (R3, stretched), which async-nats reads as created", async () => {
     const nc = await sidecar(true);
     try {
+      await untilJetStreamAnswers(nc);
       const res = (await createAsWash(nc, "balances")) as {
         error?: unknown;
         config?: { name: string; num_replicas: number; subjects: string[]; allow_direct?: boolean };
