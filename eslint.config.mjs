@@ -14,6 +14,7 @@ export default tseslint.config(
         Buffer: "readonly",
         __dirname: "readonly",
         require: "readonly",
+        module: "readonly",
         setTimeout: "readonly",
         clearTimeout: "readonly",
         setInterval: "readonly",

@@ -1,19 +1,18 @@
 // Runs workload components for one WasmPool worker. Plain JavaScript on purpose: a worker that is terminated
 // on timeout is respawned at once, without loading a TypeScript loader. See engine.ts for the protocol.
 //
-// Two paths: "fast" instantiates the component's single core module with the canonical-ABI glue below on a
+// Two paths: "fast" instantiates the component's single core module with the canonical-ABI glue (fastGlue.cjs) on a
 // pooled, zeroed memory; "general" runs `jco transpile` output (any component of the world). Both call the
 // same capabilities (`caps`), so they give the same replies.
 "use strict";
 const { parentPort, workerData } = require("node:worker_threads");
+const { createFastRunner } = require("./fastGlue.cjs");
 
 const { mode, sab, minPages, maxPages } = workerData;
 const ctrl = new Int32Array(sab, 0, 4);
 const data = new Uint8Array(sab, 16);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const HANDLER = "wasmcloud:messaging/handler@0.2.0#handle-message";
-const PAGE = 65536;
 
 let deadline = 0;
 /** The request running now and a counter of host calls (a late answer must not pass for the next call's). */
@@ -86,197 +85,7 @@ const caps = {
 };
 
 // ---------------------------------------------------------------- fast path: our canonical-ABI glue
-let memory;
-
-/**
- * A zeroed memory at its starting size for the next instance. Reusing the worker's memory, scrubbed, is what
- * a fresh one would be (instantiation re-applies the data segments; globals and tables are per instance),
- * at a tenth of the cost. A memory the last guest grew is replaced, since a memory cannot shrink.
- */
-function scrubbedMemory() {
-  if (memory && memory.buffer.byteLength === minPages * PAGE) new Uint8Array(memory.buffer).fill(0);
-  else memory = new WebAssembly.Memory({ initial: minPages, maximum: maxPages });
-  return memory;
-}
-
-// The running instance's memory, exports and bucket handles: the glue is built once per worker.
-let mem;
-let ex;
-let handles = [undefined];
-let importObject;
-let importMemory;
-
-// Views of the running instance's memory, and a copy of bytes into the guest (its own allocator).
-const u8 = () => new Uint8Array(mem.buffer);
-const dv = () => new DataView(mem.buffer);
-const str = (p, l) => dec.decode(u8().subarray(p, p + l));
-const put = (b) => {
-  const p = ex.cabi_realloc(0, 0, 1, b.length);
-  u8().set(b, p);
-  return [p, b.length];
-};
-
-function fastGlue() {
-  // result<T, E> into a return area: tag byte at `ret`, payload at `ret + off`.
-  const ok = (ret) => (u8()[ret] = 0);
-  const errString = (ret, off, s) => {
-    const [p, l] = put(enc.encode(s));
-    const v = dv();
-    v.setUint8(ret, 1);
-    v.setUint32(ret + off, p, true);
-    v.setUint32(ret + off + 4, l, true);
-  };
-  const errStore = (ret, off, e) => {
-    const tag = e.tag === "no-such-store" ? 0 : e.tag === "access-denied" ? 1 : 2;
-    const [p, l] = tag === 2 ? put(enc.encode(e.val)) : [0, 0];
-    const v = dv();
-    v.setUint8(ret, 1);
-    v.setUint8(ret + off, tag);
-    v.setUint32(ret + off + 4, p, true);
-    v.setUint32(ret + off + 8, l, true);
-  };
-  const guard = (ret, off, f) => {
-    try {
-      f();
-    } catch (e) {
-      if (!e || !e.payload) throw e;
-      errStore(ret, off, e.payload);
-    }
-  };
-  const bucket = (h) => {
-    const b = handles[h];
-    if (b === undefined) throw new WebAssembly.RuntimeError(`unknown bucket handle ${h}`);
-    return b;
-  };
-  return {
-    "wasmcloud:messaging/consumer@0.2.0": {
-      publish(sp, sl, bp, bl, hasReply, rp, rl, ret) {
-        caps.publish(str(sp, sl), u8().slice(bp, bp + bl), hasReply ? str(rp, rl) : undefined);
-        ok(ret);
-      },
-      request(sp, sl, bp, bl, timeoutMs, ret) {
-        let m;
-        try {
-          m = caps.request(str(sp, sl), u8().slice(bp, bp + bl), timeoutMs);
-        } catch (e) {
-          if (!e || !e.payload) throw e;
-          return errString(ret, 4, e.payload);
-        }
-        const [s, sl2] = put(enc.encode(m.subject));
-        const [b, bl2] = put(m.body);
-        const [r, rl2] = m.replyTo === undefined ? [0, 0] : put(enc.encode(m.replyTo));
-        const v = dv();
-        v.setUint8(ret, 0);
-        [s, sl2, b, bl2].forEach((x, i) => v.setUint32(ret + 4 + 4 * i, x, true));
-        v.setUint8(ret + 20, m.replyTo === undefined ? 0 : 1);
-        v.setUint32(ret + 24, r, true);
-        v.setUint32(ret + 28, rl2, true);
-      },
-    },
-    "wasi:keyvalue/store@0.2.0-draft": {
-      open(np, nl, ret) {
-        const name = str(np, nl);
-        guard(ret, 4, () => {
-          caps.open(name);
-          handles.push(name);
-          const v = dv();
-          v.setUint8(ret, 0);
-          v.setUint32(ret + 4, handles.length - 1, true);
-        });
-      },
-      "[method]bucket.get"(h, kp, kl, ret) {
-        guard(ret, 4, () => {
-          const value = caps.get(bucket(h), str(kp, kl));
-          if (value === undefined) {
-            const v = dv();
-            v.setUint8(ret, 0);
-            v.setUint8(ret + 4, 0);
-            return;
-          }
-          const [p, l] = put(value);
-          const v = dv();
-          v.setUint8(ret, 0);
-          v.setUint8(ret + 4, 1);
-          v.setUint32(ret + 8, p, true);
-          v.setUint32(ret + 12, l, true);
-        });
-      },
-      "[method]bucket.set"(h, kp, kl, vp, vl, ret) {
-        guard(ret, 4, () => {
-          caps.set(bucket(h), str(kp, kl), u8().slice(vp, vp + vl));
-          ok(ret);
-        });
-      },
-      "[method]bucket.delete"(h, kp, kl, ret) {
-        guard(ret, 4, () => {
-          caps.delete(bucket(h), str(kp, kl));
-          ok(ret);
-        });
-      },
-      "[method]bucket.exists"(h, kp, kl, ret) {
-        guard(ret, 4, () => {
-          const e = caps.exists(bucket(h), str(kp, kl));
-          const v = dv();
-          v.setUint8(ret, 0);
-          v.setUint8(ret + 4, e ? 1 : 0);
-        });
-      },
-      "[method]bucket.list-keys"(h, hasCursor, cursor, ret) {
-        guard(ret, 8, () => {
-          const page = caps.listKeys(bucket(h), hasCursor ? cursor : undefined);
-          const strs = page.keys.map((k) => put(enc.encode(k)));
-          const list = ex.cabi_realloc(0, 0, 4, 8 * strs.length);
-          const v = dv();
-          strs.forEach(([p, l], i) => {
-            v.setUint32(list + 8 * i, p, true);
-            v.setUint32(list + 8 * i + 4, l, true);
-          });
-          v.setUint8(ret, 0);
-          v.setUint32(ret + 8, list, true);
-          v.setUint32(ret + 12, strs.length, true);
-          v.setUint8(ret + 16, page.cursor === undefined ? 0 : 1);
-          if (page.cursor !== undefined) v.setBigUint64(ret + 24, page.cursor, true);
-        });
-      },
-      "[resource-drop]bucket"(h) {
-        bucket(h);
-        handles[h] = undefined;
-      },
-    },
-    "wasi:keyvalue/atomics@0.2.0-draft": {
-      increment(h, kp, kl, delta, ret) {
-        guard(ret, 8, () => {
-          const n = caps.increment(bucket(h), str(kp, kl), delta);
-          const v = dv();
-          v.setUint8(ret, 0);
-          v.setBigUint64(ret + 8, n, true);
-        });
-      },
-    },
-  };
-}
-
-function runFast(msg) {
-  mem = scrubbedMemory();
-  handles = [undefined];
-  // A new import object only when the memory was replaced (a guest grew the last one).
-  if (importMemory !== mem) {
-    importObject = { ...glue, lf: { memory: mem } };
-    importMemory = mem;
-  }
-  ex = new WebAssembly.Instance(workerData.wasmModule, importObject).exports;
-  const [sp, sl] = put(enc.encode(msg.subject));
-  const [bp, bl] = put(msg.body);
-  const [rp, rl] = msg.replyTo === undefined ? [0, 0] : put(enc.encode(msg.replyTo));
-  const ret = ex[HANDLER](sp, sl, bp, bl, msg.replyTo === undefined ? 0 : 1, rp, rl) >>> 0;
-  const v = dv();
-  if (ret + 12 > mem.buffer.byteLength) throw new WebAssembly.RuntimeError(`handle-message returned an invalid pointer ${ret}`);
-  const handlerError = v.getUint8(ret) === 0 ? undefined : str(v.getUint32(ret + 4, true), v.getUint32(ret + 8, true));
-  if (ex[`cabi_post_${HANDLER}`]) ex[`cabi_post_${HANDLER}`](ret);
-  return handlerError;
-}
-
-const glue = mode === "fast" ? fastGlue() : undefined;
+const fast = mode === "fast" ? createFastRunner({ wasmModule: workerData.wasmModule, minPages, maxPages, caps }) : undefined;
 
 // ---------------------------------------------------------------- general path: jco transpile output
 let general;
@@ -340,13 +149,13 @@ function runGeneral(msg) {
 function run(msg) {
   published = [];
   try {
-    const handlerError = mode === "fast" ? runFast(msg) : runGeneral(msg);
+    const handlerError = mode === "fast" ? fast.run(msg, Infinity) : runGeneral(msg);
     return { ok: true, handlerError, published };
   } catch (e) {
     // A trap with the memory within 16 pages (1 MiB) of its cap: a memory.grow was refused, so the guest
     // ran out of its allowance (allocators grow in steps, so exactly-at-cap is rare). The general path's
     // memories are jco's: a refused grow shows as a trap there.
-    const atCap = mode === "fast" && memory && memory.buffer.byteLength > (maxPages - 16) * PAGE;
+    const atCap = mode === "fast" && fast.atCap();
     return { ok: false, kind: atCap ? "memory" : "trap", error: String((e && e.message) || e), published };
   }
 }
