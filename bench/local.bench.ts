@@ -287,6 +287,7 @@ async function main(): Promise<void> {
     try {
       await upLocal(r, sup);
       const client = await connectLocal(r, { servers: ["aws-hosts-1-leaf"] });
+      const rssAtReady = rssMiB(sup.processes.get("host-gcp-hosts-1")!.pid);
       // Baselines on the host's leaf: a plain responder in its own process (as the host is), and one in this
       // process (no process hop to wake: the lowest the path allows).
       const responder = sup.spawnProcess(
@@ -324,16 +325,28 @@ async function main(): Promise<void> {
           `vs in-process p50 ${(wasm.p50 / inproc.p50).toFixed(2)}x`,
       );
       const conc = 64;
-      const tw = await throughput(client, "payments.validate", payload, conc, 5000);
-      const tp = await throughput(client, "bench.plain", payload, conc, 5000);
+      const hostPid = sup.processes.get("host-gcp-hosts-1")!.pid;
+      // CPU each responder process spends per request while the throughput runs (where the host's time goes).
+      const cpuPer = async (pid: number, subject: string) => {
+        const c0 = cpuSeconds(pid);
+        const rps = await throughput(client, subject, payload, conc, 5000);
+        return { rps, usPerReq: ((cpuSeconds(pid) - c0) * 1e6) / (rps * 5) };
+      };
+      const w = await cpuPer(hostPid, "payments.validate");
+      const p = await cpuPer(responder.pid, "bench.plain");
+      const tw = w.rps;
+      const tp = p.rps;
       const ti = await throughput(client, "bench.inproc", payload, conc, 5000);
+      console.log(
+        `  CPU per request in the responder's process (all threads): Wasm host ${w.usPerReq.toFixed(0)} us, plain responder ${p.usPerReq.toFixed(0)} us`,
+      );
       console.log(
         `throughput through one host, ${conc} in flight for 5 s: Wasm ${tw.toFixed(0)} req/s, plain own process ${tp.toFixed(0)} req/s (ratio ${(tw / tp).toFixed(2)}; target >= 0.8), plain in-process ${ti.toFixed(0)} req/s`,
       );
-      const hostRss = rssMiB(sup.processes.get("host-gcp-hosts-1")!.pid);
+      const hostRss = rssMiB(hostPid);
       const plainRss = rssMiB(responder.pid);
       console.log(
-        `  RSS after the run: Wasm host ${hostRss.toFixed(0)} MiB (target <= 64 MiB), plain responder ${plainRss.toFixed(0)} MiB`,
+        `  RSS after the run: Wasm host ${hostRss.toFixed(0)} MiB (target <= 64 MiB; ${rssAtReady.toFixed(0)} MiB when it was ready), plain responder ${plainRss.toFixed(0)} MiB`,
       );
       await client.close();
       await plainConn.close();

@@ -101,6 +101,8 @@ export function spawnHosts(r: LocalRender, sup: Supervisor, names = r.topo.hosts
     const cloud = r.topo.hosts.find((x) => x.name === h)!.cloud;
     sup.spawnProcess(`host-${h}`, process.execPath, [...command, r.layout.stateDir, h], {
       pipeStdin: true,
+      // One malloc arena: glibc's per-thread arenas kept ~8 MiB more resident in a host for no gain here.
+      env: { ...process.env, MALLOC_ARENA_MAX: "1" },
       gid: siteGid(r, cloud),
     });
   }

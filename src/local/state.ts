@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { buildCredentials, type Credentials } from "../compile/credentials";
 import { compileNats, type CompiledNats } from "../compile/nats";
-import { REPO_ROOT } from "../model/load";
+import { REPO_ROOT } from "../paths";
 import type { LatticeSpec } from "../model/schema";
 import { topologyOf, type Topology } from "../model/topology";
 import { defaultBasePort, localLayout, type LocalLayout } from "./env";

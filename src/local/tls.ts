@@ -1,5 +1,8 @@
 /** TLS material for the local lattice: one CA and an EC P-256 certificate per server, leaf and client (selfsigned, on Node's crypto). */
-import { generate } from "selfsigned";
+import type * as Selfsigned from "selfsigned";
+
+/** Loaded when certificates are made (`up`), not by every process that reads the lattice: hosts never make any. */
+const generate: typeof Selfsigned.generate = (...args) => (require("selfsigned") as typeof Selfsigned).generate(...args);
 
 export interface Pem {
   readonly cert: string;

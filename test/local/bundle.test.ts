@@ -3,14 +3,15 @@ import assert from "node:assert/strict";
 import { statSync, utimesSync } from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { hostCommand } from "../../src/local/host/bundle";
+import { HOST_NODE_FLAGS, hostCommand } from "../../src/local/host/bundle";
 import { REPO_ROOT } from "../../src/paths";
 
 describe("host bundle", () => {
   it("is reused while current and rebuilt after a source changes", () => {
     const first = hostCommand();
-    assert.equal(first.length, 1, `expected the bundle, got ${first.join(" ")}`);
-    const bundle = first[0]!;
+    // The host's Node flags, then the bundle.
+    assert.deepEqual(first.slice(0, -1), HOST_NODE_FLAGS, `expected the bundle, got ${first.join(" ")}`);
+    const bundle = first.at(-1)!;
     assert.ok(bundle.endsWith("host.cjs"));
     const built = statSync(bundle).mtimeMs;
     assert.deepEqual(hostCommand(), first);

@@ -12,11 +12,18 @@ const build = (n: string) => path.join("workloads", "build", `${n}.wasm`);
 const limits = { memoryMiB: 16, timeoutMs: 1000 };
 const pools: WasmPool[] = [];
 const tmp = mkdtempSync(path.join(tmpdir(), "lf-wasm-"));
+/**
+ * How a guest runs: inline (the fast path's glue on the caller's thread, metered), the fast path in workers,
+ * the general path (jco transpile) in workers. Guests with key-value never run inline.
+ */
+type Mode = "inline" | "fast" | "general";
+const MODES: Mode[] = ["inline", "fast", "general"];
 const PATHS: WasmPath[] = ["fast", "general"];
+const pathOf = (m: Mode): WasmPath => (m === "general" ? "general" : "fast");
 
 async function pool(
   name: string,
-  p: WasmPath,
+  m: Mode,
   opts: { memoryMiB?: number; timeoutMs?: number; kv?: KvBackend; size?: number } = {},
 ): Promise<WasmPool> {
   const pl = await WasmPool.create({
@@ -24,7 +31,8 @@ async function pool(
     limits: { memoryMiB: opts.memoryMiB ?? limits.memoryMiB, timeoutMs: opts.timeoutMs ?? limits.timeoutMs },
     kv: opts.kv ? { bucket: "balances", backend: opts.kv } : undefined,
     size: opts.size ?? 2,
-    path: p,
+    path: pathOf(m),
+    inline: m === "inline",
   });
   pools.push(pl);
   return pl;
@@ -52,10 +60,12 @@ describe("Wasm engine: workload components on both paths", () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  for (const p of PATHS) {
+  for (const p of MODES) {
     it(`${p}: the validator publishes its verdict to reply-to`, async () => {
       const v = await pool("validator", p);
-      assert.equal(v.path, p);
+      assert.equal(v.path, pathOf(p));
+      // Inline runs start no worker at all.
+      assert.deepEqual([v.runsInline, v.stats().workers === 0], [p === "inline", p === "inline"]);
       assert.deepEqual(await json(v, { id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" }), {
         id: "p1",
         valid: true,
@@ -79,6 +89,8 @@ describe("Wasm engine: workload components on both paths", () => {
     it(`${p}: the ledger keeps u64 counters and markers, refuses overdraft, answers a known id as a duplicate`, async () => {
       const kv = memoryBackend();
       const l = await pool("ledger", p, { kv });
+      // A guest that waits on key-value needs a worker that can block: never inline.
+      assert.equal(l.runsInline, false);
       assert.deepEqual(await json(l, { id: "t1", account: "a", delta: 100 }), { account: "a", balance: 100, applied: true });
       assert.deepEqual(await json(l, { id: "t2", account: "a", delta: -30 }), { account: "a", balance: 70, applied: true });
       assert.deepEqual(await json(l, { id: "t2", account: "a", delta: -30 }), {
@@ -124,12 +136,17 @@ describe("Wasm engine: workload components on both paths", () => {
       const r = await send(lp, "{}");
       assert.equal(!r.ok && r.kind, "timeout");
       assert.ok(performance.now() - t0 < 5000);
+      // Inline, the fuel checks see the deadline within a fraction of it.
+      if (p === "inline") assert.ok(r.durationMs >= 150 && r.durationMs < 300, `stopped after ${r.durationMs} ms`);
       const rs = await Promise.all([send(lp, "{}"), send(lp, "{}"), send(lp, "{}")]);
       assert.deepEqual(
         rs.map((x) => !x.ok && x.kind),
         ["timeout", "timeout", "timeout"],
       );
-      assert.equal(lp.stats().restarts, 4);
+      // Inline, the first overrun is stopped by its fuel checks on the caller's thread, and the guest runs in
+      // workers from then on (it can no longer hold up the host); in workers each overrun costs a worker.
+      assert.equal(lp.stats().restarts, p === "inline" ? 3 : 4);
+      assert.equal(lp.runsInline, false);
     });
 
     it(`${p}: a guest cannot grow its memory past the workload's limit`, async () => {
@@ -137,7 +154,7 @@ describe("Wasm engine: workload components on both paths", () => {
       const r = await send(h, "{}");
       assert.equal(r.ok, false);
       // The fast path owns the memory and tells a refused grow from another trap.
-      if (p === "fast") assert.equal(!r.ok && r.kind, "memory");
+      if (p !== "general") assert.equal(!r.ok && r.kind, "memory");
     });
 
     it(`${p}: every message gets a fresh instance: nothing leaks between messages`, async () => {
@@ -149,17 +166,21 @@ describe("Wasm engine: workload components on both paths", () => {
     });
   }
 
-  it("fast and general paths give identical replies (jco transpile cross-checks our ABI glue)", async () => {
+  it("inline, fast and general paths give identical replies (jco transpile cross-checks our ABI glue)", async () => {
     const bodies = [
       { id: "p1", amount: 1250, currency: "EUR", iban: "DE89370400440532013000" },
       { id: "x", amount: 0, currency: "JPY", iban: "" },
       { nonsense: true },
     ].map((b) => JSON.stringify(b));
     bodies.push("not json", "");
-    const [f, g] = await Promise.all(PATHS.map((p) => pool("validator", p)));
-    for (const b of bodies) assert.deepEqual(dec(replyOf(await send(f!, b))), dec(replyOf(await send(g!, b))), b);
+    const [i, f, g] = await Promise.all(MODES.map((p) => pool("validator", p)));
+    for (const b of bodies) {
+      const general = dec(replyOf(await send(g!, b)));
+      assert.deepEqual(dec(replyOf(await send(f!, b))), general, b);
+      assert.deepEqual(dec(replyOf(await send(i!, b))), general, b);
+    }
     const kvs = [memoryBackend(), memoryBackend()];
-    const [lf, lg] = await Promise.all(PATHS.map((p, i) => pool("ledger", p, { kv: kvs[i] })));
+    const [lf, lg] = await Promise.all(PATHS.map((p, k) => pool("ledger", p, { kv: kvs[k] })));
     const updates = [
       { id: "a1", account: "ü-acc", delta: 5 },
       { id: "a2", account: "ü-acc", delta: -2 },

@@ -10,13 +10,13 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { latticeSubjects, workloadsOnHost } from "../../compile/credentials";
 import { hubUrlsFor } from "../../compile/nats";
-import { REPO_ROOT } from "../../model/load";
+import { REPO_ROOT } from "../../paths";
 import type { Workload } from "../../model/schema";
 import type { HostNode } from "../../model/topology";
 import { connectLocal, HOST_CONNECTION, serverUrls, jsOptions } from "../client";
 import type { LocalRender } from "../state";
 import { queueGroupOf } from "../../compile/workloadDeployment";
-import { KvConflict, WasmPool, type BrokerMessage, type KvBackend } from "../wasm/engine";
+import { KvConflict, WasmPool, type BrokerMessage, type KvBackend, type WasmResult } from "../wasm/engine";
 
 import { HEARTBEAT_MS, PRIMARY_DEAD_MS, START_WAIT_MS } from "./constants";
 import { sleep } from "../../lib/time";
@@ -130,6 +130,8 @@ export class WasmHost {
         kv,
         request: (subject, body, timeoutMs) => this.request(subject, body, timeoutMs),
         name: w.name,
+        // Workers start when the host starts serving the workload: a standby holds none (reconcile).
+        startWorkers: false,
       });
     }
     const deadline = Date.now() + START_WAIT_MS;
@@ -199,8 +201,9 @@ export class WasmHost {
       if (!s.pool) continue;
       const want = this.shouldServe(s.w);
       if (want && !s.sub) {
+        void s.pool.warm().catch((e: unknown) => this.log(`${s.w.name}: workers did not start: ${String(e)}`));
         // The queue group wash's messaging plugin joins with the WorkloadDeployment's consumer_group.
-        s.sub = this.nc.subscribe(s.w.subject, { queue: queueGroupOf(this.r.spec, s.w), callback: (_e, m) => void this.handle(s, m) });
+        s.sub = this.nc.subscribe(s.w.subject, { queue: queueGroupOf(this.r.spec, s.w), callback: (_e, m) => this.handle(s, m) });
         this.log(`serving ${s.w.name} on ${s.w.subject}`);
       } else if (!want && s.sub) {
         void s.sub.drain();
@@ -234,12 +237,22 @@ export class WasmHost {
 
   /**
    * One message, as wash's messaging plugin runs it: a fresh instance, then what the guest published is sent
-   * (its reply to reply-to among it; handle-message's result is not a reply). Beyond wash: replies carry
-   * lf-host/lf-cloud/lf-duration-ms, and lf-error when handle-message returned an error; a guest that traps
-   * or overruns before replying gets an error reply from the host, so clients need not wait for a timeout.
+   * (its reply to reply-to among it; handle-message's result is not a reply). A guest that runs inline is
+   * answered in this same turn (nats.js writes once per turn anyway); a worker's answers are gathered per turn.
    */
-  private async handle(s: Served, m: Msg): Promise<void> {
-    const res = await s.pool!.handle({ subject: m.subject, body: m.data, ...(m.reply ? { replyTo: m.reply } : {}) });
+  private handle(s: Served, m: Msg): void {
+    const msg = { subject: m.subject, body: m.data, ...(m.reply ? { replyTo: m.reply } : {}) };
+    const inline = s.pool!.runInline(msg);
+    if (inline) return this.answer(s, m, inline, (send) => send());
+    void s.pool!.handle(msg).then((res) => this.answer(s, m, res, (send) => this.reply(send)));
+  }
+
+  /**
+   * Send what the guest published. Beyond wash: replies carry lf-host/lf-cloud/lf-duration-ms, and lf-error
+   * when handle-message returned an error; a guest that traps or overruns before replying gets an error reply
+   * from the host, so clients need not wait for a timeout.
+   */
+  private answer(s: Served, m: Msg, res: WasmResult, send: (f: () => void) => void): void {
     const h = headers();
     h.set("lf-host", this.host.name);
     h.set("lf-cloud", this.host.cloud);
@@ -253,11 +266,11 @@ export class WasmHost {
     for (const p of res.published) {
       if (m.reply && p.subject === m.reply && !replied) {
         replied = true;
-        this.reply(() => m.respond(p.body, { headers: h }));
-      } else this.reply(() => this.nc?.publish(p.subject, p.body, p.replyTo ? { reply: p.replyTo } : {}));
+        send(() => m.respond(p.body, { headers: h }));
+      } else send(() => this.nc?.publish(p.subject, p.body, p.replyTo ? { reply: p.replyTo } : {}));
     }
     if (!replied && m.reply && !res.ok) {
-      this.reply(() => m.respond(new TextEncoder().encode(JSON.stringify({ error: res.error, kind: res.kind })), { headers: h }));
+      send(() => m.respond(new TextEncoder().encode(JSON.stringify({ error: res.error, kind: res.kind })), { headers: h }));
     }
   }
 

@@ -13,6 +13,11 @@
  *   declared bucket. The guest's publishes are handed to the host when it returns.
  * - A guest that loops is stopped by terminating its worker at the message's time limit (the only way to
  *   interrupt running Wasm in Node); a fresh worker takes its place.
+ * - Inline: a fast-path component without key-value runs on the host's own thread, through the same glue
+ *   (fastGlue.cjs), with fuel checks compiled in (meter.ts) that end it at its time limit. No thread hand-off:
+ *   this is what brings a request's cost near a plain NATS responder's. A guest that calls `request` (which
+ *   must block) is re-run from scratch in a worker (nothing it did was sent yet), and a guest that overran its
+ *   time once, or calls `request`, runs in workers from then on, where it cannot hold up the host's thread.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -21,6 +26,7 @@ import { REPO_ROOT } from "../../paths";
 import { capMemory, memoryToImport, pagesOf } from "./binary";
 import { parseComponent, singleCoreModule, worldProblems } from "./component";
 import { KvError, washKv, type KvBackend } from "./keyvalue";
+import { meter, tickFunction, Unmeterable } from "./meter";
 import { transpiled } from "./transpile";
 
 export { KvConflict, KvError, type KvBackend } from "./keyvalue";
@@ -53,6 +59,7 @@ export type RequestCapability = (subject: string, body: Uint8Array, timeoutMs: n
 
 // From the checkout, not __dirname: the host may run from a bundle elsewhere.
 const WORKER = path.join(REPO_ROOT, "src", "local", "wasm", "worker.cjs");
+const GLUE = path.join(REPO_ROOT, "src", "local", "wasm", "fastGlue.cjs");
 const BUFFER = 1 << 20;
 /** Core imports the fast path's glue implements (worker.cjs). */
 const FAST_IMPORTS: Record<string, string[]> = {
@@ -111,10 +118,45 @@ export interface WasmPoolOptions {
   readonly request?: RequestCapability;
   /** Force a path; by default the fast path when the component allows it. */
   readonly path?: WasmPath;
+  /**
+   * Run on the caller's thread when the component allows it (fast path, meterable, no key-value).
+   * @default true
+   */
+  readonly inline?: boolean;
+  /**
+   * Start the workers now; otherwise at `warm()` or when the first message needs one (an inline pool's only
+   * start then, on a guest that calls `request` or overran its time).
+   * @default true
+   */
+  readonly startWorkers?: boolean;
   readonly name?: string;
 }
 
 type WorkerData = Record<string, unknown>;
+
+/** The metered module for inline runs, or undefined when the walker cannot read it (it then runs in workers). */
+async function meteredModule(bytes: Uint8Array): Promise<WebAssembly.Module | undefined> {
+  try {
+    return await WebAssembly.compile(meter(bytes));
+  } catch (e) {
+    if (e instanceof Unmeterable) return undefined;
+    throw e;
+  }
+}
+
+interface FastRunner {
+  run(msg: BrokerMessage, deadline: number): string | undefined;
+  atCap(): boolean;
+}
+
+/** What an inline guest's `request` throws: the message is run again in a worker. */
+class NeedsWorker extends Error {}
+
+/** fastGlue.cjs, loaded from the checkout at run time like the worker (the host may run from a bundle). */
+const glue = (): {
+  createFastRunner(o: Record<string, unknown>): FastRunner;
+  GuestTimeout: new () => Error;
+} => require(GLUE);
 
 /** Check the component against the world and prepare what its workers need. */
 async function prepare(opts: WasmPoolOptions, maxPages: number): Promise<{ path: WasmPath; data: WorkerData }> {
@@ -147,7 +189,9 @@ async function prepare(opts: WasmPoolOptions, maxPages: number): Promise<{ path:
         file,
         `needs ${rewritten.minPages} memory pages at start, more than its limit of ${opts.limits.memoryMiB} MiB (${maxPages} pages)`,
       );
-    return { path: "fast", data: { mode: "fast", wasmModule: await WebAssembly.compile(rewritten.bytes), minPages: rewritten.minPages } };
+    const data: WorkerData = { mode: "fast", wasmModule: await WebAssembly.compile(rewritten.bytes), minPages: rewritten.minPages };
+    if (opts.inline !== false && !opts.kv) data.inlineModule = await meteredModule(rewritten.bytes);
+    return { path: "fast", data };
   }
   if (opts.path === "fast")
     throw new WasmLoadError(file, "does not fit the fast path (one core module of its own, imports the glue implements)");
@@ -172,6 +216,10 @@ export class WasmPool {
   private maxSize = 1;
   private growing = false;
   private kv?: ReturnType<typeof washKv>;
+  /** The inline runner while this component runs on the caller's thread; dropped for good on a timeout or a request. */
+  private inline?: FastRunner;
+  private inlinePublished: Published[] = [];
+  private size = 2;
 
   private constructor(
     private readonly data: WorkerData,
@@ -181,6 +229,23 @@ export class WasmPool {
     readonly name: string,
   ) {
     if (opts.kv) this.kv = washKv(opts.kv.bucket, opts.kv.backend);
+    if (data.inlineModule) {
+      const fail = () => {
+        throw new NeedsWorker();
+      };
+      this.inline = glue().createFastRunner({
+        wasmModule: data.inlineModule,
+        minPages: data.minPages,
+        maxPages: data.maxPages,
+        metered: true,
+        tickFunction,
+        // What the guest may do without waiting; anything else needs a worker that can block on it.
+        caps: new Proxy(
+          { publish: (subject: string, body: Uint8Array, replyTo?: string) => void this.inlinePublished.push({ subject, body, replyTo }) },
+          { get: (t, k) => (k === "publish" ? t.publish : fail) },
+        ),
+      });
+    }
   }
 
   /** Load and check a component, start `size` workers, growing to `maxSize` while requests wait. */
@@ -188,11 +253,55 @@ export class WasmPool {
     const maxPages = pagesOf(opts.limits.memoryMiB);
     const { path: p, data } = await prepare(opts, maxPages);
     const pool = new WasmPool({ ...data, maxPages }, opts, p, opts.name ?? path.basename(opts.wasmFile, ".wasm"));
-    const size = Math.max(1, opts.size ?? 2);
-    pool.maxSize = Math.max(size, opts.maxSize ?? size);
-    for (let i = 0; i < size; i++) pool.slots.push(pool.spawn());
-    await Promise.all(pool.slots.map((s) => s.ready));
+    pool.size = Math.max(1, opts.size ?? 2);
+    pool.maxSize = Math.max(pool.size, opts.maxSize ?? pool.size);
+    // An inline pool starts its workers only when a message needs one.
+    if (!pool.inline && opts.startWorkers !== false) await pool.startWorkers();
     return pool;
+  }
+
+  /** Start the workers ahead of the first message (an inline pool has none to start until it needs them). */
+  async warm(): Promise<void> {
+    if (!this.inline && !this.closed) await this.startWorkers();
+  }
+
+  private async startWorkers(): Promise<void> {
+    for (let i = this.slots.length; i < this.size; i++) this.slots.push(this.spawn());
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  /** Whether messages run on the caller's thread now. */
+  get runsInline(): boolean {
+    return !!this.inline;
+  }
+
+  /**
+   * Run a message on the caller's thread, synchronously, when this component runs inline; undefined when it
+   * must go to a worker (`handle`). Never throws for guest faults.
+   */
+  runInline(msg: BrokerMessage): WasmResult | undefined {
+    const runner = this.inline;
+    if (!runner || this.closed) return undefined;
+    this.inlinePublished = [];
+    const started = performance.now();
+    const limit = this.opts.limits.timeoutMs;
+    try {
+      const handlerError = runner.run(msg, started + limit);
+      this.counters.served++;
+      const durationMs = performance.now() - started;
+      return { ok: true, published: this.inlinePublished, durationMs, ...(handlerError !== undefined ? { handlerError } : {}) };
+    } catch (e) {
+      // Nothing the guest published was sent: a worker runs the message again, from a fresh instance.
+      if (e instanceof NeedsWorker) return void (this.inline = undefined);
+      this.counters.errors++;
+      const durationMs = performance.now() - started;
+      if (e instanceof glue().GuestTimeout) {
+        this.inline = undefined;
+        return { ok: false, kind: "timeout", error: `the guest ran longer than its ${limit} ms limit`, published: [], durationMs };
+      }
+      const error = String((e as Error)?.message ?? e);
+      return { ok: false, kind: runner.atCap() ? "memory" : "trap", error, published: this.inlinePublished, durationMs };
+    }
   }
 
   private spawn(): Slot {
@@ -312,6 +421,13 @@ export class WasmPool {
 
   /** Hand queued requests to idle workers, shared out evenly, at most MAX_BATCH per worker and message. */
   private pump(): void {
+    if (this.slots.length === 0 && !this.closed)
+      return void this.startWorkers().then(
+        () => this.pump(),
+        (e: unknown) => {
+          for (const p of this.queue.splice(0)) p.resolve({ ok: false, kind: "trap", error: String(e), published: [], durationMs: 0 });
+        },
+      );
     const idle = this.slots.filter((s) => s.batch.length === 0 && s.live);
     for (let i = 0; i < idle.length && this.queue.length > 0; i++) {
       const slot = idle[i]!;
@@ -347,6 +463,8 @@ export class WasmPool {
 
   /** Run one message in a fresh instance. Never throws for guest faults; never waits past the time limit (plus a worker restart). */
   handle(msg: BrokerMessage): Promise<WasmResult> {
+    const inline = this.runInline(msg);
+    if (inline) return Promise.resolve(inline);
     if (this.closed) return Promise.resolve({ ok: false, kind: "closed", error: "the pool is closed", published: [], durationMs: 0 });
     return new Promise((resolve) => {
       const copy = { subject: msg.subject, body: new Uint8Array(msg.body), ...(msg.replyTo !== undefined ? { replyTo: msg.replyTo } : {}) };
@@ -355,8 +473,8 @@ export class WasmPool {
     });
   }
 
-  stats(): { workers: number; restarts: number; served: number; errors: number } {
-    return { workers: this.slots.length, ...this.counters };
+  stats(): { workers: number; inline: boolean; restarts: number; served: number; errors: number } {
+    return { workers: this.slots.length, inline: this.runsInline, ...this.counters };
   }
 
   async close(): Promise<void> {
