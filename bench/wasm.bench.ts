@@ -1,7 +1,8 @@
 /**
- * Wasm engine benchmark: the validator component through WasmPool (a fresh instance per message, 2 workers)
- * on the fast path (its core module with our canonical-ABI glue on a pooled, zeroed memory) and on the general
- * path (jco transpile output), beside the same rules in plain JavaScript in the same run; RSS of the pools.
+ * Wasm engine benchmark: the validator component through WasmPool (a fresh instance per message) inline (the
+ * fast path's glue on this thread, metered), on the fast path in 2 workers (its core module with our
+ * canonical-ABI glue on a pooled, zeroed memory) and on the general path in 2 workers (jco transpile output),
+ * beside the same rules in plain JavaScript in the same run; RSS of the pools.
  */
 import * as path from "node:path";
 import { WasmPool, type WasmPath } from "../src/local/wasm/engine";
@@ -14,14 +15,16 @@ const pct = (v: number[], p: number): number => percentile(v, p) ?? NaN;
 const payload = samplePayment("p1");
 const msg = { subject: "payments.validate", body: new TextEncoder().encode(payload), replyTo: "_INBOX.bench" };
 
-async function measure(p: WasmPath, n: number): Promise<{ p50: number; p99: number; rps: number; rssMiB: number }> {
+async function measure(p: WasmPath, n: number, inline = false): Promise<{ p50: number; p99: number; rps: number; rssMiB: number }> {
   const rssBefore = process.memoryUsage().rss;
   const pool = await WasmPool.create({
     wasmFile: path.join(__dirname, "..", "workloads", "build", "validator.wasm"),
     limits: { memoryMiB: 16, timeoutMs: 1000 },
     size: 2,
     path: p,
+    inline,
   });
+  if (pool.runsInline !== inline) throw new Error(`the pool ${inline ? "does not run" : "runs"} inline`);
   for (let i = 0; i < 300; i++) await pool.handle(msg);
   const rssMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
   const lat: number[] = [];
@@ -39,6 +42,7 @@ async function measure(p: WasmPath, n: number): Promise<{ p50: number; p99: numb
 }
 
 async function main(): Promise<void> {
+  const inline = await measure("fast", 20000, true);
   const fast = await measure("fast", 20000);
   const general = await measure("general", 5000);
   const jsLat: number[] = [];
@@ -50,16 +54,18 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   for (let i = 0; i < 20000; i++) validatePaymentJs(JSON.parse(payload));
   const jsRps = 20000 / ((performance.now() - t0) / 1000);
-  console.log("validator component, fresh instance per message, 2 worker threads (same run):");
+  console.log("validator component, fresh instance per message (same run):");
   for (const [name, r] of [
-    ["fast path   ", fast],
-    ["general path", general],
+    ["inline (this thread, metered)", inline],
+    ["fast path, 2 workers         ", fast],
+    ["general path, 2 workers      ", general],
   ] as const) {
     console.log(
       `  ${name}: p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms (sequential); ${r.rps.toFixed(0)} req/s (many in flight); RSS added ${r.rssMiB.toFixed(1)} MiB`,
     );
   }
   console.log(`  general/fast: p50 ${(general.p50 / fast.p50).toFixed(2)}x, throughput ${(general.rps / fast.rps).toFixed(3)}x`);
+  console.log(`  inline/fast: p50 ${(inline.p50 / fast.p50).toFixed(2)}x, throughput ${(inline.rps / fast.rps).toFixed(3)}x`);
   console.log(
     `  plain JS in-process: p50 ${pct(jsLat, 50).toFixed(4)} ms; ${jsRps.toFixed(0)} req/s; fast path / JS throughput ${(fast.rps / jsRps).toFixed(3)}`,
   );
