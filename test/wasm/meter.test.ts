@@ -6,7 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { meter, METER_EXPORTS, tickFunction, Unmeterable } from "../../src/local/wasm/meter";
+import * as path from "node:path";
+import { memoryToImport } from "../../src/local/wasm/binary";
+import { meter, METER_EXPORTS, meterModule, tickFunction, Unmeterable } from "../../src/local/wasm/meter";
+import { REPO_ROOT } from "../../src/paths";
 
 // binaryen is an ES module with top-level await: imported, not required, once the suite starts.
 let binaryen: typeof import("binaryen").default;
@@ -100,6 +103,54 @@ describe("fuel metering of core modules", () => {
     assert.equal(ex.s!(), 0);
     ex[METER_EXPORTS.start]!();
     assert.equal(ex.s!(), 42);
+  });
+
+  it("a resettable guest is reset to its state after start for each message: no global or memory byte leaks", () => {
+    // A handler with a counter global, a bump allocator global, and a byte it leaves in memory for the next one.
+    const guest = wasm(`(module
+      (import "wasmcloud:messaging/consumer@0.2.0" "publish" (func $pub (param i32 i32 i32 i32 i32 i32 i32 i32)))
+      (memory (export "memory") 1)
+      (global $bump (mut i32) (i32.const 1024))
+      (global $count (mut i32) (i32.const 0))
+      (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+        (local.set $p (global.get $bump))
+        (global.set $bump (i32.add (global.get $bump) (local.get 3)))
+        (local.get $p))
+      (func (export "wasmcloud:messaging/handler@0.2.0#handle-message")
+        (param $sp i32) (param $sl i32) (param $bp i32) (param $bl i32) (param $hr i32) (param $rp i32) (param $rl i32) (result i32)
+        (global.set $count (i32.add (global.get $count) (i32.const 1)))
+        (i32.store8 (i32.const 100) (i32.add (i32.const 48) (global.get $count)))
+        (i32.store8 (i32.const 101) (i32.add (i32.const 48) (i32.load8_u (i32.const 500))))
+        (i32.store8 (i32.const 102) (i32.add (i32.const 48) (i32.eq (global.get $bump) (i32.add (i32.const 1024) (i32.add (local.get $sl) (local.get $rl))))))
+        (i32.store8 (i32.const 500) (i32.const 7))
+        (call $pub (local.get $rp) (local.get $rl) (i32.const 100) (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 200))
+        (i32.const 300)))`);
+    const imported = memoryToImport(guest);
+    const m = meterModule(imported.bytes);
+    assert.equal(m.resettable, true);
+    assert.equal(m.globals.length, 2);
+    const { createFastRunner } = require(path.join(REPO_ROOT, "src", "local", "wasm", "fastGlue.cjs")) as {
+      createFastRunner(o: Record<string, unknown>): { run(msg: unknown, deadline: number): string | undefined };
+    };
+    const published: string[] = [];
+    const runner = createFastRunner({
+      wasmModule: new WebAssembly.Module(m.bytes),
+      minPages: imported.minPages,
+      maxPages: 16,
+      metered: true,
+      tickFunction,
+      reset: { globals: m.globals },
+      caps: { publish: (_s: string, body: Uint8Array) => void published.push(new TextDecoder().decode(body)) },
+    });
+    const msg = { subject: "s", body: new Uint8Array(0), replyTo: "r" };
+    for (let i = 0; i < 5; i++) assert.equal(runner.run(msg, performance.now() + 1000), undefined);
+    // Each message: counter 1, nothing left at 500, the allocator back at its start.
+    assert.deepEqual(published, Array(5).fill("101"));
+    // A module that changes a table cannot be reset that way.
+    const tables = wasm(
+      `(module (table 1 funcref) (func $f) (func (export "g") (table.set 0 (i32.const 0) (ref.func $f))) (elem declare func $f))`,
+    );
+    assert.equal(meterModule(tables).resettable, false);
   });
 
   it("a module it cannot read fully is refused, not run unmetered", () => {

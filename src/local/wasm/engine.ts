@@ -26,7 +26,7 @@ import { REPO_ROOT } from "../../paths";
 import { capMemory, memoryToImport, pagesOf } from "./binary";
 import { parseComponent, singleCoreModule, worldProblems } from "./component";
 import { KvError, washKv, type KvBackend } from "./keyvalue";
-import { meter, tickFunction, Unmeterable } from "./meter";
+import { meterModule, tickFunction, Unmeterable } from "./meter";
 import { transpiled } from "./transpile";
 
 export { KvConflict, KvError, type KvBackend } from "./keyvalue";
@@ -135,9 +135,12 @@ export interface WasmPoolOptions {
 type WorkerData = Record<string, unknown>;
 
 /** The metered module for inline runs, or undefined when the walker cannot read it (it then runs in workers). */
-async function meteredModule(bytes: Uint8Array): Promise<WebAssembly.Module | undefined> {
+async function meteredModule(
+  bytes: Uint8Array,
+): Promise<{ module: WebAssembly.Module; reset?: { globals: readonly string[] } } | undefined> {
   try {
-    return await WebAssembly.compile(meter(bytes));
+    const m = meterModule(bytes);
+    return { module: await WebAssembly.compile(m.bytes), ...(m.resettable ? { reset: { globals: m.globals } } : {}) };
   } catch (e) {
     if (e instanceof Unmeterable) return undefined;
     throw e;
@@ -190,7 +193,7 @@ async function prepare(opts: WasmPoolOptions, maxPages: number): Promise<{ path:
         `needs ${rewritten.minPages} memory pages at start, more than its limit of ${opts.limits.memoryMiB} MiB (${maxPages} pages)`,
       );
     const data: WorkerData = { mode: "fast", wasmModule: await WebAssembly.compile(rewritten.bytes), minPages: rewritten.minPages };
-    if (opts.inline !== false && !opts.kv) data.inlineModule = await meteredModule(rewritten.bytes);
+    if (opts.inline !== false && !opts.kv) data.inline = await meteredModule(rewritten.bytes);
     return { path: "fast", data };
   }
   if (opts.path === "fast")
@@ -229,12 +232,14 @@ export class WasmPool {
     readonly name: string,
   ) {
     if (opts.kv) this.kv = washKv(opts.kv.bucket, opts.kv.backend);
-    if (data.inlineModule) {
+    const inline = data.inline as Awaited<ReturnType<typeof meteredModule>>;
+    if (inline) {
       const fail = () => {
         throw new NeedsWorker();
       };
       this.inline = glue().createFastRunner({
-        wasmModule: data.inlineModule,
+        wasmModule: inline.module,
+        reset: inline.reset,
         minPages: data.minPages,
         maxPages: data.maxPages,
         metered: true,

@@ -22,9 +22,11 @@ class GuestTimeout extends Error {
  * A runner for one core module: `run(msg, deadline)` instantiates it on a fresh (scrubbed) memory and calls
  * handle-message, returning its error string or undefined; traps and GuestTimeout are thrown. `caps` are the
  * world's capabilities as JavaScript values (see worker.cjs). A `metered` module (meter.ts) gets a tick that
- * refuels it until `deadline` and then throws GuestTimeout; `tickFunction` is meter.ts's, passed in.
+ * refuels it until `deadline` and then throws GuestTimeout; `tickFunction` is meter.ts's, passed in. `reset`
+ * ({ globals }, from meter.ts for a resettable module) lets one instance serve every message, restored to its
+ * state after start each time instead of instantiated again.
  */
-function createFastRunner({ wasmModule, minPages, maxPages, caps, metered, tickFunction }) {
+function createFastRunner({ wasmModule, minPages, maxPages, caps, metered, tickFunction, reset }) {
   let memory;
 
   /**
@@ -195,9 +197,26 @@ function createFastRunner({ wasmModule, minPages, maxPages, caps, metered, tickF
     };
   }
 
-  function runFast(msg) {
+  // A resettable module's state right after start (memory bytes, its own mutable globals), and the instance
+  // that can be put back into it.
+  let snapshot;
+  let live;
+
+  /**
+   * The state of a fresh instance for the next message. A resettable module (meter.ts) gets its last instance
+   * put back to the snapshot, which is that state exactly (its memory and globals are all it has); otherwise,
+   * or when the last guest grew its memory, a new instance on a scrubbed memory.
+   */
+  function freshInstance() {
+    if (live && memory === live.memory && memory.buffer.byteLength === snapshot.bytes.length) {
+      new Uint8Array(memory.buffer).set(snapshot.bytes);
+      live.globals.forEach((g, i) => (g.value = snapshot.values[i]));
+      mem = memory;
+      ex = live.ex;
+      return;
+    }
+    live = undefined;
     mem = scrubbedMemory();
-    handles = [undefined];
     // A new import object only when the memory was replaced (a guest grew the last one).
     if (importMemory !== mem) {
       importObject = { ...glue, lf: { memory: mem } };
@@ -208,6 +227,17 @@ function createFastRunner({ wasmModule, minPages, maxPages, caps, metered, tickF
       ex.lf_tick.set(0, tick);
       if (ex.lf_start) ex.lf_start();
     }
+    if (reset) {
+      const globals = reset.globals.map((n) => ex[n]);
+      if (!snapshot || snapshot.bytes.length !== mem.buffer.byteLength)
+        snapshot = { bytes: new Uint8Array(mem.buffer).slice(), values: globals.map((g) => g.value) };
+      live = { ex, memory: mem, globals };
+    }
+  }
+
+  function runFast(msg) {
+    handles = [undefined];
+    freshInstance();
     const [sp, sl] = put(enc.encode(msg.subject));
     const [bp, bl] = put(msg.body);
     const [rp, rl] = msg.replyTo === undefined ? [0, 0] : put(enc.encode(msg.replyTo));

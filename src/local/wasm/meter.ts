@@ -97,10 +97,17 @@ function memarg(r: Reader): void {
   r.skipLeb();
 }
 
+/**
+ * Instructions that change instance state outside memory and globals (table.set, table.init/copy/grow/fill,
+ * elem.drop, data.drop): a module without them can be reset to a snapshot instead of instantiated again.
+ */
+let changesTablesOrSegments = false;
+
 /** 0xFC-prefixed instructions: saturating truncation, bulk memory, tables. */
 function prefixedFC(r: Reader): void {
   const op = r.u32();
   if (op <= 7) return;
+  if (op === 9 || (op >= 12 && op <= 15) || op === 17) changesTablesOrSegments = true;
   const indices: Record<number, number> = { 8: 2, 9: 1, 10: 2, 11: 1, 12: 2, 13: 1, 14: 2, 15: 1, 16: 1, 17: 1 };
   const n = indices[op];
   if (n === undefined) throw new Unmeterable(`unknown instruction 0xfc ${op}`);
@@ -113,8 +120,10 @@ function immediates(op: number, r: Reader): boolean {
   else if (op === 0x03) {
     blockType(r);
     return true;
-  } else if (op === 0x0c || op === 0x0d || op === 0x10 || op === 0x12 || (op >= 0x20 && op <= 0x26) || op === 0xd2) r.u32();
-  else if (op === 0x0e) {
+  } else if (op === 0x0c || op === 0x0d || op === 0x10 || op === 0x12 || (op >= 0x20 && op <= 0x26) || op === 0xd2) {
+    if (op === 0x26) changesTablesOrSegments = true;
+    r.u32();
+  } else if (op === 0x0e) {
     for (let n = r.u32() + 1; n > 0; n--) r.u32();
   } else if (op === 0x11 || op === 0x13) {
     r.u32();
@@ -190,9 +199,9 @@ function appendVec(secs: Section[], id: number, extra: number[], n = 1): number 
 }
 
 /** Imported functions, tables and globals (they come first in their index spaces). */
-function importCounts(secs: Section[]): { tables: number; globals: number } {
+function importCounts(secs: Section[]): { tables: number; globals: number; mutableGlobals: number } {
   const s = secs.find((x) => x.id === 2);
-  const n = { tables: 0, globals: 0 };
+  const n = { tables: 0, globals: 0, mutableGlobals: 0 };
   if (!s) return n;
   const r = new Reader(s.body);
   for (let count = r.u32(); count > 0; count--) {
@@ -211,10 +220,26 @@ function importCounts(secs: Section[]): { tables: number; globals: number } {
       if (flags & 1) r.u32();
     } else if (kind === 3) {
       n.globals++;
-      r.skip(2);
+      r.skip(1);
+      if (r.byte() & 1) n.mutableGlobals++;
     } else throw new Unmeterable(`an import of kind ${kind}`);
   }
   return n;
+}
+
+/** Indices of the module's own mutable globals (the state a reset restores besides memory). */
+function mutableGlobals(secs: Section[], firstIndex: number): number[] {
+  const s = secs.find((x) => x.id === 6);
+  if (!s) return [];
+  const r = new Reader(s.body);
+  const out: number[] = [];
+  const count = r.u32();
+  for (let i = 0; i < count; i++) {
+    if (!VALTYPES.has(r.byte())) throw new Unmeterable("a global of a type it does not know");
+    if (r.byte() & 1) out.push(firstIndex + i);
+    for (let op = r.byte(); op !== 0x0b; op = r.byte()) immediates(op, r);
+  }
+  return out;
 }
 
 const vecCount = (secs: Section[], id: number): number => {
@@ -226,6 +251,23 @@ const name = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c
 
 /** The module with fuel checks; see the file comment. Throws Unmeterable for what it cannot read. */
 export function meter(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return meterModule(bytes).bytes;
+}
+
+export interface Metered {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  /** Export names of the module's own mutable globals, `lf_g<index>`. */
+  readonly globals: readonly string[];
+  /**
+   * Its whole state is its memory and those globals (no mutable imported global, nothing that changes tables
+   * or drops segments): restoring them to what they were after start is the state of a fresh instance.
+   */
+  readonly resettable: boolean;
+}
+
+/** `meter`, with what a host needs to reset an instance instead of creating another. */
+export function meterModule(bytes: Uint8Array): Metered {
+  changesTablesOrSegments = false;
   const secs = sections(bytes);
   // The start function would run (and tick) before the host can fill the tick table: it becomes an export the
   // host calls right after filling it, which is what instantiation would have done.
@@ -236,11 +278,20 @@ export function meter(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   const imported = importCounts(secs);
   const table = imported.tables + vecCount(secs, 4);
   const global = imported.globals + vecCount(secs, 6);
+  const own = mutableGlobals(secs, imported.globals);
+  const globals = own.map((g) => `lf_g${g}`);
   const type = appendVec(secs, 1, [0x60, 0x00, 0x00]);
   appendVec(secs, 4, [0x70, 0x01, 0x01, 0x01]);
   appendVec(secs, 6, [0x7f, 0x01, 0x41, 0x00, 0x0b]);
   appendVec(secs, 7, [...name(METER_EXPORTS.fuel), 0x03, ...uleb(global), ...name(METER_EXPORTS.tick), 0x01, ...uleb(table)], 2);
   if (start !== undefined) appendVec(secs, 7, [...name(METER_EXPORTS.start), 0x00, ...uleb(start)]);
+  if (own.length)
+    appendVec(
+      secs,
+      7,
+      own.flatMap((g, i) => [...name(globals[i]!), 0x03, ...uleb(g)]),
+      own.length,
+    );
   // fuel -= 1; if (fuel <= 0) call_indirect (type []->[]) table[0] of our table
   const g = uleb(global);
   const check = Uint8Array.from([
@@ -264,7 +315,7 @@ export function meter(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   }
   const parts: (Uint8Array | number[])[] = [bytes.subarray(0, 8)];
   for (const s of secs) parts.push([s.id, ...uleb(s.body.length)], s.body);
-  return concat(parts);
+  return { bytes: concat(parts), globals, resettable: !changesTablesOrSegments && imported.mutableGlobals === 0 };
 }
 
 /** A wasm function `[] -> []` calling `tick`, to be put into a metered instance's tick table. */
