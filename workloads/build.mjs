@@ -24,6 +24,7 @@ export const WORKLOADS = {
   loop: ["faulty/loop.ts", "stateless"],
   hog: ["faulty/hog.ts", "stateless"],
   snoop: ["faulty/snoop.ts", "stateless"],
+  asker: ["faulty/asker.ts", "stateless"],
 };
 const HANDLER = "wasmcloud:messaging/handler@0.2.0#handle-message";
 /** Workloads in JavaScript, built with ComponentizeJS (StarlingMonkey): ~12 MB each, minutes to build, so cached. */

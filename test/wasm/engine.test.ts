@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import { WasmPool, type WasmPath, type WasmResult } from "../../src/local/wasm/engine";
+import { WasmPool, type RequestCapability, type WasmPath, type WasmResult } from "../../src/local/wasm/engine";
 import { memoryBackend, type KvBackend } from "../../src/local/wasm/keyvalue";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -24,7 +24,7 @@ const pathOf = (m: Mode): WasmPath => (m === "general" ? "general" : "fast");
 async function pool(
   name: string,
   m: Mode,
-  opts: { memoryMiB?: number; timeoutMs?: number; kv?: KvBackend; size?: number } = {},
+  opts: { memoryMiB?: number; timeoutMs?: number; kv?: KvBackend; size?: number; request?: RequestCapability } = {},
 ): Promise<WasmPool> {
   const pl = await WasmPool.create({
     wasmFile: build(name),
@@ -33,6 +33,7 @@ async function pool(
     size: opts.size ?? 2,
     path: pathOf(m),
     inline: m === "inline",
+    request: opts.request,
   });
   pools.push(pl);
   return pl;
@@ -119,6 +120,24 @@ describe("Wasm engine: workload components on both paths", () => {
       assert.ok(r.ok);
       assert.match(r.handlerError ?? "", /JetStream error: no responders/);
       assert.deepEqual(JSON.parse(dec(replyOf(r))), { applied: false, error: "key-value: JetStream error: no responders" });
+    });
+
+    it(`${p}: a guest that calls request gets the answer (inline: run again in a worker, and in workers from then on)`, async () => {
+      const asked: string[] = [];
+      const request: RequestCapability = async (subject, body) => {
+        asked.push(`${subject} ${dec(body)}`);
+        return { subject: "_INBOX.answer", body: enc(`pong-${dec(body)}`) };
+      };
+      const a = await pool("asker", p, { request });
+      assert.equal(a.runsInline, p === "inline");
+      for (const q of ["one", "two"]) assert.equal(dec(replyOf(await send(a, q))), `asked:pong-${q}`);
+      // Each message asked once: the inline attempt stopped at the call, before anything was sent.
+      assert.deepEqual(asked, ["t.ask one", "t.ask two"]);
+      assert.equal(a.runsInline, false);
+      assert.ok(a.stats().workers > 0);
+      const failing = await pool("asker", p, { request: () => Promise.reject(new Error("no responders")) });
+      // wash 2.7's wording (wasmcloud_messaging/nats.rs), around the client's error.
+      assert.equal(dec(replyOf(await send(failing, "x"))), "error:failed to send request: no responders");
     });
 
     it(`${p}: a trap is an error result without a reply and the pool keeps serving`, async () => {

@@ -80,6 +80,7 @@ describe("the latticeform world", () => {
     ["validator", messaging, false],
     ["ledger", ["wasi:keyvalue/store@0.2.0-draft", "wasi:keyvalue/atomics@0.2.0-draft", ...messaging], true],
     ["snoop", messaging, false],
+    ["asker", messaging, false],
     ["trap", ["wasmcloud:messaging/types@0.2.0"], false],
     ["loop", ["wasmcloud:messaging/types@0.2.0"], false],
     ["hog", ["wasmcloud:messaging/types@0.2.0"], false],

@@ -7,6 +7,8 @@
 // wasmcloud:messaging/consumer@0.2.0
 @external("wasmcloud:messaging/consumer@0.2.0", "publish")
 declare function publish_raw(sp: usize, sl: usize, bp: usize, bl: usize, hasReply: i32, rp: usize, rl: usize, ret: usize): void;
+@external("wasmcloud:messaging/consumer@0.2.0", "request")
+declare function request_raw(sp: usize, sl: usize, bp: usize, bl: usize, timeoutMs: u32, ret: usize): void;
 
 // wasi:keyvalue/store@0.2.0-draft and atomics
 @external("wasi:keyvalue/store@0.2.0-draft", "open")
@@ -80,6 +82,23 @@ function publishRaw(subject: string, bp: usize, bl: usize): bool {
   }
   lastError = str(load<u32>(ret + 4), load<u32>(ret + 8));
   return false;
+}
+
+/**
+ * `consumer.request`: the answer's body, or null (and `lastError`) on failure. Return area: result tag at 0,
+ * then the broker-message (subject, body, option<reply-to>) from offset 4, or the error string there.
+ */
+export function request(subject: string, body: string, timeoutMs: u32): Uint8Array | null {
+  const s = String.UTF8.encode(subject);
+  const b = String.UTF8.encode(body);
+  const ret = heap.alloc(32);
+  request_raw(changetype<usize>(s), s.byteLength, changetype<usize>(b), b.byteLength, timeoutMs, ret);
+  if (load<u8>(ret) != 0) {
+    lastError = str(load<u32>(ret + 4), load<u32>(ret + 8));
+    return null;
+  }
+  lastError = null;
+  return bytesOf(load<u32>(ret + 12), load<u32>(ret + 16));
 }
 
 /** Publish `body` to the message's `reply-to` (wash only logs handle-message's result: the reply is ours to send). */

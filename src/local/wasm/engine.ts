@@ -152,6 +152,14 @@ interface FastRunner {
   atCap(): boolean;
 }
 
+/**
+ * A failed `consumer.request` as wash 2.7 words it (wasmcloud_messaging/nats.rs): its own timeout, or the client's
+ * error (whose text is nats.js's here, async-nats's there).
+ */
+function requestError(why: string, timeoutMs: number): string {
+  return /timeout/i.test(why) ? `request timed out after ${timeoutMs}ms` : `failed to send request: ${why}`;
+}
+
 /** What an inline guest's `request` throws: the message is run again in a worker. */
 class NeedsWorker extends Error {}
 
@@ -363,7 +371,10 @@ export class WasmPool {
     } catch (e) {
       const tag = e instanceof KvError ? e.tag : "other";
       status = tag === "no-such-store" ? -2 : tag === "access-denied" ? -3 : -1;
-      out = new TextEncoder().encode(e instanceof KvError ? e.message : `JetStream error: ${String((e as Error).message ?? e)}`);
+      const why = String((e as Error).message ?? e);
+      out = new TextEncoder().encode(
+        e instanceof KvError ? e.message : m.op === "request" ? requestError(why, Number(m.timeoutMs)) : `JetStream error: ${why}`,
+      );
     }
     // The request ended while the call ran: the buffers belong to the next one now.
     if (slot.batch[0]?.id !== rid) return;
