@@ -1,6 +1,6 @@
 /**
- * Wasm engine benchmark: the validator component through WasmPool (a fresh instance per message) inline (the
- * fast path's glue on this thread, metered), on the fast path in 2 workers (its core module with our
+ * Wasm engine benchmark: the validator component through WasmPool (a fresh instance's state per message) inline
+ * (the fast path's glue on this thread, metered, one instance reset to its state after start), on the fast path in 2 workers (its core module with our
  * canonical-ABI glue on a pooled, zeroed memory) and on the general path in 2 workers (jco transpile output),
  * beside the same rules in plain JavaScript in the same run; RSS of the pools.
  */
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   for (let i = 0; i < 20000; i++) validatePaymentJs(JSON.parse(payload));
   const jsRps = 20000 / ((performance.now() - t0) / 1000);
-  console.log("validator component, fresh instance per message (same run):");
+  console.log("validator component, the state of a fresh instance for each message (same run):");
   for (const [name, r] of [
     ["inline (this thread, metered)", inline],
     ["fast path, 2 workers         ", fast],
