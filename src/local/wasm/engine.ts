@@ -1,12 +1,12 @@
 /**
  * The Wasm engine of the local lattice's hosts: workload components (wit/world.wit) on Node's WebAssembly,
- * in worker threads.
+ * inline on the caller's thread (inline.ts) or in worker threads (this file, worker.cjs).
  *
- * - Load: the file must be a component of the world: its imports within the allow-list (key-value only for
- *   a workload that declares `kv`), `wasmcloud:messaging/handler@0.2.0` exported. Anything else is refused
- *   with what is wrong, before a worker starts.
+ * - Load (prepare.ts): the file must be a component of the world: its imports within the allow-list (key-value
+ *   only for a workload that declares `kv`), `wasmcloud:messaging/handler@0.2.0` exported. Anything else is
+ *   refused with what is wrong, before a worker starts.
  * - Fast path (a component with one core module of its own, plus wit-component's indirection modules): the
- *   core module runs with our canonical-ABI glue (worker.cjs), its memory turned into an import the worker
+ *   core module runs with our canonical-ABI glue (fastGlue.cjs), its memory turned into an import the worker
  *   pools and zeroes, capped at the workload's limit. General path (any other component): `jco transpile`
  *   output, each core memory capped (transpile.ts). Both give each message a fresh instance.
  * - Capabilities with wash 2.7's semantics (keyvalue.ts): publish and request, key-value on the workload's
@@ -19,69 +19,22 @@
  *   must block) is re-run from scratch in a worker (nothing it did was sent yet), and a guest that overran its
  *   time once, or calls `request`, runs in workers from then on, where it cannot hold up the host's thread.
  */
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { REPO_ROOT } from "../../paths";
-import { capMemory, memoryToImport, pagesOf } from "./binary";
-import { parseComponent, singleCoreModule, worldProblems } from "./component";
-import { KvError, washKv, type KvBackend } from "./keyvalue";
-import { meterModule, tickFunction, Unmeterable } from "./meter";
-import { transpiled } from "./transpile";
+import { pagesOf } from "./binary";
+import { InlineRunner } from "./inline";
+import { KvError, washKv } from "./keyvalue";
+import { prepare, type WorkerData } from "./prepare";
+import type { BrokerMessage, Published, WasmPath, WasmPoolOptions, WasmResult } from "./types";
 
 export { KvConflict, KvError, type KvBackend } from "./keyvalue";
-
-export interface WasmLimits {
-  readonly memoryMiB: number;
-  readonly timeoutMs: number;
-}
-
-/** A message as `handle-message` receives it. */
-export interface BrokerMessage {
-  readonly subject: string;
-  readonly body: Uint8Array;
-  readonly replyTo?: string;
-}
-
-/** What the guest published while it ran (the host sends it). */
-export interface Published {
-  readonly subject: string;
-  readonly body: Uint8Array;
-  readonly replyTo?: string;
-}
-
-export type WasmResult =
-  | { ok: true; published: Published[]; handlerError?: string; durationMs: number }
-  | { ok: false; error: string; kind: "trap" | "timeout" | "memory" | "closed"; published: Published[]; durationMs: number };
-
-/** `consumer.request` for guests: the host's NATS request. */
-export type RequestCapability = (subject: string, body: Uint8Array, timeoutMs: number) => Promise<BrokerMessage>;
+export { WasmLoadError } from "./prepare";
+export type { BrokerMessage, Published, RequestCapability, WasmLimits, WasmPath, WasmPoolOptions, WasmResult } from "./types";
 
 // From the checkout, not __dirname: the host may run from a bundle elsewhere.
 const WORKER = path.join(REPO_ROOT, "src", "local", "wasm", "worker.cjs");
-const GLUE = path.join(REPO_ROOT, "src", "local", "wasm", "fastGlue.cjs");
 const BUFFER = 1 << 20;
-/** Core imports the fast path's glue implements (worker.cjs). */
-const FAST_IMPORTS: Record<string, string[]> = {
-  "wasmcloud:messaging/consumer@0.2.0": ["publish", "request"],
-  "wasi:keyvalue/store@0.2.0-draft": [
-    "open",
-    "[method]bucket.get",
-    "[method]bucket.set",
-    "[method]bucket.delete",
-    "[method]bucket.exists",
-    "[method]bucket.list-keys",
-    "[resource-drop]bucket",
-  ],
-  "wasi:keyvalue/atomics@0.2.0-draft": ["increment"],
-};
-
-export class WasmLoadError extends Error {
-  constructor(file: string, why: string) {
-    super(`${file}: ${why}`);
-    this.name = "WasmLoadError";
-  }
-}
 
 interface Pending {
   id: number;
@@ -104,118 +57,12 @@ interface Slot {
 /** Most requests handed to one worker in one message: fewer thread hand-offs under load, bounded unfairness. */
 const MAX_BATCH = 16;
 
-export type WasmPath = "fast" | "general";
-
-export interface WasmPoolOptions {
-  readonly wasmFile: string;
-  readonly limits: WasmLimits;
-  /** Workers at start. @default 2 */
-  readonly size?: number;
-  /** Workers while requests wait (guests blocked on key-value hold theirs). @default size */
-  readonly maxSize?: number;
-  /** The workload's declared bucket and the store behind it; without it, key-value imports are refused. */
-  readonly kv?: { readonly bucket: string; readonly backend: KvBackend };
-  readonly request?: RequestCapability;
-  /** Force a path; by default the fast path when the component allows it. */
-  readonly path?: WasmPath;
-  /**
-   * Run on the caller's thread when the component allows it (fast path, meterable, no key-value).
-   * @default true
-   */
-  readonly inline?: boolean;
-  /**
-   * Start the workers now; otherwise at `warm()` or when the first message needs one (an inline pool's only
-   * start then, on a guest that calls `request` or overran its time).
-   * @default true
-   */
-  readonly startWorkers?: boolean;
-  readonly name?: string;
-}
-
-type WorkerData = Record<string, unknown>;
-
-/** The metered module for inline runs, or undefined when the walker cannot read it (it then runs in workers). */
-async function meteredModule(
-  bytes: Uint8Array,
-): Promise<{ module: WebAssembly.Module; reset?: { globals: readonly string[] } } | undefined> {
-  try {
-    const m = meterModule(bytes);
-    return { module: await WebAssembly.compile(m.bytes), ...(m.resettable ? { reset: { globals: m.globals } } : {}) };
-  } catch (e) {
-    if (e instanceof Unmeterable) return undefined;
-    throw e;
-  }
-}
-
-interface FastRunner {
-  run(msg: BrokerMessage, deadline: number): string | undefined;
-  atCap(): boolean;
-}
-
 /**
  * A failed `consumer.request` as wash 2.7 words it (wasmcloud_messaging/nats.rs): its own timeout, or the client's
  * error (whose text is nats.js's here, async-nats's there).
  */
 function requestError(why: string, timeoutMs: number): string {
   return /timeout/i.test(why) ? `request timed out after ${timeoutMs}ms` : `failed to send request: ${why}`;
-}
-
-/** What an inline guest's `request` throws: the message is run again in a worker. */
-class NeedsWorker extends Error {}
-
-/** fastGlue.cjs, loaded from the checkout at run time like the worker (the host may run from a bundle). */
-const glue = (): {
-  createFastRunner(o: Record<string, unknown>): FastRunner;
-  GuestTimeout: new () => Error;
-} => require(GLUE);
-
-/** Check the component against the world and prepare what its workers need. */
-async function prepare(opts: WasmPoolOptions, maxPages: number): Promise<{ path: WasmPath; data: WorkerData }> {
-  const file = opts.wasmFile;
-  let bytes: Uint8Array<ArrayBuffer>;
-  try {
-    bytes = new Uint8Array(readFileSync(file));
-  } catch (e) {
-    throw new WasmLoadError(file, `cannot be read: ${(e as Error).message}`);
-  }
-  let info;
-  try {
-    info = parseComponent(bytes);
-  } catch (e) {
-    throw new WasmLoadError(file, `${(e as Error).message}; a workload is a component of the latticeform world (wit/world.wit)`);
-  }
-  const problems = worldProblems(info, { kv: !!opts.kv });
-  if (problems.length) throw new WasmLoadError(file, problems.join("; "));
-  const single = opts.path === "general" ? undefined : singleCoreModule(info);
-  const fastOk = single && WebAssembly.Module.imports(single.module).every((i) => FAST_IMPORTS[i.module]?.includes(i.name));
-  if (fastOk) {
-    let rewritten;
-    try {
-      rewritten = memoryToImport(single.bytes);
-    } catch (e) {
-      throw new WasmLoadError(file, `its core module ${(e as Error).message}`);
-    }
-    if (rewritten.minPages > maxPages)
-      throw new WasmLoadError(
-        file,
-        `needs ${rewritten.minPages} memory pages at start, more than its limit of ${opts.limits.memoryMiB} MiB (${maxPages} pages)`,
-      );
-    const data: WorkerData = { mode: "fast", wasmModule: await WebAssembly.compile(rewritten.bytes), minPages: rewritten.minPages };
-    if (opts.inline !== false && !opts.kv) data.inline = await meteredModule(rewritten.bytes);
-    return { path: "fast", data };
-  }
-  if (opts.path === "fast")
-    throw new WasmLoadError(file, "does not fit the fast path (one core module of its own, imports the glue implements)");
-  const t = await transpiled(bytes);
-  const coreModules: Record<string, WebAssembly.Module> = {};
-  for (const [name, core] of Object.entries(t.cores)) {
-    try {
-      coreModules[name] = await WebAssembly.compile(capMemory(core, maxPages));
-    } catch (e) {
-      throw new WasmLoadError(file, `core module ${name} ${(e as Error).message} (${opts.limits.memoryMiB} MiB)`);
-    }
-  }
-  return { path: "general", data: { mode: "general", glueUrl: t.glueUrl, coreModules, minPages: 0 } };
 }
 
 export class WasmPool {
@@ -227,9 +74,8 @@ export class WasmPool {
   private maxSize = 1;
   private growing = false;
   private kv?: ReturnType<typeof washKv>;
-  /** The inline runner while this component runs on the caller's thread; dropped for good on a timeout or a request. */
-  private inline?: FastRunner;
-  private inlinePublished: Published[] = [];
+  /** The inline runner while this component runs on the caller's thread. */
+  private inline?: InlineRunner;
   private size = 2;
 
   private constructor(
@@ -240,25 +86,9 @@ export class WasmPool {
     readonly name: string,
   ) {
     if (opts.kv) this.kv = washKv(opts.kv.bucket, opts.kv.backend);
-    const inline = data.inline as Awaited<ReturnType<typeof meteredModule>>;
-    if (inline) {
-      const fail = () => {
-        throw new NeedsWorker();
-      };
-      this.inline = glue().createFastRunner({
-        wasmModule: inline.module,
-        reset: inline.reset,
-        minPages: data.minPages,
-        maxPages: data.maxPages,
-        metered: true,
-        tickFunction,
-        // What the guest may do without waiting; anything else needs a worker that can block on it.
-        caps: new Proxy(
-          { publish: (subject: string, body: Uint8Array, replyTo?: string) => void this.inlinePublished.push({ subject, body, replyTo }) },
-          { get: (t, k) => (k === "publish" ? t.publish : fail) },
-        ),
-      });
-    }
+    const inline = data.inline as ConstructorParameters<typeof InlineRunner>[0] | undefined;
+    if (inline)
+      this.inline = new InlineRunner(inline, { minPages: Number(data.minPages), maxPages: Number(data.maxPages) }, opts.limits.timeoutMs);
   }
 
   /** Load and check a component, start `size` workers, growing to `maxSize` while requests wait. */
@@ -293,28 +123,13 @@ export class WasmPool {
    * must go to a worker (`handle`). Never throws for guest faults.
    */
   runInline(msg: BrokerMessage): WasmResult | undefined {
-    const runner = this.inline;
-    if (!runner || this.closed) return undefined;
-    this.inlinePublished = [];
-    const started = performance.now();
-    const limit = this.opts.limits.timeoutMs;
-    try {
-      const handlerError = runner.run(msg, started + limit);
-      this.counters.served++;
-      const durationMs = performance.now() - started;
-      return { ok: true, published: this.inlinePublished, durationMs, ...(handlerError !== undefined ? { handlerError } : {}) };
-    } catch (e) {
-      // Nothing the guest published was sent: a worker runs the message again, from a fresh instance.
-      if (e instanceof NeedsWorker) return void (this.inline = undefined);
-      this.counters.errors++;
-      const durationMs = performance.now() - started;
-      if (e instanceof glue().GuestTimeout) {
-        this.inline = undefined;
-        return { ok: false, kind: "timeout", error: `the guest ran longer than its ${limit} ms limit`, published: [], durationMs };
-      }
-      const error = String((e as Error)?.message ?? e);
-      return { ok: false, kind: runner.atCap() ? "memory" : "trap", error, published: this.inlinePublished, durationMs };
-    }
+    if (!this.inline || this.closed) return undefined;
+    const r = this.inline.run(msg);
+    if (this.inline.demoted) this.inline = undefined;
+    if (r === "needs-worker") return undefined;
+    if (r.ok) this.counters.served++;
+    else this.counters.errors++;
+    return r;
   }
 
   private spawn(): Slot {
