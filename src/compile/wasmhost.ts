@@ -28,6 +28,14 @@ export const HOST_POD_GID = 65532;
 export const SIDECAR_USER = "wash";
 /** Loopback ports of the sidecar in the pod. */
 export const SIDECAR_PORTS = { client: 4222, monitor: 8222 } as const;
+
+/**
+ * A probe command (busybox sh, wget and grep of the nats alpine image) that succeeds while the sidecar has at
+ * least one leaf connection: nats-server's `/leafz` reports their count as `"leafnodes": N`.
+ */
+export function leafUpProbe(monitorPort: number): string[] {
+  return ["sh", "-c", `wget -q -O - http://127.0.0.1:${monitorPort}/leafz | grep -q '"leafnodes": [1-9]'`];
+}
 const LEAF_DIR = "/etc/nats-leaf";
 
 export function hostDeploymentName(host: HostNode): string {
@@ -137,7 +145,9 @@ export function hostDeployment(spec: LatticeSpec, host: HostNode): K8sObject {
     // A native sidecar (restartPolicy Always in initContainers, Kubernetes 1.29+): running before the host starts.
     restartPolicy: "Always",
     args: ["-c", `${LEAF_DIR}/leaf.conf`],
-    startupProbe: { exec: { command: healthz }, periodSeconds: 1, failureThreshold: 60 },
+    // Started once a leaf connection to a hub is up (healthz is green before): wash's first JetStream request
+    // then finds the hub's interest across the leaf instead of no responders.
+    startupProbe: { exec: { command: leafUpProbe(SIDECAR_PORTS.monitor) }, periodSeconds: 1, failureThreshold: 60 },
     livenessProbe: { exec: { command: healthz }, periodSeconds: 10 },
     volumeMounts: [
       { name: "leaf", mountPath: LEAF_DIR, readOnly: true },

@@ -12,7 +12,9 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
-import { hostSidecarConf } from "../../src/compile/wasmhost";
+import { execFileSync } from "node:child_process";
+import { createServer } from "node:net";
+import { hostSidecarConf, leafUpProbe } from "../../src/compile/wasmhost";
 import { renderConf } from "../../src/compile/natsconf";
 import type { LocalRender } from "../../src/local/state";
 
@@ -44,24 +46,55 @@ function asyncNatsDefaultKv(bucket: string): Record<string, unknown> {
   };
 }
 
-/** Start a host's sidecar (as the pod runs it, on a free loopback port); resolves with a client connected like wash. */
-async function sidecar(mapped: boolean): Promise<NatsConnection> {
+/** A loopback port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+/** The pod's startup probe, run here against the sidecar's monitor port: true when it passes. */
+function probe(command: string[]): boolean {
+  try {
+    execFileSync(command[0]!, command.slice(1), { stdio: "ignore", timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Start a host's sidecar (as the pod runs it, on free loopback ports); resolves with a client connected like wash
+ * and the sidecar's monitor port. `hub: false` points its leaf remotes at a port nothing listens on.
+ */
+async function sidecar(mapped: boolean, hub = true): Promise<NatsConnection & { monitor: number }> {
   const host = r.topo.hosts.find((h) => h.cloud === "aws")!;
   const conf = hostSidecarConf(r.spec, r.topo, r.layout.env, r.creds, host);
   conf.listen = "127.0.0.1:-1";
-  delete conf.http;
+  const monitor = await freePort();
+  conf.http = `127.0.0.1:${monitor}`;
   if (!mapped) for (const a of Object.values(conf.accounts as Record<string, Record<string, unknown>>)) delete a.mappings;
-  const file = path.join(r.layout.stateDir, `sidecar-${mapped}.conf`);
+  if (!hub) {
+    const closed = await freePort();
+    const leafnodes = conf.leafnodes as { remotes: { urls: string[] }[] };
+    for (const remote of leafnodes.remotes) remote.urls = remote.urls.map(() => `tls://127.0.0.1:${closed}`);
+  }
+  const file = path.join(r.layout.stateDir, `sidecar-${mapped}-${hub}.conf`);
   writeFileSync(file, renderConf(conf, "test sidecar"));
-  const { proc, port } = await spawnNatsServer(file, /Leafnode connection created/);
+  const { proc, port } = await spawnNatsServer(file, hub ? /Leafnode connection created/ : undefined);
   sidecars.push(proc);
   const tls = r.layout.env.tlsFiles("client");
   // wash: TLS, no credentials (the sidecar's no_auth_user binds it to the account).
-  return connect({
+  const nc = await connect({
     servers: `tls://127.0.0.1:${port}`,
     tls: { caFile: tls.ca_file, certFile: tls.cert_file, keyFile: tls.key_file },
     timeout: 5000,
   });
+  return Object.assign(nc, { monitor });
 }
 
 /**
@@ -100,6 +133,23 @@ describe("wash 2.7 keyvalue open of the stretched bucket, through the host's lea
   after(async () => {
     for (const p of sidecars) p.kill("SIGKILL");
     await stopSmallServers(servers);
+  });
+
+  it("the pod's startup probe passes once the leaf is up, and not while the hub is out of reach (healthz alone would)", async () => {
+    const cut = await sidecar(true, false);
+    try {
+      const healthz = ["wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${cut.monitor}/healthz`];
+      assert.equal(probe(healthz), true, "healthz is already green without a leaf connection");
+      assert.equal(probe(leafUpProbe(cut.monitor)), false);
+    } finally {
+      await cut.close();
+    }
+    const up = await sidecar(true);
+    try {
+      assert.equal(probe(leafUpProbe(up.monitor)), true);
+    } finally {
+      await up.close();
+    }
   });
 
   it("without the mappings wash reaches no JetStream, and its create would be refused: the bucket exists with the spec's settings", async () => {
