@@ -3,18 +3,9 @@
  * creates (the fast path pools and zeroes it), or gets the workload's limit as its maximum (general path).
  */
 
-const PAGE = 65536;
+import { uleb as leb } from "./leb";
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
+const PAGE = 65536;
 
 function readLeb(b: Uint8Array, at: number): [number, number] {
   let result = 0;

@@ -19,35 +19,10 @@ export interface ComponentInfo {
   readonly modules: Uint8Array<ArrayBuffer>[];
 }
 
+import { Reader } from "./leb";
+
 const PREAMBLE_COMPONENT = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 const PREAMBLE_MODULE = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-
-class Reader {
-  constructor(
-    readonly b: Uint8Array,
-    public at = 0,
-  ) {}
-  byte(): number {
-    if (this.at >= this.b.length) throw new Error("unexpected end of the binary");
-    return this.b[this.at++]!;
-  }
-  u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const x = this.byte();
-      result += (x & 0x7f) * 2 ** shift;
-      if ((x & 0x80) === 0) return result;
-      shift += 7;
-    }
-  }
-  name(): string {
-    const n = this.u32();
-    const s = new TextDecoder().decode(this.b.subarray(this.at, this.at + n));
-    this.at += n;
-    return s;
-  }
-}
 
 function startsWith(b: Uint8Array, p: readonly number[]): boolean {
   return p.every((x, i) => b[i] === x);

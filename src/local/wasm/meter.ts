@@ -13,6 +13,8 @@
  * runs in workers instead.
  */
 
+import { Reader, uleb } from "./leb";
+
 export class Unmeterable extends Error {
   constructor(why: string) {
     super(`cannot be metered: ${why}`);
@@ -23,44 +25,8 @@ export class Unmeterable extends Error {
 /** Export names of the fuel global and the tick table of a metered module. */
 export const METER_EXPORTS = { fuel: "lf_fuel", tick: "lf_tick", start: "lf_start" } as const;
 
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-};
-
-class Reader {
-  constructor(
-    readonly b: Uint8Array,
-    public at = 0,
-  ) {}
-  byte(): number {
-    if (this.at >= this.b.length) throw new Unmeterable("truncated");
-    return this.b[this.at++]!;
-  }
-  u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const x = this.byte();
-      result += (x & 0x7f) * 2 ** shift;
-      if ((x & 0x80) === 0) return result;
-      shift += 7;
-    }
-  }
-  /** Skip a LEB128 of any signedness and width. */
-  skipLeb(): void {
-    while (this.byte() & 0x80);
-  }
-  skip(n: number): void {
-    this.at += n;
-  }
-}
+/** A cursor whose reads past the end make the module unmeterable. */
+const reader = (b: Uint8Array, at = 0): Reader => new Reader(b, at, () => new Unmeterable("truncated"));
 
 interface Section {
   id: number;
@@ -71,7 +37,7 @@ interface Section {
 const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
 
 function sections(bytes: Uint8Array): Section[] {
-  const r = new Reader(bytes, 8);
+  const r = reader(bytes, 8);
   const out: Section[] = [];
   while (r.at < bytes.length) {
     const id = r.byte();
@@ -156,7 +122,7 @@ function immediates(op: number, r: Reader): boolean {
 
 /** One function body with the fuel check at its entry and after every loop header. */
 function meterBody(body: Uint8Array, check: Uint8Array): Uint8Array {
-  const r = new Reader(body);
+  const r = reader(body);
   for (let groups = r.u32(); groups > 0; groups--) {
     r.u32();
     if (!VALTYPES.has(r.byte())) throw new Unmeterable("a local of a type it does not know (SIMD, GC)");
@@ -192,7 +158,7 @@ function appendVec(secs: Section[], id: number, extra: number[], n = 1): number 
     secs.splice(at < 0 ? secs.length : at, 0, { id, body: Uint8Array.from([n, ...extra]) });
     return 0;
   }
-  const r = new Reader(secs[i]!.body);
+  const r = reader(secs[i]!.body);
   const count = r.u32();
   secs[i] = { id, body: concat([uleb(count + n), secs[i]!.body.subarray(r.at), extra]) };
   return count;
@@ -203,7 +169,7 @@ function importCounts(secs: Section[]): { tables: number; globals: number; mutab
   const s = secs.find((x) => x.id === 2);
   const n = { tables: 0, globals: 0, mutableGlobals: 0 };
   if (!s) return n;
-  const r = new Reader(s.body);
+  const r = reader(s.body);
   for (let count = r.u32(); count > 0; count--) {
     for (let k = 0; k < 2; k++) r.skip(r.u32());
     const kind = r.byte();
@@ -231,7 +197,7 @@ function importCounts(secs: Section[]): { tables: number; globals: number; mutab
 function mutableGlobals(secs: Section[], firstIndex: number): number[] {
   const s = secs.find((x) => x.id === 6);
   if (!s) return [];
-  const r = new Reader(s.body);
+  const r = reader(s.body);
   const out: number[] = [];
   const count = r.u32();
   for (let i = 0; i < count; i++) {
@@ -244,7 +210,7 @@ function mutableGlobals(secs: Section[], firstIndex: number): number[] {
 
 const vecCount = (secs: Section[], id: number): number => {
   const s = secs.find((x) => x.id === id);
-  return s ? new Reader(s.body).u32() : 0;
+  return s ? reader(s.body).u32() : 0;
 };
 
 const name = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
@@ -272,7 +238,7 @@ export function meterModule(bytes: Uint8Array): Metered {
   // The start function would run (and tick) before the host can fill the tick table: it becomes an export the
   // host calls right after filling it, which is what instantiation would have done.
   const startAt = secs.findIndex((s) => s.id === 8);
-  const start = startAt < 0 ? undefined : new Reader(secs[startAt]!.body).u32();
+  const start = startAt < 0 ? undefined : reader(secs[startAt]!.body).u32();
   if (startAt >= 0) secs.splice(startAt, 1);
   if (secs.some((s) => s.id === 13)) throw new Unmeterable("uses exception handling");
   const imported = importCounts(secs);
@@ -301,7 +267,7 @@ export function meterModule(bytes: Uint8Array): Metered {
   ]);
   const code = secs.findIndex((s) => s.id === 10);
   if (code >= 0) {
-    const r = new Reader(secs[code]!.body);
+    const r = reader(secs[code]!.body);
     const bodies: (Uint8Array | number[])[] = [];
     let n = r.u32();
     bodies.push(uleb(n));
