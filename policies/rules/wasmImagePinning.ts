@@ -2,6 +2,8 @@ import { onTypes, walk, type LatticePolicy, type Props } from "../lib";
 
 const DIGEST = /@sha256:[0-9a-f]{64}$/;
 const DOWNLOAD = /\b(curl|wget)\b[^\n]*https?:\/\/[^\s'"]+/g;
+/** A fetch from the pod or machine itself (a probe of a local monitoring port) downloads nothing. */
+const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
 
 /** Boot scripts a resource carries: EC2 user data (base64), GCE startup scripts, installer commands. */
 function scripts(type: string, props: Props): string[] {
@@ -49,8 +51,10 @@ export const policy: LatticePolicy = {
         });
       for (const s of scripts(args.type, props)) {
         if (/sha256sum -c|shasum -a 256 -c/.test(s)) continue;
-        for (const m of s.matchAll(DOWNLOAD))
-          report(`a boot script downloads ${m[0].match(/https?:\/\/[^\s'"]+/)![0]} without checking a pinned SHA-256.`);
+        for (const m of s.matchAll(DOWNLOAD)) {
+          const url = m[0].match(/https?:\/\/[^\s'"]+/)![0];
+          if (!LOOPBACK.test(url)) report(`a boot script downloads ${url} without checking a pinned SHA-256.`);
+        }
       }
     },
   ),

@@ -28,12 +28,14 @@ describe("drill command", () => {
       return file;
     };
     const impossible = {
-      id: "impossible-validator",
-      hypothesis: "the validator recovers from losing AWS within one millisecond",
+      // The ledger, not the validator: the ledger's primary is AWS, so losing AWS always fails some of its requests
+      // until GCP's standby takes over, while a validator request may well never fail (GCP's hosts answer at once).
+      id: "impossible-ledger",
+      hypothesis: "the ledger recovers from losing AWS within one millisecond",
       faults: [{ kind: "cloud-outage", cloud: "aws" }],
       // Generous request timeouts: the steady state must hold before the fault on a busy machine.
       load: { requestTimeoutMs: 2000 },
-      objectives: { validator: { rtoSeconds: 0.001 } },
+      objectives: { ledger: { rtoSeconds: 0.001 } },
     };
     const partition = {
       id: "partition-clouds",
@@ -48,7 +50,7 @@ describe("drill command", () => {
     assert.equal(bad.status, 2);
     assert.match(
       bad.stderr,
-      /--scenario: no such scenario \(got "nope"; allowed lose-primary-cloud, hub-node-loss, host-crash, blackhole-primary, impossible-validator, partition-clouds\)/,
+      /--scenario: no such scenario \(got "nope"; allowed lose-primary-cloud, hub-node-loss, host-crash, blackhole-primary, impossible-ledger, partition-clouds\)/,
     );
     const badDrill = stack("baddrill", [{ ...impossible, faults: [{ kind: "cloud-outage", cloud: "azure" }] }]);
     const refused = spawnSync(process.execPath, [bin, "drill", "--local", "--stack", badDrill], { encoding: "utf8", timeout: 60000 });
@@ -60,21 +62,22 @@ describe("drill command", () => {
     assert.doesNotMatch(refused.stdout, /booting/, "a process was started for a bad drill");
     // The signing key is made once under the state dir (0600), outside the pack.
     const env = { ...process.env, LATTICEFORM_STATE_DIR: path.join(tmp, "state") };
-    const r = spawnSync(process.execPath, [bin, "drill", "--local", "--stack", file, "--scenario", "impossible-validator", "--out", out], {
+    const r = spawnSync(process.execPath, [bin, "drill", "--local", "--stack", file, "--scenario", "impossible-ledger", "--out", out], {
       encoding: "utf8",
       timeout: 240000,
       env,
     });
-    // Never MET. BREACHED (exit 1) when the validator was steady before the fault; on a machine so loaded that
+    // Never MET. BREACHED (exit 1) when the ledger was steady before the fault; on a machine so loaded that
     // it was not, the drill must say so: INCONCLUSIVE (exit 3) by steady-before-fault, never a breach it did not measure.
     assert.ok(r.status === 1 || r.status === 3, r.stdout + r.stderr);
     if (r.status === 1) {
-      assert.match(r.stdout, /BREACHED\s+validator/);
+      assert.match(r.stdout, /BREACHED\s+ledger/);
       assert.match(
         r.stdout,
-        /VERDICT: BREACHED — recovery-objective: repetition 1: validator (did not recover|recovered in \d+ ms, beyond its 1 ms objective)/,
+        /VERDICT: BREACHED — recovery-objective: repetition 1: ledger (did not recover|recovered in \d+ ms, beyond its 1 ms objective)/,
       );
-    } else assert.match(r.stdout, /VERDICT: INCONCLUSIVE — steady-before-fault: repetition 1: validator: \d+ of \d+ requests failed/);
+    } else
+      assert.match(r.stdout, /VERDICT: INCONCLUSIVE — steady-before-fault: repetition 1: (validator|ledger): \d+ of \d+ requests failed/);
     assert.match(r.stdout, /signed with Ed25519 key sha256:[0-9a-f]{64}/);
     const keyFile = path.join(tmp, "state", "keys", "evidence-ed25519.pem");
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
@@ -82,7 +85,7 @@ describe("drill command", () => {
       scenario: { id: string; source: string };
       stack: { file: string };
     };
-    assert.deepEqual([evidence.scenario.id, evidence.scenario.source], ["impossible-validator", "stack"]);
+    assert.deepEqual([evidence.scenario.id, evidence.scenario.source], ["impossible-ledger", "stack"]);
     assert.ok(!path.isAbsolute(evidence.stack.file) && !evidence.stack.file.includes(tmp), evidence.stack.file);
     assert.doesNotMatch(readFileSync(path.join(out, "evidence.json"), "utf8"), new RegExp(tmp.replace(/[/.]/g, "\\$&")));
     const pub = path.join(tmp, "trusted.pub");

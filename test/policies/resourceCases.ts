@@ -254,6 +254,21 @@ export const resourceCases: Cases = {
     good: () => [
       res("kubernetes:apps/v1:Deployment", { spec: { template: { spec: { containers: [{ image: `nats@sha256:${"a".repeat(64)}` }] } } } }),
       res("gcp:compute/instance:Instance", { metadataStartupScript: 'curl -o k.tgz https://x/k.tgz\necho "abc  k.tgz" | sha256sum -c -' }),
+      // The host pod sidecar's startup probe reads its own monitoring port: not a download.
+      res("kubernetes:apps/v1:Deployment", {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  image: `nats@sha256:${"a".repeat(64)}`,
+                  startupProbe: { exec: { command: ["sh", "-c", "wget -q -O - http://127.0.0.1:8222/leafz | grep -q x"] } },
+                },
+              ],
+            },
+          },
+        },
+      }),
     ],
     // Issue 17: path artifacts deploy as :latest; downloads without a pinned checksum.
     bad: () => [
