@@ -5,87 +5,22 @@
  * as `interrupted` with the phase it stopped at, and the faults are still undone.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
 import { mirrorName } from "../compile/jetstream";
 import { jsOptions } from "../local/client";
 import type { LocalRender } from "../local/state";
 import type { Supervisor } from "../local/supervisor";
-import type { LatticeSpec } from "../model/schema";
 import { checkEffect } from "./effects";
-import { inject, restore, type FaultStep, type Injected } from "./faults";
-import { checkJetStreamApi, checkSteady, latencyStats, mirrorsCaughtUp, raftLeaders, recoveryFrom, sleep } from "./measure";
-import {
-  probeConnection,
-  reconcileLedger,
-  reconcileStream,
-  RequestProbe,
-  StreamPublisher,
-  type LedgerReconciliation,
-  type Sample,
-} from "./probes";
+import { inject, restore } from "./faults";
+import { checkSteady, mirrorsCaughtUp, raftLeaders, recoveryFrom, sleep } from "./measure";
+import { probeConnection, RequestProbe, StreamPublisher } from "./probes";
+import { objectiveOf, reconcile } from "./reconcile";
+import { rel, touchedClouds, wallAt, type Progress, type Rep } from "./repetition";
+import type { DrillPlan, Interrupted, RepetitionResult } from "./types";
+import { answeredBetween } from "./verdict";
 
 export { latencyStats, recoveryFrom, type LatencyStats } from "./measure";
+export { lostClouds, touchedBy, touchedClouds, type Progress } from "./repetition";
 export type { DrillPlan, Interrupted, RepetitionResult, StreamMeasurement, WorkloadMeasurement } from "./types";
-import { answeredBetween } from "./verdict";
-import type { DrillPlan, Interrupted, RepetitionResult, StreamMeasurement, WorkloadMeasurement } from "./types";
-
-/**
- * The one definition of the sites a fault touches, and whether it keeps them down until restore (so their
- * copies cannot count as surviving). Timed faults heal during the observation; single-process faults leave
- * the cloud's other replicas.
- */
-export function touchedBy(spec: LatticeSpec, step: FaultStep): { sites: string[]; downUntilRestore: boolean } {
-  if (step.kind === "partition" || step.kind === "latency") {
-    const between = step.between ?? [spec.clouds[0]!.name, spec.clouds[1]?.name ?? spec.clouds[0]!.name];
-    return { sites: [...between], downUntilRestore: false };
-  }
-  return { sites: step.cloud ? [step.cloud] : [], downUntilRestore: step.kind === "cloud-outage" };
-}
-
-export function touchedClouds(spec: LatticeSpec, plan: DrillPlan): string[] {
-  return [...new Set(plan.faults.flatMap((f) => touchedBy(spec, f).sites))];
-}
-
-export function lostClouds(spec: LatticeSpec, plan: DrillPlan): string[] {
-  return [...new Set(plan.faults.flatMap((f) => (touchedBy(spec, f).downUntilRestore ? touchedBy(spec, f).sites : [])))];
-}
-
-function objectiveOf(plan: DrillPlan, w: LatticeSpec["workloads"][number]): { rtoMs: number; rpo: number } {
-  const o = plan.objectives?.[w.name];
-  return { rtoMs: (o?.rtoSeconds ?? w.objectives.rtoSeconds) * 1000, rpo: o?.rpoMessages ?? w.objectives.rpoMessages };
-}
-
-export type Progress = (line: string) => void;
-
-/** The state a repetition's phases share. */
-interface Rep {
-  readonly r: LocalRender;
-  readonly sup: Supervisor;
-  readonly plan: DrillPlan;
-  readonly index: number;
-  readonly progress: Progress;
-  readonly run: string;
-  readonly runnable: LatticeSpec["workloads"];
-  readonly conns: NatsConnection[];
-  readonly probes: RequestProbe[];
-  publishers: StreamPublisher[];
-  pubConn?: NatsConnection;
-  /** performance.now() of the injection: samples are shifted so it is t = 0. */
-  injAbs: number;
-  readonly injected: Injected[];
-  readonly fired: string[];
-  readonly iso: Record<string, string | null>;
-  lagAtFault: Map<string, number>;
-  leadersAtFault?: RepetitionResult["leadersAtFault"];
-  jetstreamApi: RepetitionResult["jetstreamApi"];
-  streams: StreamMeasurement[];
-  workloads: WorkloadMeasurement[];
-  restored: boolean;
-  notSteadyReason?: string;
-}
-
-const rel = (x: Rep, ss: readonly Sample[]): Sample[] => ss.map((s) => ({ ...s, t: s.t - x.injAbs }));
-const wallAt = (x: Rep, t: number) => new Date(Date.now() - (performance.now() - (t + x.injAbs))).toISOString();
 
 /** Phase "start load": request probes from every client cloud and stream publishers, then the steady state. */
 async function startLoad(x: Rep): Promise<void> {
@@ -222,122 +157,6 @@ async function observe(x: Rep, signal?: AbortSignal): Promise<void> {
   }
   for (const p of x.publishers) await p.stop();
   for (const p of x.probes) await p.stop();
-}
-
-/**
- * Phase "reconcile", while the fault still holds (the RPO question is what survives if the lost cloud never
- * returns): the JetStream API, each stream's surviving copy scanned, each ledger's balances. A copy or bucket
- * that cannot be read is recorded as an error, never as zero lost.
- */
-async function reconcile(x: Rep): Promise<void> {
-  const { r, plan } = x;
-  const spec = r.spec;
-  const touched = touchedClouds(spec, plan);
-  const lost = lostClouds(spec, plan);
-  // The meta group, checked outside every cloud a fault touches (not a cluster that just lost a peer).
-  const survivor = spec.clouds.find((c) => !touched.includes(c.name))?.name ?? spec.clouds[0]!.name;
-  x.jetstreamApi = plan.streams ? await checkJetStreamApi(x.pubConn!, r, survivor, x.run) : null;
-  if (x.jetstreamApi)
-    x.progress(
-      `  JetStream API during the fault: ${x.jetstreamApi.ok ? `stream and consumer created in ${x.jetstreamApi.ms} ms` : `FAILED (${x.jetstreamApi.error})`}`,
-    );
-  for (const pub of x.publishers) x.streams.push(await reconcileOne(x, pub, lost));
-  for (const w of x.runnable) x.workloads.push(await measureWorkload(x, w));
-}
-
-async function reconcileOne(x: Rep, pub: StreamPublisher, lost: readonly string[]): Promise<StreamMeasurement> {
-  const s = x.r.spec.streams.find((st) => st.name === pub.stream)!;
-  const sourceLost = lost.includes(s.placement.cluster);
-  const survivingMirror = s.mirrors.find((m) => !lost.includes(m));
-  const copy = sourceLost ? (survivingMirror ? mirrorName(s.name, survivingMirror) : undefined) : s.name;
-  const base = { placement: s.placement.cluster, mirrors: s.mirrors, publishFailures: pub.failed };
-  if (!copy)
-    return {
-      ...base,
-      stream: s.name,
-      copy: "(none outside the lost cloud)",
-      acked: pub.acked.length,
-      recovered: 0,
-      lost: pub.acked.length,
-      duplicated: 0,
-      outOfOrder: 0,
-      lostIds: pub.acked.slice(0, 50).map((a) => a.msgId),
-      note: "no copy of the stream outside the lost cloud: every acknowledged message is lost",
-    };
-  const lag = survivingMirror ? x.lagAtFault.get(`${s.name}/${survivingMirror}`) : undefined;
-  const note = sourceLost
-    ? { note: `source lost with ${s.placement.cluster}; scanned the asynchronous mirror ${copy} (loss up to its lag)` }
-    : {};
-  try {
-    const rec = await reconcileStream(x.pubConn!, x.r.spec.jetstream.domain, s.name, copy, pub.subject, pub.acked);
-    return { ...rec, ...base, mirrorLagAtFault: lag, ...note };
-  } catch (e) {
-    const error = String((e as Error).message ?? e).slice(0, 300);
-    return {
-      ...base,
-      stream: s.name,
-      copy,
-      acked: pub.acked.length,
-      recovered: 0,
-      lost: 0,
-      duplicated: 0,
-      outOfOrder: 0,
-      lostIds: [],
-      mirrorLagAtFault: lag,
-      ...note,
-      error,
-    };
-  }
-}
-
-async function measureWorkload(x: Rep, w: LatticeSpec["workloads"][number]): Promise<WorkloadMeasurement> {
-  const ps = x.probes.filter((p) => p.workload.name === w.name);
-  const samples = rel(
-    x,
-    ps.flatMap((p) => p.samples),
-  ).sort((a, b) => a.t - b.t);
-  const rec = recoveryFrom(samples, x.plan.steadyWindowMs);
-  const o = objectiveOf(x.plan, w);
-  const servedBy: Record<string, number> = {};
-  for (const s of samples) if (s.ok && s.cloud) servedBy[s.cloud] = (servedBy[s.cloud] ?? 0) + 1;
-  const samplesAfterFault = Object.fromEntries(ps.map((p) => [p.cloud, rel(x, p.samples).filter((s) => s.t >= 0).length]));
-  const recEnd = rec.recoveryMs ?? Infinity;
-  let ledger: LedgerReconciliation | undefined;
-  let ledgerError: string | undefined;
-  if (w.kv)
-    try {
-      ledger = await reconcileLedger(
-        x.pubConn!,
-        x.r.spec.jetstream.domain,
-        w.kv,
-        ps.map((p) => p.ledgerAccount()),
-      );
-    } catch (e) {
-      ledgerError = String((e as Error).message ?? e).slice(0, 300);
-      x.progress(`  ${w.name}: ledger NOT reconciled: ${ledgerError}`);
-    }
-  const fix = (v: number | null) => (v === null ? null : +v.toFixed(1));
-  return {
-    workload: w.name,
-    failover: w.failover.mode,
-    objectiveRtoMs: o.rtoMs,
-    objectiveRpo: o.rpo,
-    recoveryMs: fix(rec.recoveryMs),
-    firstFailureMs: fix(rec.firstFailure),
-    firstSuccessAfterFailureMs: fix(rec.firstSuccess),
-    ok: samples.filter((s) => s.ok).length,
-    failed: samples.filter((s) => !s.ok).length,
-    samplesAfterFault,
-    latency: {
-      before: latencyStats(samples.filter((s) => s.t < 0)),
-      during: latencyStats(samples.filter((s) => s.t >= 0 && s.t < recEnd)),
-      after: latencyStats(samples.filter((s) => s.t >= recEnd)),
-    },
-    servedBy,
-    ...(ledger ? { ledger } : {}),
-    ...(ledgerError ? { ledgerError } : {}),
-    samples,
-  };
 }
 
 /** Phase "restore": undo every fault still in place (also after an abort). */
