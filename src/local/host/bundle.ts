@@ -13,8 +13,7 @@ export const HOST_MAIN = path.join(REPO_ROOT, "src", "local", "host", "main.ts")
 export const HOST_NODE_FLAGS = ["--max-semi-space-size=1"];
 
 export function hostCommand(log: (line: string) => void = () => {}): string[] {
-  const v8 = HOST_NODE_FLAGS;
-  if (process.env.LATTICEFORM_HOST_TSX === "1") return [...v8, "--import", "tsx", HOST_MAIN];
+  if (process.env.LATTICEFORM_HOST_TSX === "1") return [...HOST_NODE_FLAGS, "--import", "tsx", HOST_MAIN];
   // jco (the general path's transpiler) loads its own wasm files: it stays a package, imported on demand.
-  return [...v8, ...bundledCommand({ entry: HOST_MAIN, name: "host.cjs", external: ["@bytecodealliance/*"] }, log)];
+  return [...HOST_NODE_FLAGS, ...bundledCommand({ entry: HOST_MAIN, name: "host.cjs", external: ["@bytecodealliance/*"] }, log)];
 }

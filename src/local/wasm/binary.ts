@@ -18,12 +18,13 @@ function readLeb(b: Uint8Array, at: number): [number, number] {
   }
 }
 
-interface Section {
+export interface Section {
   id: number;
   body: Uint8Array;
 }
 
-function sections(bytes: Uint8Array): Section[] {
+/** The sections of a core module (after its 8-byte preamble). */
+export function sections(bytes: Uint8Array): Section[] {
   const out: Section[] = [];
   let at = 8;
   while (at < bytes.length) {
@@ -35,10 +36,12 @@ function sections(bytes: Uint8Array): Section[] {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+/** Byte arrays (or byte lists) end to end. */
+export function concat(parts: readonly (Uint8Array | number[])[]): Uint8Array<ArrayBuffer> {
+  const arrays = parts.map((p) => (p instanceof Uint8Array ? p : Uint8Array.from(p)));
+  const out = new Uint8Array(arrays.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) {
+  for (const p of arrays) {
     out.set(p, at);
     at += p.length;
   }
@@ -46,7 +49,7 @@ function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
 }
 
 /** Sections back into a module (no spreading: a module can be megabytes). */
-function assemble(head: Uint8Array, secs: Section[]): Uint8Array<ArrayBuffer> {
+export function assemble(head: Uint8Array, secs: Section[]): Uint8Array<ArrayBuffer> {
   const parts: Uint8Array[] = [head.subarray(0, 8)];
   for (const s of secs) parts.push(Uint8Array.from([s.id, ...leb(s.body.length)]), s.body);
   return concat(parts);
@@ -105,7 +108,12 @@ export function memoryToImport(bytes: Uint8Array): { bytes: Uint8Array<ArrayBuff
   return { bytes: assemble(bytes, out), minPages: min };
 }
 
-function importsMemory(body: Uint8Array): boolean {
+/**
+ * The kind of each import in an import section body (0 function, 1 table, 2 memory, 3 global, 4 tag) and, for
+ * a global, whether it is mutable. An unknown kind ends the list (its entry cannot be skipped).
+ */
+export function importKinds(body: Uint8Array): { kind: number; mutable?: boolean }[] {
+  const out: { kind: number; mutable?: boolean }[] = [];
   let [count, at] = readLeb(body, 0);
   for (; count > 0; count--) {
     for (let k = 0; k < 2; k++) {
@@ -113,17 +121,24 @@ function importsMemory(body: Uint8Array): boolean {
       at = p + n;
     }
     const kind = body[at++]!;
-    if (kind === 2) return true;
+    out.push({ kind });
     if (kind === 0) at = readLeb(body, at)[1];
-    else if (kind === 1) {
-      at++;
+    else if (kind === 1 || kind === 2) {
+      if (kind === 1) at++;
       const flags = body[at++]!;
       at = readLeb(body, at)[1];
       if (flags & 1) at = readLeb(body, at)[1];
-    } else if (kind === 3) at += 2;
-    else if (kind === 4) at = readLeb(body, at + 1)[1];
+    } else if (kind === 3) {
+      out[out.length - 1]!.mutable = (body[at + 1]! & 1) === 1;
+      at += 2;
+    } else if (kind === 4) at = readLeb(body, at + 1)[1];
+    else break;
   }
-  return false;
+  return out;
+}
+
+function importsMemory(body: Uint8Array): boolean {
+  return importKinds(body).some((i) => i.kind === 2);
 }
 
 /** The module with `maxPages` as its memory's maximum (a module without its own memory is returned as is). */

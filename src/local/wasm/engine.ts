@@ -136,7 +136,9 @@ export class WasmPool {
     // [signal, status, length, call number] int32, then the answer's bytes (see worker.cjs).
     const sab = new SharedArrayBuffer(16 + BUFFER);
     // execArgv []: the worker is plain JavaScript and must not inherit a TypeScript loader.
-    const worker = new Worker(WORKER, { execArgv: [], workerData: { ...this.data, sab } });
+    // The metered copy is the caller's thread's alone: workers run the unmetered module.
+    const { inline: _inline, ...data } = this.data;
+    const worker = new Worker(WORKER, { execArgv: [], workerData: { ...data, sab } });
     const slot: Slot = {
       worker,
       ctrl: new Int32Array(sab, 0, 4),

@@ -13,6 +13,7 @@
  * runs in workers instead.
  */
 
+import { assemble, concat, importKinds, sections, type Section } from "./binary";
 import { Reader, uleb } from "./leb";
 
 export class Unmeterable extends Error {
@@ -28,25 +29,8 @@ export const METER_EXPORTS = { fuel: "lf_fuel", tick: "lf_tick", start: "lf_star
 /** A cursor whose reads past the end make the module unmeterable. */
 const reader = (b: Uint8Array, at = 0): Reader => new Reader(b, at, () => new Unmeterable("truncated"));
 
-interface Section {
-  id: number;
-  body: Uint8Array;
-}
-
 // Section order of the binary format (custom sections, id 0, may sit anywhere).
 const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
-
-function sections(bytes: Uint8Array): Section[] {
-  const r = reader(bytes, 8);
-  const out: Section[] = [];
-  while (r.at < bytes.length) {
-    const id = r.byte();
-    const size = r.u32();
-    out.push({ id, body: bytes.subarray(r.at, r.at + size) });
-    r.skip(size);
-  }
-  return out;
-}
 
 const VALTYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x70, 0x6f]);
 
@@ -139,17 +123,6 @@ function meterBody(body: Uint8Array, check: Uint8Array): Uint8Array {
   return concat(parts);
 }
 
-function concat(parts: (Uint8Array | number[])[]): Uint8Array<ArrayBuffer> {
-  const arrays = parts.map((p) => (p instanceof Uint8Array ? p : Uint8Array.from(p)));
-  const out = new Uint8Array(arrays.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of arrays) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** A vector section with `n` entries (encoded in `extra`) appended, created when the module has none; the old count. */
 function appendVec(secs: Section[], id: number, extra: number[], n = 1): number {
   const i = secs.findIndex((s) => s.id === id);
@@ -168,27 +141,11 @@ function appendVec(secs: Section[], id: number, extra: number[], n = 1): number 
 function importCounts(secs: Section[]): { tables: number; globals: number; mutableGlobals: number } {
   const s = secs.find((x) => x.id === 2);
   const n = { tables: 0, globals: 0, mutableGlobals: 0 };
-  if (!s) return n;
-  const r = reader(s.body);
-  for (let count = r.u32(); count > 0; count--) {
-    for (let k = 0; k < 2; k++) r.skip(r.u32());
-    const kind = r.byte();
-    if (kind === 0) r.u32();
-    else if (kind === 1) {
-      n.tables++;
-      r.byte();
-      const flags = r.byte();
-      r.u32();
-      if (flags & 1) r.u32();
-    } else if (kind === 2) {
-      const flags = r.byte();
-      r.u32();
-      if (flags & 1) r.u32();
-    } else if (kind === 3) {
-      n.globals++;
-      r.skip(1);
-      if (r.byte() & 1) n.mutableGlobals++;
-    } else throw new Unmeterable(`an import of kind ${kind}`);
+  for (const { kind, mutable } of s ? importKinds(s.body) : []) {
+    if (kind > 3) throw new Unmeterable(`an import of kind ${kind}`);
+    if (kind === 1) n.tables++;
+    if (kind === 3) n.globals++;
+    if (mutable) n.mutableGlobals++;
   }
   return n;
 }
@@ -279,9 +236,7 @@ export function meterModule(bytes: Uint8Array): Metered {
     }
     secs[code] = { id: 10, body: concat(bodies) };
   }
-  const parts: (Uint8Array | number[])[] = [bytes.subarray(0, 8)];
-  for (const s of secs) parts.push([s.id, ...uleb(s.body.length)], s.body);
-  return { bytes: concat(parts), globals, resettable: !changesTablesOrSegments && imported.mutableGlobals === 0 };
+  return { bytes: assemble(bytes, secs), globals, resettable: !changesTablesOrSegments && imported.mutableGlobals === 0 };
 }
 
 /** A wasm function `[] -> []` calling `tick`, to be put into a metered instance's tick table. */
